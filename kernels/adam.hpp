@@ -1,0 +1,47 @@
+// Kernel: Adam update in TensorFlow 1's form (the seed's optimiser):
+// lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t); w -= lr_t * m / (sqrt(v) + eps).
+#pragma once
+#include <cmath>
+#include "common.hpp"
+
+namespace supsnn {
+
+struct AdamParams {
+  double lr = 1e-2, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+};
+
+// Bias-corrected step size for update number t (1-based), computed once on the host in double.
+inline double adam_step_size(const AdamParams& p, long t) {
+  return p.lr * std::sqrt(1.0 - std::pow(p.beta2, static_cast<double>(t))) /
+         (1.0 - std::pow(p.beta1, static_cast<double>(t)));
+}
+
+template <class Real>
+void adam_update(const AdamParams p, long t, View1<Real> w, View1<const Real> g, View1<Real> m,
+                 View1<Real> v) {
+  const Real lr_t = static_cast<Real>(adam_step_size(p, t));
+  const Real b1 = static_cast<Real>(p.beta1), b2 = static_cast<Real>(p.beta2);
+  const Real eps = static_cast<Real>(p.eps);
+  Kokkos::parallel_for(
+      "supsnn::adam_update", Kokkos::RangePolicy<ExecSpace>(0, w.extent(0)), KOKKOS_LAMBDA(const int i) {
+        const Real gi = g(i);
+        const Real mi = b1 * m(i) + (Real(1) - b1) * gi;
+        const Real vi = b2 * v(i) + (Real(1) - b2) * gi * gi;
+        m(i) = mi;
+        v(i) = vi;
+        w(i) -= lr_t * mi / (kmath::sqrt(vi) + eps);
+      });
+}
+
+template <class Real>
+void adam_update_ref(const AdamParams& p, long t, int count, Real* w, const Real* g, Real* m, Real* v) {
+  const Real lr_t = static_cast<Real>(adam_step_size(p, t));
+  const Real b1 = static_cast<Real>(p.beta1), b2 = static_cast<Real>(p.beta2);
+  for (int i = 0; i < count; ++i) {
+    m[i] = b1 * m[i] + (Real(1) - b1) * g[i];
+    v[i] = b2 * v[i] + (Real(1) - b2) * g[i] * g[i];
+    w[i] -= lr_t * m[i] / (std::sqrt(v[i]) + static_cast<Real>(p.eps));
+  }
+}
+
+}  // namespace supsnn

@@ -1,0 +1,42 @@
+// Shared types for the compute kernels: execution/memory spaces and view aliases.
+// Backends come from the installed Kokkos (Serial/OpenMP on CPUs, CUDA on GPUs).
+#pragma once
+#include <Kokkos_Core.hpp>
+
+namespace supsnn {
+
+// Device math: Kokkos 3.4 has it in Kokkos::Experimental, Kokkos >= 3.6 in Kokkos.
+namespace kmath {
+#if KOKKOS_VERSION >= 30600
+using Kokkos::exp;
+using Kokkos::sqrt;
+#else
+using Kokkos::Experimental::exp;
+using Kokkos::Experimental::sqrt;
+#endif
+}  // namespace kmath
+
+using ExecSpace = Kokkos::DefaultExecutionSpace;
+using MemSpace = ExecSpace::memory_space;
+
+template <class T>
+using View1 = Kokkos::View<T*, MemSpace>;
+template <class T>
+using View2 = Kokkos::View<T**, Kokkos::LayoutRight, MemSpace>;
+template <class T>
+using View3 = Kokkos::View<T***, Kokkos::LayoutRight, MemSpace>;
+
+// Input spikes of one batch, kept as events (never a dense m x (T+1) tensor).
+// Two orderings of the same events are kept so that both passes are gathers
+// (deterministic, no atomics): forward by (sample, step), backward by input neuron.
+struct EventBatch {
+  int batch = 0;   // B
+  int inputs = 0;  // m
+  int raw_steps = 0;  // T: raw spike samples are steps 0..T
+  View1<int> fwd_offsets;  // B*(T+1)+1: events of (b,k) are [off[b*(T+1)+k], off[...+1])
+  View1<int> fwd_neuron;   // input neuron of each event
+  View1<int> bwd_offsets;  // m+1: events of neuron i are [off[i], off[i+1])
+  View1<int> bwd_slot;     // b*(T+1)+k of each event
+};
+
+}  // namespace supsnn

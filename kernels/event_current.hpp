@@ -1,0 +1,75 @@
+// Kernel family: event-driven synaptic input current, c(b,j,k) = sum_i W(j,i) x_b(i,k) for
+// binary raw spikes x, computed from events so that cost follows spikes (not m x T).
+// Backward: dW(j,i) = sum_b sum_k dc(b,j,k) x_b(i,k), a gather over the events of neuron i.
+#pragma once
+#include "common.hpp"
+
+namespace supsnn {
+
+// c: (B, n, T+1). One work item per (b, k); each walks its own events, so no atomics.
+template <class Real>
+void event_current_forward(const EventBatch& ev, View2<const Real> W, View3<Real> c) {
+  const int n = static_cast<int>(W.extent(0));
+  const int T1 = ev.raw_steps + 1;
+  auto off = ev.fwd_offsets;
+  auto nrn = ev.fwd_neuron;
+  Kokkos::parallel_for(
+      "supsnn::event_current_forward",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {ev.batch, T1}),
+      KOKKOS_LAMBDA(const int b, const int k) {
+        const int e0 = off(b * T1 + k), e1 = off(b * T1 + k + 1);
+        for (int j = 0; j < n; ++j) {
+          Real acc = 0;
+          for (int e = e0; e < e1; ++e) acc += W(j, nrn(e));
+          c(b, j, k) = acc;
+        }
+      });
+}
+
+// dW: (n, m), overwritten. One work item per input neuron i; it sums over its own events
+// in a fixed order (sample, step), so the result is bit-reproducible on every backend.
+template <class Real>
+void event_current_backward(const EventBatch& ev, View3<const Real> dc, View2<Real> dW) {
+  const int n = static_cast<int>(dW.extent(0));
+  const int T1 = ev.raw_steps + 1;
+  auto off = ev.bwd_offsets;
+  auto slot = ev.bwd_slot;
+  Kokkos::parallel_for(
+      "supsnn::event_current_backward", Kokkos::RangePolicy<ExecSpace>(0, ev.inputs),
+      KOKKOS_LAMBDA(const int i) {
+        const int e0 = off(i), e1 = off(i + 1);
+        for (int j = 0; j < n; ++j) {
+          Real acc = 0;
+          for (int e = e0; e < e1; ++e) {
+            const int sl = slot(e);
+            acc += dc(sl / T1, j, sl % T1);
+          }
+          dW(j, i) = acc;
+        }
+      });
+}
+
+// Plain CPU references on dense spikes x: (B, m, T+1) row-major 0/1 values.
+template <class Real>
+void event_current_forward_ref(int B, int n, int m, int T1, const Real* W, const Real* x, Real* c) {
+  for (int b = 0; b < B; ++b)
+    for (int j = 0; j < n; ++j)
+      for (int k = 0; k < T1; ++k) {
+        Real acc = 0;
+        for (int i = 0; i < m; ++i) acc += W[j * m + i] * x[(b * m + i) * T1 + k];
+        c[(b * n + j) * T1 + k] = acc;
+      }
+}
+
+template <class Real>
+void event_current_backward_ref(int B, int n, int m, int T1, const Real* dc, const Real* x, Real* dW) {
+  for (int j = 0; j < n; ++j)
+    for (int i = 0; i < m; ++i) {
+      Real acc = 0;
+      for (int b = 0; b < B; ++b)
+        for (int k = 0; k < T1; ++k) acc += dc[(b * n + j) * T1 + k] * x[(b * m + i) * T1 + k];
+      dW[j * m + i] = acc;
+    }
+}
+
+}  // namespace supsnn

@@ -1,0 +1,39 @@
+// Kernel: time interpolation of per-(sample, row) series, raw (B, R, T+1) -> out (B, R, steps+1).
+// Used for guidance traces; the input current uses the same weights inside seed_integrate.
+#pragma once
+#include "common.hpp"
+#include "time_grid.hpp"
+
+namespace supsnn {
+
+template <class Real>
+void interp_time(const TimeGrid grid, View3<const Real> raw, View3<Real> out) {
+  const int B = static_cast<int>(out.extent(0)), R = static_cast<int>(out.extent(1));
+  const int S1 = grid.steps + 1;
+  Kokkos::parallel_for(
+      "supsnn::interp_time", Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {B, R, S1}),
+      KOKKOS_LAMBDA(const int b, const int r, const int s) {
+        int k0;
+        Real f;
+        grid.locate(s, k0, f);
+        Real v = raw(b, r, k0);
+        if (f != Real(0)) v = (Real(1) - f) * v + f * raw(b, r, k0 + 1);
+        out(b, r, s) = v;
+      });
+}
+
+// Plain CPU reference on a flat row-major (B*R) x (T+1) array.
+template <class Real>
+void interp_time_ref(const TimeGrid& grid, const Real* raw, int rows, Real* out) {
+  const int T1 = grid.raw_steps + 1, S1 = grid.steps + 1;
+  for (int r = 0; r < rows; ++r)
+    for (int s = 0; s < S1; ++s) {
+      const double pos = static_cast<double>(s) * grid.raw_steps / grid.steps;
+      int k0 = static_cast<int>(pos);
+      if (k0 >= grid.raw_steps) k0 = grid.raw_steps - 1;
+      const double f = pos - k0;
+      out[r * S1 + s] = static_cast<Real>((1 - f) * raw[r * T1 + k0] + f * raw[r * T1 + k0 + 1]);
+    }
+}
+
+}  // namespace supsnn

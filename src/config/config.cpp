@@ -1,0 +1,266 @@
+#include "config/config.hpp"
+
+#include <toml.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "common/error.hpp"
+
+namespace supsnn {
+
+const std::vector<ConfigKey>& config_schema() {
+  static const std::vector<ConfigKey> schema = {
+      {"data.train", std::string("data/synth.h5"), "dataset file (.h5) whose 'train' split is trained on"},
+      {"data.test", std::string(""), "dataset file whose 'test' split is evaluated; empty: the train file"},
+      {"data.encoder", std::string("rate"), "spike encoder for image datasets (receptive field + deterministic rate code)", {"rate"}},
+      {"data.raw_steps", 70L, "T: encoded spike trains have samples 0..T (1 ms each)", {}, 1, 255},
+      {"model.dynamics", std::string("seed-compat"), "neuron dynamics; seed-compat: integrate and leak, no threshold/reset/inhibition, as the seed's code computes it", {"seed-compat"}},
+      {"model.precision", std::string("double"), "floating-point type of parameters and kernels", {"double", "float"}},
+      {"model.steps", 100L, "points of the interpolated time grid minus one (the seed uses 100)", {}, 1, 100000},
+      {"model.leak", 0.005, "D: leak subtracted per interpolated point", {}, 0, 1e300},
+      {"model.init_low", 0.0, "initial weights are uniform in [init_low, init_high]"},
+      {"model.init_high", 1.0, "upper end of the initial weight range (seed: w_max/2 = 1)"},
+      {"loss.kind", std::string("huber"), "trace-matching loss on the label row", {"huber", "mse"}},
+      {"loss.delta", 1.0, "Huber delta", {}, 1e-300, 1e300},
+      {"optim.kind", std::string("adam"), "optimiser (TensorFlow 1 Adam form)", {"adam"}},
+      {"optim.lr", 1e-2, "initial learning rate", {}, 1e-300, 1e300},
+      {"optim.beta1", 0.9, "Adam beta1", {}, 0, 0.999999999},
+      {"optim.beta2", 0.999, "Adam beta2", {}, 0, 0.999999999999},
+      {"optim.epsilon", 1e-8, "Adam epsilon", {}, 0, 1e300},
+      {"optim.schedule", std::string("constant"), "learning-rate schedule; step: multiply by gamma at each milestone epoch", {"constant", "step"}},
+      {"optim.milestones", std::vector<long>{}, "epochs (1-based) from which the next decay applies, increasing", {}, 1, 1e9},
+      {"optim.gamma", 0.1, "decay factor of the step schedule", {}, 1e-300, 1e300},
+      {"train.epochs", 5L, "passes over the training split", {}, 0, 1e9},
+      {"train.batch_size", 1L, "global batch size (summed over all MPI ranks)", {}, 1, 1e9},
+      {"train.seed", 1L, "seed of weight initialisation and shuffling", {}, 0, 9.2e18},
+      {"train.shuffle", true, "reshuffle the training split every epoch"},
+      {"train.eval_batch_size", 64L, "batch size of test-set evaluation", {}, 1, 1e9},
+      {"run.dir", std::string("runs/default"), "run directory (config, log, metrics)"},
+      {"run.log_level", std::string("info"), "console and log-file verbosity", {"debug", "info", "warn", "error"}},
+  };
+  return schema;
+}
+
+namespace {
+
+const ConfigKey* find_key(const std::string& key) {
+  for (const auto& k : config_schema())
+    if (k.key == key) return &k;
+  return nullptr;
+}
+
+std::string known_keys_in(const std::string& section) {
+  std::string out;
+  for (const auto& k : config_schema())
+    if (k.key.rfind(section + ".", 0) == 0) out += (out.empty() ? "" : ", ") + k.key;
+  return out;
+}
+
+[[noreturn]] void unknown_key(const std::string& where, const std::string& key) {
+  const std::string section = key.substr(0, key.find('.'));
+  const std::string known = known_keys_in(section);
+  throw Error(where + "unknown config key '" + key + "'" +
+              (known.empty() ? " (unknown section '" + section + "'; sections: data, model, loss, optim, train, run)"
+                             : " (known keys: " + known + ")"));
+}
+
+std::string type_name(const ConfigValue& v) {
+  switch (v.index()) {
+    case 0: return "an integer";
+    case 1: return "a number";
+    case 2: return "true or false";
+    case 3: return "a string";
+    default: return "a list of integers";
+  }
+}
+
+std::string format_number(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", x);
+  std::string s = buf;
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  return s;
+}
+
+std::string quote(const std::string& s) {
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') q += '\\';
+    q += c;
+  }
+  return q + "\"";
+}
+
+std::string value_text(const ConfigValue& v) {
+  switch (v.index()) {
+    case 0: return std::to_string(std::get<long>(v));
+    case 1: return format_number(std::get<double>(v));
+    case 2: return std::get<bool>(v) ? "true" : "false";
+    case 3: return quote(std::get<std::string>(v));
+    default: {
+      std::string s = "[";
+      for (long x : std::get<std::vector<long>>(v)) s += (s.size() > 1 ? ", " : "") + std::to_string(x);
+      return s + "]";
+    }
+  }
+}
+
+// Converts a TOML value to the schema type of `spec`, or throws naming the key.
+ConfigValue from_toml(const std::string& where, const ConfigKey& spec, const toml::value& v) {
+  const std::string bad = where + "config key '" + spec.key + "': expected " + type_name(spec.def);
+  switch (spec.def.index()) {
+    case 0:
+      if (!v.is_integer()) throw Error(bad);
+      return static_cast<long>(v.as_integer());
+    case 1:
+      if (v.is_integer()) return static_cast<double>(v.as_integer());
+      if (!v.is_floating()) throw Error(bad);
+      return static_cast<double>(v.as_floating());
+    case 2:
+      if (!v.is_boolean()) throw Error(bad);
+      return v.as_boolean();
+    case 3:
+      if (!v.is_string()) throw Error(bad);
+      return static_cast<std::string>(v.as_string());
+    default: {
+      if (!v.is_array()) throw Error(bad);
+      std::vector<long> out;
+      for (const auto& e : v.as_array()) {
+        if (!e.is_integer()) throw Error(bad);
+        out.push_back(static_cast<long>(e.as_integer()));
+      }
+      return out;
+    }
+  }
+}
+
+void validate(const std::string& where, const ConfigKey& spec, const ConfigValue& v) {
+  const std::string head = where + "config key '" + spec.key + "': ";
+  auto check_range = [&](double x, const std::string& text) {
+    if (!std::isfinite(x) || x < spec.min || x > spec.max)
+      throw Error(head + "value " + text + " out of range, expected " + format_number(spec.min) + " <= value <= " +
+                  format_number(spec.max));
+  };
+  if (v.index() != spec.def.index()) throw Error(head + "expected " + type_name(spec.def));
+  if (auto* s = std::get_if<std::string>(&v)) {
+    if (!spec.choices.empty()) {
+      bool ok = false;
+      std::string list;
+      for (const auto& c : spec.choices) {
+        ok = ok || c == *s;
+        list += (list.empty() ? "" : ", ") + c;
+      }
+      if (!ok) throw Error(head + "value \"" + *s + "\" is not one of: " + list);
+    }
+  } else if (auto* i = std::get_if<long>(&v)) {
+    check_range(static_cast<double>(*i), std::to_string(*i));
+  } else if (auto* d = std::get_if<double>(&v)) {
+    check_range(*d, format_number(*d));
+  } else if (auto* l = std::get_if<std::vector<long>>(&v)) {
+    for (long x : *l) check_range(static_cast<double>(x), std::to_string(x));
+  }
+}
+
+}  // namespace
+
+Config::Config() {
+  for (const auto& k : config_schema()) values_[k.key] = k.def;
+}
+
+Config Config::load(const std::string& path) {
+  Config c;
+  toml::value root;
+  try {
+    root = toml::parse(path);
+  } catch (const std::runtime_error& e) {
+    std::string msg = e.what();
+    for (auto& ch : msg)
+      if (ch == '\n') ch = ' ';
+    throw Error(path + ": cannot read TOML config: " + msg);
+  }
+  const std::string where = path + ": ";
+  for (const auto& [section, table] : root.as_table()) {
+    if (!table.is_table()) unknown_key(where, section);
+    for (const auto& [name, value] : table.as_table()) {
+      const std::string key = section + "." + name;
+      const ConfigKey* spec = find_key(key);
+      if (!spec) unknown_key(where, key);
+      ConfigValue v = from_toml(where, *spec, value);
+      validate(where, *spec, v);
+      c.values_[key] = v;
+    }
+  }
+  return c;
+}
+
+void Config::set(const std::string& key, const ConfigValue& v) {
+  const ConfigKey* spec = find_key(key);
+  if (!spec) unknown_key("", key);
+  validate("", *spec, v);
+  values_[key] = v;
+}
+
+void Config::set_override(const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw Error("--set '" + assignment + "': expected section.key=value");
+  const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  const ConfigKey* spec = find_key(key);
+  if (!spec) unknown_key("--set: ", key);
+  // Parse the value as TOML so that --set accepts exactly what a config file accepts; a bare
+  // word is taken as a string for string keys (--set run.dir=runs/x).
+  toml::value parsed;
+  bool ok = true;
+  try {
+    std::istringstream in("v = " + text);
+    parsed = toml::parse(in, "--set").at("v");
+  } catch (const std::exception&) {
+    ok = false;
+  }
+  if (spec->def.index() == 3 && (!ok || !parsed.is_string())) {
+    parsed = toml::value(text);
+    ok = true;
+  }
+  if (!ok) throw Error("--set: config key '" + key + "': cannot parse '" + text + "', expected " + type_name(spec->def));
+  ConfigValue v = from_toml("--set: ", *spec, parsed);
+  validate("--set: ", *spec, v);
+  values_[key] = v;
+}
+
+long Config::get_int(const std::string& key) const { return std::get<long>(values_.at(key)); }
+double Config::get_float(const std::string& key) const { return std::get<double>(values_.at(key)); }
+bool Config::get_bool(const std::string& key) const { return std::get<bool>(values_.at(key)); }
+const std::string& Config::get_string(const std::string& key) const { return std::get<std::string>(values_.at(key)); }
+const std::vector<long>& Config::get_int_list(const std::string& key) const {
+  return std::get<std::vector<long>>(values_.at(key));
+}
+
+std::string Config::to_toml() const {
+  std::string out = "# supsnn resolved configuration (every key, defaults included)\n";
+  std::string section;
+  for (const auto& k : config_schema()) {
+    const std::string sec = k.key.substr(0, k.key.find('.'));
+    if (sec != section) {
+      out += (section.empty() ? "\n[" : "\n[") + sec + "]\n";
+      section = sec;
+    }
+    out += k.key.substr(sec.size() + 1) + " = " + value_text(values_.at(k.key)) + "\n";
+  }
+  return out;
+}
+
+std::string config_reference_markdown() {
+  std::string out = "| key | default | allowed | meaning |\n|---|---|---|---|\n";
+  for (const auto& k : config_schema()) {
+    std::string allowed;
+    for (const auto& c : k.choices) allowed += (allowed.empty() ? "" : ", ") + c;
+    if (allowed.empty() && k.def.index() != 3 && k.def.index() != 2 && (k.min > -1e307 || k.max < 1e307))
+      allowed = format_number(k.min) + " .. " + format_number(k.max);
+    out += "| `" + k.key + "` | `" + value_text(k.def) + "` | " + allowed + " | " + k.doc + " |\n";
+  }
+  return out;
+}
+
+}  // namespace supsnn

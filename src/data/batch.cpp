@@ -1,0 +1,93 @@
+#include "data/batch.hpp"
+
+#include <limits>
+
+#include "common/error.hpp"
+
+namespace supsnn {
+
+namespace {
+// Grows a device view to at least n entries; contents are rewritten by the caller.
+template <class V>
+void ensure(V& v, std::size_t n, const char* label) {
+  if (v.extent(0) < n) v = V(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), n);
+}
+}  // namespace
+
+template <class Real>
+void BatchBuilder<Real>::build(const Split& s, const std::vector<int>& idx) {
+  const int B = static_cast<int>(idx.size());
+  const int T1 = s.raw_steps + 1, m = s.inputs();
+  if (s.events.samples() != static_cast<std::size_t>(s.count))
+    throw Error("split " + s.name + ": spike events not prepared");
+  std::size_t E = 0;
+  for (int b : idx) E += static_cast<std::size_t>(s.events.offsets[b + 1] - s.events.offsets[b]);
+  if (E > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw Error("batch holds more than 2^31 spike events; lower train.batch_size");
+
+  ev_.batch = B;
+  ev_.inputs = m;
+  ev_.raw_steps = s.raw_steps;
+  ensure(ev_.fwd_offsets, static_cast<std::size_t>(B) * T1 + 1, "fwd_offsets");
+  ensure(ev_.fwd_neuron, E, "fwd_neuron");
+  ensure(ev_.bwd_offsets, static_cast<std::size_t>(m) + 1, "bwd_offsets");
+  ensure(ev_.bwd_slot, E, "bwd_slot");
+  ensure(labels_, static_cast<std::size_t>(B), "labels");
+
+  auto h_fo = Kokkos::create_mirror_view(ev_.fwd_offsets);
+  auto h_fn = Kokkos::create_mirror_view(ev_.fwd_neuron);
+  auto h_bo = Kokkos::create_mirror_view(ev_.bwd_offsets);
+  auto h_bs = Kokkos::create_mirror_view(ev_.bwd_slot);
+  auto h_lab = Kokkos::create_mirror_view(labels_);
+
+  // Forward order: events are stored sorted by (step, neuron) per sample, so a counting pass
+  // over steps gives the (b, k) offsets directly.
+  for (std::size_t i = 0; i < h_bo.extent(0); ++i) h_bo(i) = 0;
+  int e = 0;
+  for (int b = 0; b < B; ++b) {
+    const std::int64_t e0 = s.events.offsets[idx[b]], e1 = s.events.offsets[idx[b] + 1];
+    std::int64_t q = e0;
+    for (int k = 0; k < T1; ++k) {
+      h_fo(b * T1 + k) = e;
+      for (; q < e1 && s.events.step[q] == k; ++q) {
+        h_fn(e++) = s.events.neuron[q];
+        ++h_bo(s.events.neuron[q] + 1);
+      }
+    }
+    if (q != e1) throw Error("split " + s.name + ": sample " + std::to_string(idx[b]) + " has unsorted spike events");
+    h_lab(b) = s.labels[idx[b]];
+  }
+  h_fo(B * T1) = e;
+  // Backward order: counting sort by neuron, keeping (b, k) order within each neuron.
+  for (int i = 0; i < m; ++i) h_bo(i + 1) += h_bo(i);
+  std::vector<int> fill(h_bo.data(), h_bo.data() + m);
+  for (int b = 0; b < B; ++b)
+    for (int k = 0; k < T1; ++k)
+      for (int q = h_fo(b * T1 + k); q < h_fo(b * T1 + k + 1); ++q) h_bs(fill[h_fn(q)]++) = b * T1 + k;
+
+  Kokkos::deep_copy(ev_.fwd_offsets, h_fo);
+  Kokkos::deep_copy(ev_.fwd_neuron, h_fn);
+  Kokkos::deep_copy(ev_.bwd_offsets, h_bo);
+  Kokkos::deep_copy(ev_.bwd_slot, h_bs);
+  Kokkos::deep_copy(labels_, h_lab);
+
+  if (s.guide_rows > 0) {
+    const int n = s.guide_rows, T = s.raw_steps;
+    if (guide_.extent(0) < static_cast<std::size_t>(B) || guide_.extent(1) != static_cast<std::size_t>(n) ||
+        guide_.extent(2) != static_cast<std::size_t>(T1))
+      guide_ = View3<Real>("guidance_raw", B, n, T1);
+    auto h_g = Kokkos::create_mirror_view(guide_);
+    for (int b = 0; b < B; ++b)
+      for (int j = 0; j < n; ++j) {
+        const double* src = s.guidance.data() + (static_cast<std::size_t>(idx[b]) * n + j) * T;
+        h_g(b, j, 0) = 0;
+        for (int t = 0; t < T; ++t) h_g(b, j, t + 1) = static_cast<Real>(src[t]);
+      }
+    Kokkos::deep_copy(guide_, h_g);
+  }
+}
+
+template class BatchBuilder<double>;
+template class BatchBuilder<float>;
+
+}  // namespace supsnn

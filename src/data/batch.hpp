@@ -1,0 +1,32 @@
+// Assembles one batch of a split on the device: the spike events in both orderings the kernels
+// gather from (by sample-step and by input neuron), the labels and the raw guidance traces.
+#pragma once
+#include <vector>
+
+#include "data/dataset.hpp"
+#include "kernels/common.hpp"
+
+namespace supsnn {
+
+template <class Real>
+class BatchBuilder {
+ public:
+  // Loads samples idx of the split. Spike events must already exist (images encoded).
+  void build(const Split& split, const std::vector<int>& idx);
+
+  const EventBatch& events() const { return ev_; }
+  View1<const int> labels() const { return labels_; }
+  // (B, n, T+1): guidance of steps 1..T with a 0 prepended for step 0; empty without guidance.
+  View3<const Real> guidance_raw() const { return guide_; }
+  int batch() const { return ev_.batch; }
+
+ private:
+  EventBatch ev_;
+  View1<int> labels_;
+  View3<Real> guide_;
+};
+
+extern template class BatchBuilder<double>;
+extern template class BatchBuilder<float>;
+
+}  // namespace supsnn

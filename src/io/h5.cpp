@@ -1,0 +1,247 @@
+#include "io/h5.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.hpp"
+
+namespace supsnn::h5 {
+
+namespace {
+
+// HDF5 prints its own error stack by default; supsnn reports one clear line instead.
+struct SilenceHdf5 {
+  SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+};
+const SilenceHdf5 silence_once;
+
+[[noreturn]] void fail(const Handle& loc, const std::string& what) {
+  throw Error(loc.file() + ": " + what);
+}
+
+hsize_t element_count(const std::vector<hsize_t>& dims) {
+  hsize_t n = 1;
+  for (auto d : dims) n *= d;
+  return n;
+}
+
+}  // namespace
+
+Handle& Handle::operator=(Handle&& o) noexcept {
+  if (this != &o) {
+    reset();
+    id_ = o.id_;
+    close_ = o.close_;
+    file_ = std::move(o.file_);
+    o.id_ = -1;
+  }
+  return *this;
+}
+
+void Handle::reset() {
+  if (id_ >= 0 && close_) close_(id_);
+  id_ = -1;
+}
+
+Handle create_file(const std::string& path) {
+  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (f < 0) throw Error(path + ": cannot create HDF5 file");
+  return Handle(f, H5Fclose, path);
+}
+
+Handle open_file(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw Error(path + ": file not found");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(path + ": not an HDF5 file (or truncated)");
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) throw Error(path + ": cannot open HDF5 file");
+  return Handle(f, H5Fclose, path);
+}
+
+Handle create_group(const Handle& loc, const std::string& name) {
+  hid_t g = H5Gcreate2(loc.id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (g < 0) fail(loc, "cannot create group " + name);
+  return Handle(g, H5Gclose, loc.file());
+}
+
+Handle open_group(const Handle& loc, const std::string& name) {
+  if (!exists(loc, name)) fail(loc, "missing group '" + name + "'");
+  hid_t g = H5Gopen2(loc.id(), name.c_str(), H5P_DEFAULT);
+  if (g < 0) fail(loc, "cannot open group " + name);
+  return Handle(g, H5Gclose, loc.file());
+}
+
+bool exists(const Handle& loc, const std::string& name) {
+  return H5Lexists(loc.id(), name.c_str(), H5P_DEFAULT) > 0;
+}
+
+template <>
+hid_t native_type<double>() { return H5T_NATIVE_DOUBLE; }
+template <>
+hid_t native_type<float>() { return H5T_NATIVE_FLOAT; }
+template <>
+hid_t native_type<std::int32_t>() { return H5T_NATIVE_INT32; }
+template <>
+hid_t native_type<std::int64_t>() { return H5T_NATIVE_INT64; }
+template <>
+hid_t native_type<std::uint8_t>() { return H5T_NATIVE_UINT8; }
+
+template <class T>
+void write(const Handle& loc, const std::string& name, const std::vector<hsize_t>& dims, const T* data,
+           hsize_t chunk0) {
+  Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose, loc.file());
+  Handle plist(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, loc.file());
+  if (chunk0 > 0 && !dims.empty() && element_count(dims) > 0) {
+    std::vector<hsize_t> chunk = dims;
+    chunk[0] = std::min(chunk0, dims[0]);
+    H5Pset_chunk(plist.id(), static_cast<int>(chunk.size()), chunk.data());
+    H5Pset_deflate(plist.id(), 4);
+  }
+  Handle ds(H5Dcreate2(loc.id(), name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT, plist.id(),
+                       H5P_DEFAULT),
+            H5Dclose, loc.file());
+  if (ds.id() < 0) fail(loc, "cannot create dataset " + name);
+  if (element_count(dims) > 0 &&
+      H5Dwrite(ds.id(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    fail(loc, "cannot write dataset " + name);
+}
+
+std::vector<hsize_t> shape(const Handle& loc, const std::string& name) {
+  if (!exists(loc, name)) fail(loc, "missing dataset '" + name + "'");
+  Handle ds(H5Dopen2(loc.id(), name.c_str(), H5P_DEFAULT), H5Dclose, loc.file());
+  if (ds.id() < 0) fail(loc, "cannot open dataset " + name);
+  Handle space(H5Dget_space(ds.id()), H5Sclose, loc.file());
+  const int rank = H5Sget_simple_extent_ndims(space.id());
+  std::vector<hsize_t> dims(rank > 0 ? rank : 0);
+  if (rank > 0) H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr);
+  return dims;
+}
+
+template <class T>
+std::vector<T> read(const Handle& loc, const std::string& name, std::vector<hsize_t>* dims) {
+  const auto d = shape(loc, name);
+  if (dims) *dims = d;
+  std::vector<T> out(element_count(d));
+  Handle ds(H5Dopen2(loc.id(), name.c_str(), H5P_DEFAULT), H5Dclose, loc.file());
+  if (!out.empty() && H5Dread(ds.id(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+    fail(loc, "cannot read dataset " + name + " (corrupt or truncated file?)");
+  return out;
+}
+
+template <class T>
+std::vector<T> read_rows(const Handle& loc, const std::string& name, hsize_t row0, hsize_t rows) {
+  auto d = shape(loc, name);
+  if (d.empty() || row0 + rows > d[0])
+    fail(loc, "dataset " + name + ": rows [" + std::to_string(row0) + ", " + std::to_string(row0 + rows) +
+                  ") out of range");
+  Handle ds(H5Dopen2(loc.id(), name.c_str(), H5P_DEFAULT), H5Dclose, loc.file());
+  Handle fspace(H5Dget_space(ds.id()), H5Sclose, loc.file());
+  std::vector<hsize_t> start(d.size(), 0), count = d;
+  start[0] = row0;
+  count[0] = rows;
+  H5Sselect_hyperslab(fspace.id(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
+  Handle mspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), H5Sclose, loc.file());
+  std::vector<T> out(element_count(count));
+  if (!out.empty() && H5Dread(ds.id(), native_type<T>(), mspace.id(), fspace.id(), H5P_DEFAULT, out.data()) < 0)
+    fail(loc, "cannot read dataset " + name + " (corrupt or truncated file?)");
+  return out;
+}
+
+#define SUPSNN_H5_INSTANTIATE(T)                                                                      \
+  template void write<T>(const Handle&, const std::string&, const std::vector<hsize_t>&, const T*, hsize_t); \
+  template std::vector<T> read<T>(const Handle&, const std::string&, std::vector<hsize_t>*);          \
+  template std::vector<T> read_rows<T>(const Handle&, const std::string&, hsize_t, hsize_t);
+SUPSNN_H5_INSTANTIATE(double)
+SUPSNN_H5_INSTANTIATE(float)
+SUPSNN_H5_INSTANTIATE(std::int32_t)
+SUPSNN_H5_INSTANTIATE(std::int64_t)
+SUPSNN_H5_INSTANTIATE(std::uint8_t)
+#undef SUPSNN_H5_INSTANTIATE
+
+namespace {
+Handle vlen_string_type(const Handle& loc) {
+  Handle t(H5Tcopy(H5T_C_S1), H5Tclose, loc.file());
+  H5Tset_size(t.id(), H5T_VARIABLE);
+  H5Tset_cset(t.id(), H5T_CSET_UTF8);
+  return t;
+}
+}  // namespace
+
+void write_strings(const Handle& loc, const std::string& name, const std::vector<std::string>& v) {
+  Handle type = vlen_string_type(loc);
+  hsize_t n = v.size();
+  Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose, loc.file());
+  Handle ds(H5Dcreate2(loc.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+            H5Dclose, loc.file());
+  std::vector<const char*> ptrs;
+  for (const auto& s : v) ptrs.push_back(s.c_str());
+  if (ds.id() < 0 || (n > 0 && H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0))
+    fail(loc, "cannot write string dataset " + name);
+}
+
+std::vector<std::string> read_strings(const Handle& loc, const std::string& name) {
+  const auto d = shape(loc, name);
+  if (d.size() != 1) fail(loc, "dataset " + name + ": expected a 1-D list of strings");
+  Handle ds(H5Dopen2(loc.id(), name.c_str(), H5P_DEFAULT), H5Dclose, loc.file());
+  Handle type = vlen_string_type(loc);
+  std::vector<char*> ptrs(d[0], nullptr);
+  if (d[0] > 0 && H5Dread(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
+    fail(loc, "cannot read string dataset " + name);
+  std::vector<std::string> out;
+  for (char* p : ptrs) {
+    out.emplace_back(p ? p : "");
+    H5free_memory(p);
+  }
+  return out;
+}
+
+namespace {
+void write_attr_raw(const Handle& loc, const std::string& name, hid_t type, const void* value) {
+  if (H5Aexists(loc.id(), name.c_str()) > 0) H5Adelete(loc.id(), name.c_str());
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose, loc.file());
+  Handle a(H5Acreate2(loc.id(), name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose, loc.file());
+  if (a.id() < 0 || H5Awrite(a.id(), type, value) < 0) fail(loc, "cannot write attribute " + name);
+}
+Handle open_attr(const Handle& loc, const std::string& name) {
+  if (!has_attr(loc, name)) fail(loc, "missing attribute '" + name + "'");
+  return Handle(H5Aopen(loc.id(), name.c_str(), H5P_DEFAULT), H5Aclose, loc.file());
+}
+}  // namespace
+
+void set_attr(const Handle& loc, const std::string& name, const std::string& value) {
+  Handle type = vlen_string_type(loc);
+  const char* p = value.c_str();
+  write_attr_raw(loc, name, type.id(), &p);
+}
+void set_attr(const Handle& loc, const std::string& name, std::int64_t value) {
+  write_attr_raw(loc, name, H5T_NATIVE_INT64, &value);
+}
+void set_attr(const Handle& loc, const std::string& name, double value) {
+  write_attr_raw(loc, name, H5T_NATIVE_DOUBLE, &value);
+}
+bool has_attr(const Handle& loc, const std::string& name) { return H5Aexists(loc.id(), name.c_str()) > 0; }
+
+std::string attr_string(const Handle& loc, const std::string& name) {
+  Handle a = open_attr(loc, name);
+  Handle ftype(H5Aget_type(a.id()), H5Tclose, loc.file());
+  if (H5Tget_class(ftype.id()) != H5T_STRING) fail(loc, "attribute " + name + ": expected a string");
+  Handle type = vlen_string_type(loc);
+  char* p = nullptr;
+  if (H5Aread(a.id(), type.id(), &p) < 0) fail(loc, "cannot read attribute " + name);
+  std::string s = p ? p : "";
+  H5free_memory(p);
+  return s;
+}
+std::int64_t attr_int(const Handle& loc, const std::string& name) {
+  Handle a = open_attr(loc, name);
+  std::int64_t v = 0;
+  if (H5Aread(a.id(), H5T_NATIVE_INT64, &v) < 0) fail(loc, "cannot read attribute " + name);
+  return v;
+}
+double attr_double(const Handle& loc, const std::string& name) {
+  Handle a = open_attr(loc, name);
+  double v = 0;
+  if (H5Aread(a.id(), H5T_NATIVE_DOUBLE, &v) < 0) fail(loc, "cannot read attribute " + name);
+  return v;
+}
+
+}  // namespace supsnn::h5

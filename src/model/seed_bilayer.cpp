@@ -1,0 +1,132 @@
+#include "model/seed_bilayer.hpp"
+
+#include "common/error.hpp"
+#include "common/rng.hpp"
+
+namespace supsnn {
+
+namespace {
+template <class V>
+auto first(const V& v, int B) {
+  return Kokkos::subview(v, std::make_pair(0, B), Kokkos::ALL, Kokkos::ALL);
+}
+}  // namespace
+
+template <class Real>
+SeedBilayer<Real>::SeedBilayer(int outputs, int inputs, TimeGrid grid, Real leak)
+    : n_(outputs), m_(inputs), grid_(grid), leak_(leak) {
+  if (n_ < 1 || m_ < 1) throw Error("model: need at least one input and one output neuron");
+  params_ = View1<Real>("params", static_cast<std::size_t>(n_) * m_);
+  grads_ = View1<Real>("grads", static_cast<std::size_t>(n_) * m_);
+  W_ = View2<Real>(params_.data(), n_, m_);
+  dW_ = View2<Real>(grads_.data(), n_, m_);
+}
+
+template <class Real>
+void SeedBilayer<Real>::reserve(int B) {
+  if (static_cast<int>(c_.extent(0)) < B) {
+    const int T1 = grid_.raw_steps + 1, S1 = grid_.steps + 1;
+    c_ = View3<Real>("current", B, n_, T1);
+    dc_ = View3<Real>("d_current", B, n_, T1);
+    P_ = View3<Real>("potential", B, n_, S1);
+    G_ = View3<Real>("guidance", B, n_, S1);
+    dP_ = View3<Real>("d_potential", B, n_, S1);
+    psum_ = View2<Real>("potential_sum", B, n_);
+    loss_ = View1<Real>("loss", B);
+  }
+}
+
+template <class Real>
+void SeedBilayer<Real>::init_uniform(std::uint64_t seed, double lo, double hi) {
+  auto h = Kokkos::create_mirror_view(params_);
+  for (std::size_t i = 0; i < h.extent(0); ++i) h(i) = static_cast<Real>(lo + (hi - lo) * uniform01(seed, kStreamInit, i));
+  Kokkos::deep_copy(params_, h);
+}
+
+template <class Real>
+void SeedBilayer<Real>::set_weights_host(const std::vector<double>& w) {
+  if (w.size() != params_.extent(0)) throw Error("model: weight vector has the wrong size");
+  auto h = Kokkos::create_mirror_view(params_);
+  for (std::size_t i = 0; i < w.size(); ++i) h(i) = static_cast<Real>(w[i]);
+  Kokkos::deep_copy(params_, h);
+}
+
+template <class Real>
+std::vector<double> SeedBilayer<Real>::weights_host() const {
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), params_);
+  return std::vector<double>(h.data(), h.data() + h.extent(0));
+}
+
+template <class Real>
+void SeedBilayer<Real>::forward(const EventBatch& ev) {
+  if (ev.inputs != m_ || ev.raw_steps != grid_.raw_steps)
+    throw Error("model: batch has " + std::to_string(ev.inputs) + " inputs x " + std::to_string(ev.raw_steps + 1) +
+                " samples, model expects " + std::to_string(m_) + " x " + std::to_string(grid_.raw_steps + 1));
+  reserve(ev.batch);
+  B_ = ev.batch;
+  const auto c = first(c_, B_);
+  event_current_forward<Real>(ev, W_, c);
+  seed_integrate_forward<Real>(grid_, leak_, c, first(P_, B_),
+                               Kokkos::subview(psum_, std::make_pair(0, B_), Kokkos::ALL));
+}
+
+template <class Real>
+std::vector<double> SeedBilayer<Real>::loss(View3<const Real> guidance_raw, View1<const int> labels, LossKind kind,
+                                            Real delta, Real scale) {
+  if (guidance_raw.extent(1) != static_cast<std::size_t>(n_))
+    throw Error("model: guidance has " + std::to_string(guidance_raw.extent(1)) + " rows, model has " +
+                std::to_string(n_) + " output neurons");
+  const auto G = first(G_, B_);
+  interp_time<Real>(grid_, first(guidance_raw, B_), G);
+  const auto loss = Kokkos::subview(loss_, std::make_pair(0, B_));
+  trace_loss<Real>(kind, delta, scale, first(P_, B_), G, Kokkos::subview(labels, std::make_pair(0, B_)), loss,
+                   first(dP_, B_));
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), loss);
+  return std::vector<double>(h.data(), h.data() + B_);
+}
+
+template <class Real>
+void SeedBilayer<Real>::backward(const EventBatch& ev) {
+  if (ev.batch != B_) throw Error("model: backward() on a batch that forward() did not see");
+  seed_integrate_backward<Real>(grid_, first(dP_, B_), first(dc_, B_));
+  event_current_backward<Real>(ev, first(dc_, B_), dW_);
+}
+
+template <class Real>
+std::vector<double> SeedBilayer<Real>::potentials_host() const {
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), first(P_, B_));
+  std::vector<double> out(h.size());
+  std::size_t q = 0;
+  for (std::size_t b = 0; b < h.extent(0); ++b)
+    for (std::size_t j = 0; j < h.extent(1); ++j)
+      for (std::size_t s = 0; s < h.extent(2); ++s) out[q++] = h(b, j, s);
+  return out;
+}
+
+template <class Real>
+std::vector<double> SeedBilayer<Real>::potential_sums_host() const {
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(),
+                                               Kokkos::subview(psum_, std::make_pair(0, B_), Kokkos::ALL));
+  std::vector<double> out;
+  for (std::size_t b = 0; b < h.extent(0); ++b)
+    for (std::size_t j = 0; j < h.extent(1); ++j) out.push_back(h(b, j));
+  return out;
+}
+
+template <class Real>
+std::vector<int> SeedBilayer<Real>::predictions() const {
+  const auto sums = potential_sums_host();
+  std::vector<int> pred(B_);
+  for (int b = 0; b < B_; ++b) {
+    int best = 0;
+    for (int j = 1; j < n_; ++j)
+      if (sums[b * n_ + j] > sums[b * n_ + best]) best = j;
+    pred[b] = best;
+  }
+  return pred;
+}
+
+template class SeedBilayer<double>;
+template class SeedBilayer<float>;
+
+}  // namespace supsnn

@@ -1,0 +1,26 @@
+// Per-epoch metrics of a run, written (rank 0) as metrics.csv and metrics.h5 after every epoch,
+// each through a temporary file so that a reader never sees a half-written file.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace supsnn {
+
+struct EpochMetrics {
+  long epoch = 0;
+  double train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0;
+  double lr = 0, samples_per_s = 0, seconds = 0;
+};
+
+class MetricsLog {
+ public:
+  explicit MetricsLog(std::string run_dir) : dir_(std::move(run_dir)) {}
+  void append(const EpochMetrics& m);  // and rewrite both files
+  const std::vector<EpochMetrics>& rows() const { return rows_; }
+
+ private:
+  std::string dir_;
+  std::vector<EpochMetrics> rows_;
+};
+
+}  // namespace supsnn

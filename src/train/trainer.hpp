@@ -1,0 +1,23 @@
+// `supsnn train`: data-parallel training of the seed bilayer. Every rank holds a model replica,
+// trains its slice of each global batch, and gradients are summed over ranks once per step
+// from one flat buffer before the optimiser step.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "dist/comm.hpp"
+#include "train/metrics.hpp"
+
+namespace supsnn {
+
+struct TrainSummary {
+  std::vector<EpochMetrics> epochs;
+  std::vector<double> weights;  // final W, n x m row-major
+  int outputs = 0, inputs = 0;
+};
+
+// Runs a whole training job; rank 0 writes the run directory. `command_line` is recorded.
+TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string& command_line);
+
+}  // namespace supsnn

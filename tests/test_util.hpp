@@ -1,0 +1,72 @@
+// Helpers for tests: where shared/ data lives, scratch directories, running the supsnn binary.
+#pragma once
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace supsnn::test {
+
+// SUPSNN_SHARED_DIR overrides the configured default (../shared beside the repository).
+inline std::string shared_dir() {
+  const char* env = std::getenv("SUPSNN_SHARED_DIR");
+  return env && *env ? env : SUPSNN_TEST_SHARED_DIR;
+}
+
+// Path of a file under shared/; fails the test loudly (not a silent skip) when it is absent.
+inline std::string shared_path(const std::string& rel) {
+  const std::string p = shared_dir() + "/" + rel;
+  if (!std::filesystem::exists(p))
+    ADD_FAILURE() << "shared data missing: " << p
+                  << " (set SUPSNN_SHARED_DIR to the shared/ folder with data/ and golden/)";
+  return p;
+}
+
+// A fresh empty directory under the system temp dir, removed by the destructor.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& tag) {
+    path_ = std::filesystem::temp_directory_path() /
+            ("supsnn-test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDir() { std::filesystem::remove_all(path_); }
+  std::string str() const { return path_.string(); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  static int& counter() {
+    static int c = 0;
+    return c;
+  }
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int status = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs the supsnn binary (serial, no mpirun) with the given arguments in a clean environment
+// (the test process is itself an MPI singleton whose variables would confuse the child).
+inline CommandResult run_supsnn(const std::string& args, const std::string& workdir = ".") {
+  const char* path = std::getenv("PATH");
+  const std::string cmd = "cd '" + workdir + "' && env -i PATH='" + std::string(path ? path : "/usr/bin:/bin") +
+                          "' HOME=/tmp " + SUPSNN_TEST_BINARY + " " + args + " 2>&1";
+  CommandResult r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, p)) r.output += buf;
+  const int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+}  // namespace supsnn::test
