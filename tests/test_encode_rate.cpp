@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "encode_rate.hpp"
+#include "kernels/encode_rate.hpp"
 
 namespace supsnn {
 namespace {

@@ -1,0 +1,170 @@
+// Every kernel against its plain CPU reference, in double and float, on random inputs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "kernels/adam.hpp"
+#include "kernels/event_current.hpp"
+#include "kernels/interp.hpp"
+#include "kernels/seed_integrate.hpp"
+#include "kernels/trace_loss.hpp"
+#include "test_fixtures.hpp"
+
+namespace supsnn {
+namespace {
+
+template <class Real>
+class KernelTest : public ::testing::Test {
+ protected:
+  static double tol() { return sizeof(Real) == 8 ? 1e-12 : 2e-5; }
+  static void expect_near_rel(const std::vector<double>& got, const std::vector<double>& want, double tol) {
+    ASSERT_EQ(got.size(), want.size());
+    for (std::size_t i = 0; i < got.size(); ++i)
+      ASSERT_NEAR(got[i], want[i], tol * (1 + std::fabs(want[i]))) << "at index " << i;
+  }
+};
+using RealTypes = ::testing::Types<double, float>;
+TYPED_TEST_SUITE(KernelTest, RealTypes);
+
+template <class Real>
+View2<Real> random_weights(int n, int m, std::uint64_t seed, std::vector<Real>* host) {
+  View2<Real> W("W", n, m);
+  auto h = Kokkos::create_mirror_view(W);
+  host->resize(n * m);
+  for (int j = 0; j < n; ++j)
+    for (int i = 0; i < m; ++i) (*host)[j * m + i] = h(j, i) = static_cast<Real>(uniform01(seed, 3, j * m + i) - 0.3);
+  Kokkos::deep_copy(W, h);
+  return W;
+}
+
+TYPED_TEST(KernelTest, EventCurrentForwardAndBackwardMatchDense) {
+  using Real = TypeParam;
+  const int B = 4, n = 3, H = 5, Wd = 7, T = 9, m = H * Wd, T1 = T + 1;
+  const Split s = test::random_split(6, H, Wd, T, n, 0.2, 11);
+  const std::vector<int> idx = {5, 0, 3, 3};  // repeated sample on purpose
+  BatchBuilder<Real> bb;
+  bb.build(s, idx);
+  std::vector<Real> Wh;
+  auto W = random_weights<Real>(n, m, 5, &Wh);
+  const auto x = test::dense_spikes<Real>(s, idx);
+
+  View3<Real> c("c", B, n, T1);
+  event_current_forward<Real>(bb.events(), W, c);
+  std::vector<Real> cref(B * n * T1);
+  event_current_forward_ref<Real>(B, n, m, T1, Wh.data(), x.data(), cref.data());
+  this->expect_near_rel(test::to_host(c), std::vector<double>(cref.begin(), cref.end()), this->tol());
+
+  // Backward with a random upstream gradient.
+  View3<Real> dc("dc", B, n, T1);
+  auto hdc = Kokkos::create_mirror_view(dc);
+  std::vector<Real> dch(B * n * T1);
+  for (int q = 0; q < B * n * T1; ++q) dch[q] = hdc.data()[q] = static_cast<Real>(uniform01(9, 9, q) - 0.5);
+  Kokkos::deep_copy(dc, hdc);
+  View2<Real> dW("dW", n, m);
+  event_current_backward<Real>(bb.events(), dc, dW);
+  std::vector<Real> dWref(n * m);
+  event_current_backward_ref<Real>(B, n, m, T1, dch.data(), x.data(), dWref.data());
+  this->expect_near_rel(test::to_host(dW), std::vector<double>(dWref.begin(), dWref.end()), this->tol());
+}
+
+TYPED_TEST(KernelTest, SeedForwardFromEventsMatchesDenseInterpolatedInputs) {
+  using Real = TypeParam;
+  const int n = 2, H = 4, Wd = 4, T = 7, m = H * Wd;
+  for (int steps : {7, 10, 23}) {  // equal, finer and non-multiple grids
+    const TimeGrid grid{T, steps};
+    const Split s = test::random_split(3, H, Wd, T, n, 0.3, 21 + steps);
+    const std::vector<int> idx = {0, 1, 2};
+    BatchBuilder<Real> bb;
+    bb.build(s, idx);
+    std::vector<Real> Wh;
+    auto W = random_weights<Real>(n, m, 6, &Wh);
+    View3<Real> c("c", 3, n, T + 1), P("P", 3, n, steps + 1);
+    View2<Real> psum("psum", 3, n);
+    event_current_forward<Real>(bb.events(), W, c);
+    seed_integrate_forward<Real>(grid, Real(0.005), c, P, psum);
+    const auto x = test::dense_spikes<Real>(s, idx);
+    std::vector<Real> Pref(3 * n * (steps + 1));
+    seed_forward_dense_ref<Real>(grid, Real(0.005), 3, n, m, Wh.data(), x.data(), Pref.data());
+    this->expect_near_rel(test::to_host(P), std::vector<double>(Pref.begin(), Pref.end()), this->tol());
+    const auto ps = test::to_host(psum);
+    for (int r = 0; r < 3 * n; ++r) {
+      double sum = 0;
+      for (int t = 0; t <= steps; ++t) sum += Pref[r * (steps + 1) + t];
+      EXPECT_NEAR(ps[r], sum, this->tol() * (1 + std::fabs(sum)) * 10);
+    }
+  }
+}
+
+TYPED_TEST(KernelTest, InterpolationMatchesReferenceAndHitsRawSamples) {
+  using Real = TypeParam;
+  const TimeGrid grid{70, 100};
+  const int B = 2, R = 3, T1 = 71, S1 = 101;
+  View3<Real> raw("raw", B, R, T1), out("out", B, R, S1);
+  auto h = Kokkos::create_mirror_view(raw);
+  std::vector<Real> flat(B * R * T1);
+  for (int q = 0; q < B * R * T1; ++q) flat[q] = h.data()[q] = static_cast<Real>(100 * uniform01(4, 4, q));
+  Kokkos::deep_copy(raw, h);
+  interp_time<Real>(grid, raw, out);
+  std::vector<Real> ref(B * R * S1);
+  interp_time_ref<Real>(grid, flat.data(), B * R, ref.data());
+  const auto got = test::to_host(out);
+  this->expect_near_rel(got, std::vector<double>(ref.begin(), ref.end()), this->tol());
+  // Points 0, 10, 20, ... of the 101-point grid fall exactly on raw samples 0, 7, 14, ...
+  for (int s = 0; s < S1; s += 10) EXPECT_EQ(got[s], static_cast<double>(flat[s * 7 / 10]));
+}
+
+TYPED_TEST(KernelTest, TraceLossMatchesReferenceForBothKinds) {
+  using Real = TypeParam;
+  const int B = 3, n = 3, S1 = 17;
+  View3<Real> P("P", B, n, S1), G("G", B, n, S1), dP("dP", B, n, S1);
+  View1<int> label("label", B);
+  View1<Real> loss("loss", B);
+  auto hP = Kokkos::create_mirror_view(P), hG = Kokkos::create_mirror_view(G);
+  auto hl = Kokkos::create_mirror_view(label);
+  for (int q = 0; q < B * n * S1; ++q) {
+    hP.data()[q] = static_cast<Real>(6 * uniform01(1, 1, q) - 3);  // both Huber branches
+    hG.data()[q] = static_cast<Real>(6 * uniform01(1, 2, q) - 3);
+  }
+  for (int b = 0; b < B; ++b) hl(b) = (b * 2) % n;
+  Kokkos::deep_copy(P, hP);
+  Kokkos::deep_copy(G, hG);
+  Kokkos::deep_copy(label, hl);
+  for (LossKind kind : {LossKind::Huber, LossKind::MSE}) {
+    const Real scale = Real(0.25), delta = Real(1.3);
+    trace_loss<Real>(kind, delta, scale, P, G, label, loss, dP);
+    const auto l = test::to_host(loss), d = test::to_host(dP);
+    for (int b = 0; b < B; ++b) {
+      std::vector<Real> dref(S1);
+      const int g = hl(b);
+      const Real lref = trace_loss_ref<Real>(kind, delta, S1, &hP(b, g, 0), &hG(b, g, 0), dref.data());
+      EXPECT_NEAR(l[b], lref, this->tol() * (1 + std::fabs(lref)));
+      for (int j = 0; j < n; ++j)
+        for (int s = 0; s < S1; ++s)
+          EXPECT_NEAR(d[(b * n + j) * S1 + s], j == g ? scale * dref[s] : 0.0, this->tol());
+    }
+  }
+}
+
+TYPED_TEST(KernelTest, AdamMatchesReferenceOverSeveralSteps) {
+  using Real = TypeParam;
+  const int N = 50;
+  AdamParams p;
+  p.lr = 0.01;
+  View1<Real> w("w", N), g("g", N), m("m", N), v("v", N);
+  auto hw = Kokkos::create_mirror_view(w), hg = Kokkos::create_mirror_view(g);
+  std::vector<Real> rw(N), rg(N), rm(N, 0), rv(N, 0);
+  for (int i = 0; i < N; ++i) rw[i] = hw(i) = static_cast<Real>(uniform01(2, 2, i));
+  Kokkos::deep_copy(w, hw);
+  for (long t = 1; t <= 5; ++t) {
+    for (int i = 0; i < N; ++i) rg[i] = hg(i) = static_cast<Real>(uniform01(2, 3 + t, i) - 0.5);
+    Kokkos::deep_copy(g, hg);
+    adam_update<Real>(p, t, w, g, m, v);
+    adam_update_ref<Real>(p, t, N, rw.data(), rg.data(), rm.data(), rv.data());
+  }
+  this->expect_near_rel(test::to_host(w), std::vector<double>(rw.begin(), rw.end()), this->tol());
+  // First step of Adam moves every weight by about lr (sign of the gradient).
+  EXPECT_NEAR(adam_step_size(p, 1), p.lr * std::sqrt(1 - p.beta2) / (1 - p.beta1), 1e-15);
+}
+
+}  // namespace
+}  // namespace supsnn
