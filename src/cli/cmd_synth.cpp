@@ -18,6 +18,8 @@ CommandRunner add_synth_command(CLI::App& app, const std::string& command_line) 
     int raw_steps = 70;
   };
   auto o = std::make_shared<Opts>();
+  o->synth.train_per_class = 300;
+  o->synth.test_per_class = 100;
   cmd->add_option("-o,--output", o->output, "output dataset file (.h5)")->required();
   cmd->add_option("--classes", o->synth.classes, "number of vehicle classes (2..10)")->capture_default_str();
   cmd->add_option("--train-per-class", o->synth.train_per_class, "training chips per class")->capture_default_str();

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
     add(supsnn::add_train_command);
     add(supsnn::add_import_seed_command);
     add(supsnn::add_synth_command);
+    add(supsnn::add_config_command);
     bool parsed = false;
     try {
       app.parse(argc, argv);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "common/error.hpp"
@@ -30,7 +31,7 @@ const std::vector<ConfigKey>& config_schema() {
       {"optim.beta2", 0.999, "Adam beta2", {}, 0, 0.999999999999},
       {"optim.epsilon", 1e-8, "Adam epsilon", {}, 0, 1e300},
       {"optim.schedule", std::string("constant"), "learning-rate schedule; step: multiply by gamma at each milestone epoch", {"constant", "step"}},
-      {"optim.milestones", std::vector<long>{}, "epochs (1-based) from which the next decay applies, increasing", {}, 1, 1e9},
+      {"optim.milestones", std::vector<long>{}, "epochs (1-based) from which one more factor gamma applies", {}, 1, 1e9},
       {"optim.gamma", 0.1, "decay factor of the step schedule", {}, 1e-300, 1e300},
       {"train.epochs", 5L, "passes over the training split", {}, 0, 1e9},
       {"train.batch_size", 1L, "global batch size (summed over all MPI ranks)", {}, 1, 1e9},
@@ -76,12 +77,23 @@ std::string type_name(const ConfigValue& v) {
   }
 }
 
+// Shortest text that reads back to exactly x (TOML float syntax).
 std::string format_number(double x) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", x);
+  for (int prec = 6; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, x);
+    if (std::strtod(buf, nullptr) == x) break;
+  }
   std::string s = buf;
   if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
   return s;
+}
+
+// For messages and docs: short, not round-trip exact.
+std::string short_number(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.10g", x);
+  return buf;
 }
 
 std::string quote(const std::string& s) {
@@ -139,9 +151,14 @@ ConfigValue from_toml(const std::string& where, const ConfigKey& spec, const tom
 void validate(const std::string& where, const ConfigKey& spec, const ConfigValue& v) {
   const std::string head = where + "config key '" + spec.key + "': ";
   auto check_range = [&](double x, const std::string& text) {
-    if (!std::isfinite(x) || x < spec.min || x > spec.max)
-      throw Error(head + "value " + text + " out of range, expected " + format_number(spec.min) + " <= value <= " +
-                  format_number(spec.max));
+    if (std::isfinite(x) && x >= spec.min && x <= spec.max) return;
+    std::string want;
+    if (spec.min == 1e-300)
+      want = "> 0";
+    else if (spec.min > -1e307)
+      want = ">= " + short_number(spec.min);
+    if (spec.max < 1e299) want += (want.empty() ? "<= " : " and <= ") + short_number(spec.max);
+    throw Error(head + "value " + text + " out of range, expected " + (want.empty() ? "a finite number" : want));
   };
   if (v.index() != spec.def.index()) throw Error(head + "expected " + type_name(spec.def));
   if (auto* s = std::get_if<std::string>(&v)) {
@@ -157,7 +174,7 @@ void validate(const std::string& where, const ConfigKey& spec, const ConfigValue
   } else if (auto* i = std::get_if<long>(&v)) {
     check_range(static_cast<double>(*i), std::to_string(*i));
   } else if (auto* d = std::get_if<double>(&v)) {
-    check_range(*d, format_number(*d));
+    check_range(*d, short_number(*d));
   } else if (auto* l = std::get_if<std::vector<long>>(&v)) {
     for (long x : *l) check_range(static_cast<double>(x), std::to_string(x));
   }
@@ -174,7 +191,7 @@ Config Config::load(const std::string& path) {
   toml::value root;
   try {
     root = toml::parse(path);
-  } catch (const std::runtime_error& e) {
+  } catch (const std::exception& e) {
     std::string msg = e.what();
     for (auto& ch : msg)
       if (ch == '\n') ch = ' ';
@@ -256,8 +273,13 @@ std::string config_reference_markdown() {
   for (const auto& k : config_schema()) {
     std::string allowed;
     for (const auto& c : k.choices) allowed += (allowed.empty() ? "" : ", ") + c;
-    if (allowed.empty() && k.def.index() != 3 && k.def.index() != 2 && (k.min > -1e307 || k.max < 1e307))
-      allowed = format_number(k.min) + " .. " + format_number(k.max);
+    if (allowed.empty() && k.def.index() != 3 && k.def.index() != 2) {
+      if (k.min == 1e-300)
+        allowed = "> 0";
+      else if (k.min > -1e307)
+        allowed = ">= " + short_number(k.min);
+      if (k.max < 1e299) allowed += (allowed.empty() ? "<= " : ", <= ") + short_number(k.max);
+    }
     out += "| `" + k.key + "` | `" + value_text(k.def) + "` | " + allowed + " | " + k.doc + " |\n";
   }
   return out;

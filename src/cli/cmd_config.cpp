@@ -1,0 +1,28 @@
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "config/config.hpp"
+
+namespace supsnn {
+
+CommandRunner add_config_command(CLI::App& app, const std::string&) {
+  auto* cmd = app.add_subcommand("config", "Print the default configuration (TOML) or the reference of every key");
+  auto reference = std::make_shared<bool>(false);
+  auto file = std::make_shared<std::string>();
+  auto sets = std::make_shared<std::vector<std::string>>();
+  cmd->add_flag("--reference", *reference, "print the Markdown table of every key (docs/config.md)");
+  cmd->add_option("-c,--config", *file, "resolve this experiment file instead of the defaults");
+  cmd->add_option("--set", *sets, "override one key (repeatable)");
+  return [reference, file, sets]() {
+    if (*reference) {
+      std::fputs(config_reference_markdown().c_str(), stdout);
+      return 0;
+    }
+    Config cfg = file->empty() ? Config() : Config::load(*file);
+    for (const auto& s : *sets) cfg.set_override(s);
+    std::fputs(cfg.to_toml().c_str(), stdout);
+    return 0;
+  };
+}
+
+}  // namespace supsnn

@@ -1,0 +1,126 @@
+// The supsnn command end to end: help, synth -> train (run directory contents), training on the
+// seed's samples, and bad inputs failing with one clear line, exit 1 and no partial output.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "data/dataset.hpp"
+#include "io/h5.hpp"
+#include "npy_writer.hpp"
+#include "test_util.hpp"
+
+namespace fs = std::filesystem;
+
+namespace supsnn {
+namespace {
+
+std::string read_file(const std::string& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+// Exit 1 and exactly one line "supsnn: error: ..." containing `needle`.
+void expect_clean_failure(const test::CommandResult& r, const std::string& needle) {
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("supsnn: error: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
+  EXPECT_EQ(count_lines(r.output), 1) << r.output;
+}
+
+TEST(Cli, HelpOnEverySubcommand) {
+  auto r = test::run_supsnn("--help");
+  EXPECT_EQ(r.status, 0);
+  for (const char* sub : {"train", "import-seed", "synth", "config"}) {
+    EXPECT_NE(r.output.find(sub), std::string::npos) << r.output;
+    auto h = test::run_supsnn(std::string(sub) + " --help");
+    EXPECT_EQ(h.status, 0) << sub << ": " << h.output;
+    EXPECT_NE(h.output.find("Usage"), std::string::npos) << h.output;
+  }
+  EXPECT_NE(test::run_supsnn("").status, 0);
+  EXPECT_NE(test::run_supsnn("frobnicate").status, 0);
+}
+
+TEST(Cli, SynthThenTrainWritesRunDirectory) {
+  test::ScratchDir dir("cli");
+  auto r = test::run_supsnn("synth --output data.h5 --train-per-class 30 --test-per-class 10 --size 64", dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::run_supsnn("train --set data.train=data.h5 --set train.epochs=3 --set train.batch_size=4 "
+                       "--run-dir run --set optim.schedule=\\\"step\\\" --set optim.milestones=[3]",
+                       dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("final test accuracy"), std::string::npos) << r.output;
+  for (const char* f : {"config.toml", "train.log", "metrics.csv", "metrics.h5", "model.h5"})
+    EXPECT_TRUE(fs::exists(dir.file(std::string("run/") + f))) << f;
+  const std::string cfg = read_file(dir.file("run/config.toml"));
+  EXPECT_NE(cfg.find("epochs = 3"), std::string::npos) << cfg;
+  EXPECT_NE(cfg.find("batch_size = 4"), std::string::npos) << cfg;
+  const std::string csv = read_file(dir.file("run/metrics.csv"));
+  EXPECT_EQ(count_lines(csv), 4) << csv;  // header + 3 epochs
+  EXPECT_EQ(csv.rfind("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,samples_per_s", 0), 0u);
+  EXPECT_NE(csv.find("\n3,"), std::string::npos);
+  EXPECT_NE(csv.find(",0.001,"), std::string::npos) << "lr decayed at the milestone: " << csv;
+  auto f = h5::open_file(dir.file("run/metrics.h5"));
+  EXPECT_EQ(h5::read<double>(f, "test_accuracy").size(), 3u);
+  for (const auto& entry : fs::directory_iterator(dir.file("run")))
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << "leftover " << entry.path();
+}
+
+TEST(Cli, ImportSeedAndTrainOnIt) {
+  test::ScratchDir dir("cli");
+  const std::string seed = test::shared_path("data/seed");
+  // Default: the truncated sample stops the import, naming the file, and nothing is written.
+  auto r = test::run_supsnn("import-seed --input " + seed + " --output seed.h5", dir.str());
+  expect_clean_failure(r, "Test/Spikes/0.npy: truncated .npy: expected 16384 x 71 = 1163264 values");
+  EXPECT_FALSE(fs::exists(dir.file("seed.h5")));
+  EXPECT_TRUE(fs::is_empty(dir.str())) << "no partial or temporary output";
+  r = test::run_supsnn("import-seed --input " + seed + " --output seed.h5 --on-bad-file skip", dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("skipping sample"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("train 3 samples; test 2 samples"), std::string::npos) << r.output;
+  r = test::run_supsnn("train --set data.train=seed.h5 --set train.epochs=2 --run-dir run", dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("train: 3 samples, test: 2 samples"), std::string::npos) << r.output;
+  EXPECT_EQ(count_lines(read_file(dir.file("run/metrics.csv"))), 3);
+}
+
+TEST(Cli, BadInputsFailCleanly) {
+  test::ScratchDir dir("cli");
+  std::ofstream(dir.file("bad.toml")) << "[train]\nepoch = 3\n";
+  auto r = test::run_supsnn("train --config bad.toml --run-dir run", dir.str());
+  expect_clean_failure(r, "bad.toml: unknown config key 'train.epoch'");
+  EXPECT_FALSE(fs::exists(dir.file("run")));
+  r = test::run_supsnn("train --set train.lr=1 --run-dir run", dir.str());
+  expect_clean_failure(r, "unknown config key 'train.lr'");
+  r = test::run_supsnn("train --set optim.lr=-1 --run-dir run", dir.str());
+  expect_clean_failure(r, "'optim.lr': value -1 out of range");
+  r = test::run_supsnn("train --set data.train=missing.h5 --run-dir run", dir.str());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("missing.h5: file not found"), std::string::npos) << r.output;
+  r = test::run_supsnn("train --config nothere.toml", dir.str());
+  expect_clean_failure(r, "nothere.toml");
+  r = test::run_supsnn("import-seed --input nowhere --output x.h5", dir.str());
+  expect_clean_failure(r, "nowhere: no Train/Spikes or Test/Spikes folder found");
+  EXPECT_FALSE(fs::exists(dir.file("x.h5")));
+  r = test::run_supsnn("synth --output sub/dir/x.h5", dir.str());
+  expect_clean_failure(r, "output directory sub/dir does not exist");
+
+  // NaN guidance in a seed-style folder: the import fails and names the file.
+  fs::create_directories(dir.file("s/Train/Spikes"));
+  fs::create_directories(dir.file("s/Train/Labels"));
+  const std::vector<double> spikes = {0, 1, 1, 0, 0, 0, 1, 1}, guide = {1, NAN, 2};
+  test::write_npy(dir.file("s/Train/Spikes/0.npy"), "<f8", {4, 2}, spikes.data(), 64);
+  test::write_npy(dir.file("s/Train/Labels/0.npy"), "<f8", {3, 1}, guide.data(), 24);
+  r = test::run_supsnn("import-seed --input s --output s.h5", dir.str());
+  expect_clean_failure(r, "s/Train/Labels/0.npy: guidance holds NaN");
+  EXPECT_FALSE(fs::exists(dir.file("s.h5")));
+}
+
+}  // namespace
+}  // namespace supsnn
