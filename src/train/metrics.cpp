@@ -12,7 +12,7 @@ void MetricsLog::append(const EpochMetrics& m) {
   std::string csv = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,samples_per_s,seconds\n";
   for (const auto& r : rows_) {
     char line[512];
-    std::snprintf(line, sizeof line, "%ld,%.10g,%.6f,%.10g,%.6f,%.6g,%.3f,%.3f\n", r.epoch, r.train_loss,
+    std::snprintf(line, sizeof line, "%ld,%.10g,%.6f,%.10g,%.6f,%.6g,%.3f,%.6f\n", r.epoch, r.train_loss,
                   r.train_accuracy, r.test_loss, r.test_accuracy, r.lr, r.samples_per_s, r.seconds);
     csv += line;
   }
