@@ -23,7 +23,8 @@ void adam_update(const AdamParams p, long t, View1<Real> w, View1<const Real> g,
   const Real b1 = static_cast<Real>(p.beta1), b2 = static_cast<Real>(p.beta2);
   const Real eps = static_cast<Real>(p.eps);
   Kokkos::parallel_for(
-      "supsnn::adam_update", Kokkos::RangePolicy<ExecSpace>(0, w.extent(0)), KOKKOS_LAMBDA(const int i) {
+      "supsnn::adam_update", Kokkos::RangePolicy<ExecSpace>(0, w.extent(0)),
+      KOKKOS_LAMBDA(const int i) {
         const Real gi = g(i);
         const Real mi = b1 * m(i) + (Real(1) - b1) * gi;
         const Real vi = b2 * v(i) + (Real(1) - b2) * gi * gi;
@@ -34,7 +35,8 @@ void adam_update(const AdamParams p, long t, View1<Real> w, View1<const Real> g,
 }
 
 template <class Real>
-void adam_update_ref(const AdamParams& p, long t, int count, Real* w, const Real* g, Real* m, Real* v) {
+void adam_update_ref(const AdamParams& p, long t, int count, Real* w, const Real* g, Real* m,
+                     Real* v) {
   const Real lr_t = static_cast<Real>(adam_step_size(p, t));
   const Real b1 = static_cast<Real>(p.beta1), b2 = static_cast<Real>(p.beta2);
   for (int i = 0; i < count; ++i) {

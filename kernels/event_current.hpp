@@ -62,7 +62,8 @@ void event_current_forward_ref(int B, int n, int m, int T1, const Real* W, const
 }
 
 template <class Real>
-void event_current_backward_ref(int B, int n, int m, int T1, const Real* dc, const Real* x, Real* dW) {
+void event_current_backward_ref(int B, int n, int m, int T1, const Real* dc, const Real* x,
+                                Real* dW) {
   for (int j = 0; j < n; ++j)
     for (int i = 0; i < m; ++i) {
       Real acc = 0;

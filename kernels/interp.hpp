@@ -11,7 +11,8 @@ void interp_time(const TimeGrid grid, View3<const Real> raw, View3<Real> out) {
   const int B = static_cast<int>(out.extent(0)), R = static_cast<int>(out.extent(1));
   const int S1 = grid.steps + 1;
   Kokkos::parallel_for(
-      "supsnn::interp_time", Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {B, R, S1}),
+      "supsnn::interp_time",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {B, R, S1}),
       KOKKOS_LAMBDA(const int b, const int r, const int s) {
         int k0;
         Real f;

@@ -11,11 +11,12 @@ namespace supsnn {
 // c: (B, n, T+1) -> P: (B, n, steps+1), psum: (B, n) = sum_s P(s).
 // One work item per (b, j): the time loop is sequential by nature.
 template <class Real>
-void seed_integrate_forward(const TimeGrid grid, const Real leak, View3<const Real> c, View3<Real> P,
-                            View2<Real> psum) {
+void seed_integrate_forward(const TimeGrid grid, const Real leak, View3<const Real> c,
+                            View3<Real> P, View2<Real> psum) {
   const int B = static_cast<int>(c.extent(0)), n = static_cast<int>(c.extent(1));
   Kokkos::parallel_for(
-      "supsnn::seed_integrate_forward", Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, n}),
+      "supsnn::seed_integrate_forward",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, n}),
       KOKKOS_LAMBDA(const int b, const int j) {
         Real p = 0, sum = 0;
         P(b, j, 0) = 0;
@@ -39,7 +40,8 @@ void seed_integrate_backward(const TimeGrid grid, View3<const Real> dP, View3<Re
   const int B = static_cast<int>(dP.extent(0)), n = static_cast<int>(dP.extent(1));
   const int T1 = grid.raw_steps + 1;
   Kokkos::parallel_for(
-      "supsnn::seed_integrate_backward", Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, n}),
+      "supsnn::seed_integrate_backward",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, n}),
       KOKKOS_LAMBDA(const int b, const int j) {
         for (int k = 0; k < T1; ++k) dc(b, j, k) = 0;
         Real R = 0;  // dL/dI(s)

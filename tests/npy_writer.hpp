@@ -7,12 +7,16 @@
 
 namespace supsnn::test {
 
-inline void write_npy(const std::string& path, const std::string& descr, const std::vector<std::size_t>& shape,
-                      const void* data, std::size_t bytes, bool fortran = false, std::size_t drop_bytes = 0) {
+inline void write_npy(const std::string& path, const std::string& descr,
+                      const std::vector<std::size_t>& shape, const void* data, std::size_t bytes,
+                      bool fortran = false, std::size_t drop_bytes = 0) {
   std::string sh = "(";
-  for (std::size_t i = 0; i < shape.size(); ++i) sh += std::to_string(shape[i]) + (shape.size() == 1 || i + 1 < shape.size() ? ", " : "");
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    sh += std::to_string(shape[i]) + (shape.size() == 1 || i + 1 < shape.size() ? ", " : "");
   sh += ")";
-  std::string header = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + sh + ", }";
+  std::string header = "{'descr': '" + descr +
+                       "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': " + sh +
+                       ", }";
   while ((10 + header.size() + 1) % 64) header += ' ';
   header += '\n';
   std::string out = "\x93NUMPY";

@@ -24,7 +24,9 @@ std::string read_file(const std::string& p) {
   return ss.str();
 }
 
-int count_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+int count_lines(const std::string& s) {
+  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+}
 
 // Exit 1 and exactly one line "supsnn: error: ..." containing `needle`.
 void expect_clean_failure(const test::CommandResult& r, const std::string& needle) {
@@ -49,11 +51,13 @@ TEST(Cli, HelpOnEverySubcommand) {
 
 TEST(Cli, SynthThenTrainWritesRunDirectory) {
   test::ScratchDir dir("cli");
-  auto r = test::run_supsnn("synth --output data.h5 --train-per-class 30 --test-per-class 10 --size 64", dir.str());
+  auto r = test::run_supsnn(
+      "synth --output data.h5 --train-per-class 30 --test-per-class 10 --size 64", dir.str());
   ASSERT_EQ(r.status, 0) << r.output;
-  r = test::run_supsnn("train --set data.train=data.h5 --set train.epochs=3 --set train.batch_size=4 "
-                       "--run-dir run --set optim.schedule=\\\"step\\\" --set optim.milestones=[3]",
-                       dir.str());
+  r = test::run_supsnn(
+      "train --set data.train=data.h5 --set train.epochs=3 --set train.batch_size=4 "
+      "--run-dir run --set optim.schedule=\\\"step\\\" --set optim.milestones=[3]",
+      dir.str());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("final test accuracy"), std::string::npos) << r.output;
   for (const char* f : {"config.toml", "train.log", "metrics.csv", "metrics.h5", "model.h5"})
@@ -63,7 +67,8 @@ TEST(Cli, SynthThenTrainWritesRunDirectory) {
   EXPECT_NE(cfg.find("batch_size = 4"), std::string::npos) << cfg;
   const std::string csv = read_file(dir.file("run/metrics.csv"));
   EXPECT_EQ(count_lines(csv), 4) << csv;  // header + 3 epochs
-  EXPECT_EQ(csv.rfind("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,samples_per_s", 0), 0u);
+  EXPECT_EQ(
+      csv.rfind("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,samples_per_s", 0), 0u);
   EXPECT_NE(csv.find("\n3,"), std::string::npos);
   EXPECT_NE(csv.find(",0.001,"), std::string::npos) << "lr decayed at the milestone: " << csv;
   auto f = h5::open_file(dir.file("run/metrics.h5"));
@@ -77,14 +82,17 @@ TEST(Cli, ImportSeedAndTrainOnIt) {
   const std::string seed = test::shared_path("data/seed");
   // Default: the truncated sample stops the import, naming the file, and nothing is written.
   auto r = test::run_supsnn("import-seed --input " + seed + " --output seed.h5", dir.str());
-  expect_clean_failure(r, "Test/Spikes/0.npy: truncated .npy: expected 16384 x 71 = 1163264 values");
+  expect_clean_failure(r,
+                       "Test/Spikes/0.npy: truncated .npy: expected 16384 x 71 = 1163264 values");
   EXPECT_FALSE(fs::exists(dir.file("seed.h5")));
   EXPECT_TRUE(fs::is_empty(dir.str())) << "no partial or temporary output";
-  r = test::run_supsnn("import-seed --input " + seed + " --output seed.h5 --on-bad-file skip", dir.str());
+  r = test::run_supsnn("import-seed --input " + seed + " --output seed.h5 --on-bad-file skip",
+                       dir.str());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("skipping sample"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("train 3 samples; test 2 samples"), std::string::npos) << r.output;
-  r = test::run_supsnn("train --set data.train=seed.h5 --set train.epochs=2 --run-dir run", dir.str());
+  r = test::run_supsnn("train --set data.train=seed.h5 --set train.epochs=2 --run-dir run",
+                       dir.str());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("train: 3 samples, test: 2 samples"), std::string::npos) << r.output;
   EXPECT_EQ(count_lines(read_file(dir.file("run/metrics.csv"))), 3);
@@ -103,6 +111,7 @@ TEST(Cli, BadInputsFailCleanly) {
   r = test::run_supsnn("train --set data.train=missing.h5 --run-dir run", dir.str());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("missing.h5: file not found"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("run"))) << "no run directory for a run that could not start";
   r = test::run_supsnn("train --config nothere.toml", dir.str());
   expect_clean_failure(r, "nothere.toml");
   r = test::run_supsnn("import-seed --input nowhere --output x.h5", dir.str());

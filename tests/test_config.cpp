@@ -39,8 +39,9 @@ TEST(Config, DefaultsAndFileValues) {
   EXPECT_EQ(d.get_int("model.steps"), 100);
   EXPECT_DOUBLE_EQ(d.get_float("model.leak"), 0.005);
   test::ScratchDir dir("cfg");
-  std::ofstream(dir.file("c.toml")) << "[train]\nepochs = 7\nbatch_size = 4\n[optim]\nlr = 1\nmilestones = [3, 5]\n"
-                                       "schedule = \"step\"\n";
+  std::ofstream(dir.file("c.toml"))
+      << "[train]\nepochs = 7\nbatch_size = 4\n[optim]\nlr = 1\nmilestones = [3, 5]\n"
+         "schedule = \"step\"\n";
   Config c = Config::load(dir.file("c.toml"));
   EXPECT_EQ(c.get_int("train.epochs"), 7);
   EXPECT_DOUBLE_EQ(c.get_float("optim.lr"), 1.0);  // integer accepted for a float key
@@ -84,9 +85,12 @@ TEST(Config, SetOverrides) {
   EXPECT_EQ(c.get_string("data.train"), "quoted.h5");
   EXPECT_FALSE(c.get_bool("train.shuffle"));
   EXPECT_EQ(c.get_int_list("optim.milestones"), (std::vector<long>{2, 4}));
-  EXPECT_NE(set_error("train.epochs=ten").find("'train.epochs': cannot parse 'ten'"), std::string::npos);
-  EXPECT_NE(set_error("train.epochz=1").find("unknown config key 'train.epochz'"), std::string::npos);
-  EXPECT_NE(set_error("model.precision=half").find("is not one of: double, float"), std::string::npos);
+  EXPECT_NE(set_error("train.epochs=ten").find("'train.epochs': cannot parse 'ten'"),
+            std::string::npos);
+  EXPECT_NE(set_error("train.epochz=1").find("unknown config key 'train.epochz'"),
+            std::string::npos);
+  EXPECT_NE(set_error("model.precision=half").find("is not one of: double, float"),
+            std::string::npos);
   EXPECT_NE(set_error("noequals").find("expected section.key=value"), std::string::npos);
 }
 
@@ -109,7 +113,8 @@ TEST(Config, DocsListEveryKey) {
   std::stringstream ss;
   ss << f.rdbuf();
   for (const auto& k : config_schema())
-    EXPECT_NE(ss.str().find("`" + k.key + "`"), std::string::npos) << "docs/config.md does not document " << k.key;
+    EXPECT_NE(ss.str().find("`" + k.key + "`"), std::string::npos)
+        << "docs/config.md does not document " << k.key;
 }
 
 }  // namespace

@@ -47,8 +47,9 @@ TEST(Dataset, SpikeDatasetRoundTrips) {
   EXPECT_EQ(s.labels, ds.splits[0].labels);
   EXPECT_EQ(s.guidance, ds.splits[0].guidance);
   EXPECT_FALSE(has_split(dir.file("s.h5"), "test"));
-  EXPECT_NE(error_of([&] { read_split(dir.file("s.h5"), "test", nullptr); }).find("no 'test' split"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { read_split(dir.file("s.h5"), "test", nullptr); }).find("no 'test' split"),
+      std::string::npos);
 }
 
 TEST(Dataset, ImageDatasetRoundTripsAndEncodes) {
@@ -93,16 +94,20 @@ TEST(Dataset, ImageDatasetRoundTripsAndEncodes) {
 
 TEST(Dataset, SchemaAndShapeMismatchesAreClear) {
   test::ScratchDir dir("ds");
-  EXPECT_NE(error_of([&] { read_split(dir.file("none.h5"), "train", nullptr); }).find("file not found"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { read_split(dir.file("none.h5"), "train", nullptr); }).find("file not found"),
+      std::string::npos);
   std::ofstream(dir.file("junk.h5")) << "not hdf5";
-  EXPECT_NE(error_of([&] { read_split(dir.file("junk.h5"), "train", nullptr); }).find("not an HDF5 file"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { read_split(dir.file("junk.h5"), "train", nullptr); }).find("not an HDF5 file"),
+      std::string::npos);
   {
     auto f = h5::create_file(dir.file("other.h5"));
     h5::set_attr(f, "schema", std::string("something-else"));
   }
-  EXPECT_NE(error_of([&] { read_split(dir.file("other.h5"), "train", nullptr); }).find("not a supsnn dataset"),
+  EXPECT_NE(error_of([&] {
+              read_split(dir.file("other.h5"), "train", nullptr);
+            }).find("not a supsnn dataset"),
             std::string::npos);
 
   DatasetFile ds;
@@ -110,9 +115,7 @@ TEST(Dataset, SchemaAndShapeMismatchesAreClear) {
   ds.class_names = {"a", "b", "c"};
   ds.splits.push_back(test::random_split(3, 2, 2, 5, 3, 0.5, 2));
   write_dataset(dir.file("v.h5"), ds, "unit test");
-  {
-    auto f = h5::open_file(dir.file("v.h5"));
-  }
+  { auto f = h5::open_file(dir.file("v.h5")); }
   // Future schema version.
   fs::copy_file(dir.file("v.h5"), dir.file("v2.h5"));
   {
@@ -121,8 +124,9 @@ TEST(Dataset, SchemaAndShapeMismatchesAreClear) {
     h5::set_attr(h, "schema_version", static_cast<std::int64_t>(99));
     // And a labels dataset of the wrong length in another copy below.
   }
-  EXPECT_NE(error_of([&] { read_split(dir.file("v2.h5"), "train", nullptr); }).find("schema version 99"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { read_split(dir.file("v2.h5"), "train", nullptr); }).find("schema version 99"),
+      std::string::npos);
   fs::copy_file(dir.file("v.h5"), dir.file("v3.h5"));
   {
     hid_t f = H5Fopen(dir.file("v3.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
@@ -158,7 +162,7 @@ TEST(SeedImport, MalformedSamplesNameTheFile) {
   fs::create_directories(dir.file("Train/Spikes"));
   fs::create_directories(dir.file("Train/Labels"));
   const std::vector<double> spikes = {0, 1, 1, 0, 0, 0, 1, 1};  // 4 inputs x 2 samples
-  const std::vector<double> guide = {1, 5, 2};                    // 3 rows x 1 step
+  const std::vector<double> guide = {1, 5, 2};                  // 3 rows x 1 step
   test::write_npy(dir.file("Train/Spikes/0.npy"), "<f8", {4, 2}, spikes.data(), 64);
   test::write_npy(dir.file("Train/Labels/0.npy"), "<f8", {3, 1}, guide.data(), 24);
   const DatasetFile ok = import_seed_folder(dir.str(), {});

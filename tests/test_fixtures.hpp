@@ -11,7 +11,8 @@
 namespace supsnn::test {
 
 // A split of `count` samples with random binary spikes (density p) and random guidance.
-inline Split random_split(int count, int height, int width, int raw_steps, int rows, double p, std::uint64_t seed) {
+inline Split random_split(int count, int height, int width, int raw_steps, int rows, double p,
+                          std::uint64_t seed) {
   Split s;
   s.name = "train";
   s.count = count;
@@ -30,7 +31,8 @@ inline Split random_split(int count, int height, int width, int raw_steps, int r
     s.events.offsets.push_back(static_cast<std::int64_t>(s.events.neuron.size()));
     s.labels.push_back(static_cast<int>(uniform01(seed, 7, b) * rows));
     for (int r = 0; r < rows; ++r)
-      for (int t = 0; t < raw_steps; ++t) s.guidance.push_back(40.0 * (uniform01(seed, 8, b * 1000 + r * 100 + t) - 0.3));
+      for (int t = 0; t < raw_steps; ++t)
+        s.guidance.push_back(40.0 * (uniform01(seed, 8, b * 1000 + r * 100 + t) - 0.3));
   }
   return s;
 }

@@ -22,8 +22,10 @@ Split load_seed_train() {
   s.name = "train";
   for (int k = 0; k < 3; ++k) {
     int m = 0, T = 0;
-    read_seed_spikes(test::shared_path("data/seed/Train/Spikes/" + std::to_string(k) + ".npy"), s.events, &m, &T);
-    const NpyArray g = read_npy(test::shared_path("data/seed/Train/Labels/" + std::to_string(k) + ".npy"));
+    read_seed_spikes(test::shared_path("data/seed/Train/Spikes/" + std::to_string(k) + ".npy"),
+                     s.events, &m, &T);
+    const NpyArray g =
+        read_npy(test::shared_path("data/seed/Train/Labels/" + std::to_string(k) + ".npy"));
     s.guidance.insert(s.guidance.end(), g.data.begin(), g.data.end());
     s.guide_rows = static_cast<int>(g.shape[0]);
     s.labels.push_back(guidance_winner(g.data.data(), s.guide_rows, T));
@@ -37,12 +39,14 @@ Split load_seed_train() {
 std::vector<double> sine_weights(int n, int m) {
   std::vector<double> w(static_cast<std::size_t>(n) * m);
   for (int j = 0; j < n; ++j)
-    for (int i = 0; i < m; ++i) w[static_cast<std::size_t>(j) * m + i] = 0.5 + 0.5 * std::sin(0.001 * (i + 1) * (j + 1));
+    for (int i = 0; i < m; ++i)
+      w[static_cast<std::size_t>(j) * m + i] = 0.5 + 0.5 * std::sin(0.001 * (i + 1) * (j + 1));
   return w;
 }
 
 void expect_rel(double got, double want, double rel, const std::string& what) {
-  EXPECT_LE(std::fabs(got - want), rel * std::fabs(want) + 1e-300) << what << ": got " << got << ", golden " << want;
+  EXPECT_LE(std::fabs(got - want), rel * std::fabs(want) + 1e-300)
+      << what << ": got " << got << ", golden " << want;
 }
 
 template <class Real>
@@ -64,7 +68,8 @@ TYPED_TEST(GoldenTest, SeedCompatMatchesGoldenValues) {
   for (int k = 0; k < 3; ++k) {
     SCOPED_TRACE("Train/" + std::to_string(k));
     const auto& g = golden["samples"]["Train/" + std::to_string(k)];
-    SeedBilayer<Real> model(n, m, TimeGrid{s.raw_steps, g["steps"].get<int>()}, static_cast<Real>(g["D"].get<double>()));
+    SeedBilayer<Real> model(n, m, TimeGrid{s.raw_steps, g["steps"].get<int>()},
+                            static_cast<Real>(g["D"].get<double>()));
     model.set_weights_host(sine_weights(n, m));
     BatchBuilder<Real> bb;
     bb.build(s, {k});
@@ -92,7 +97,8 @@ TYPED_TEST(GoldenTest, SeedCompatMatchesGoldenValues) {
     for (const auto& [idx, val] : g["grad_samples"].items()) {
       const double want = val.template get<double>();
       const double got = grad[gt * m + std::stoi(idx)];
-      EXPECT_NEAR(got, want, rel * std::fabs(want) + (sizeof(Real) == 8 ? 1e-13 : 1e-6)) << "grad[gt][" << idx << "]";
+      EXPECT_NEAR(got, want, rel * std::fabs(want) + (sizeof(Real) == 8 ? 1e-13 : 1e-6))
+          << "grad[gt][" << idx << "]";
     }
   }
 }
@@ -110,7 +116,8 @@ TEST(GoldenBatch, BatchOfThreeEqualsThreeSingles) {
   for (int k = 0; k < 3; ++k) {
     bb.build(s, {k});
     model.forward(bb.events());
-    single_losses.push_back(model.loss(bb.guidance_raw(), bb.labels(), LossKind::Huber, 1.0, 1.0 / 3)[0]);
+    single_losses.push_back(
+        model.loss(bb.guidance_raw(), bb.labels(), LossKind::Huber, 1.0, 1.0 / 3)[0]);
     model.backward(bb.events());
     const auto g = test::to_host(model.grads());
     for (std::size_t i = 0; i < g.size(); ++i) sum_grad[i] += g[i];
@@ -121,7 +128,8 @@ TEST(GoldenBatch, BatchOfThreeEqualsThreeSingles) {
   model.backward(bb.events());
   const auto g = test::to_host(model.grads());
   for (int k = 0; k < 3; ++k) EXPECT_DOUBLE_EQ(losses[k], single_losses[k]);
-  for (std::size_t i = 0; i < g.size(); ++i) ASSERT_NEAR(g[i], sum_grad[i], 1e-12 * (1 + std::fabs(sum_grad[i])));
+  for (std::size_t i = 0; i < g.size(); ++i)
+    ASSERT_NEAR(g[i], sum_grad[i], 1e-12 * (1 + std::fabs(sum_grad[i])));
 }
 
 }  // namespace

@@ -55,15 +55,18 @@ TEST_P(GradientTest, BpttEqualsFiniteDifferences) {
     max_err = std::max(max_err, std::fabs(fd - grad[q]));
     max_grad = std::max(max_grad, std::fabs(grad[q]));
     nonzero += grad[q] != 0;
-    EXPECT_NEAR(grad[q], fd, 1e-6 * (1 + std::fabs(fd))) << "dL/dW[" << q / m << "][" << q % m << "]";
+    EXPECT_NEAR(grad[q], fd, 1e-6 * (1 + std::fabs(fd)))
+        << "dL/dW[" << q / m << "][" << q % m << "]";
   }
   EXPECT_GT(nonzero, m / 2) << "the check must exercise many weights";
   EXPECT_GT(max_grad, 1e-3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Losses, GradientTest,
-                         ::testing::Values(Case{LossKind::Huber, 1.0, 10}, Case{LossKind::Huber, 0.2, 13},
-                                           Case{LossKind::Huber, 50.0, 6}, Case{LossKind::MSE, 1.0, 10},
+                         ::testing::Values(Case{LossKind::Huber, 1.0, 10},
+                                           Case{LossKind::Huber, 0.2, 13},
+                                           Case{LossKind::Huber, 50.0, 6},
+                                           Case{LossKind::MSE, 1.0, 10},
                                            Case{LossKind::MSE, 1.0, 17}));
 
 }  // namespace

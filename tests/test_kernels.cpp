@@ -17,7 +17,8 @@ template <class Real>
 class KernelTest : public ::testing::Test {
  protected:
   static double tol() { return sizeof(Real) == 8 ? 1e-12 : 2e-5; }
-  static void expect_near_rel(const std::vector<double>& got, const std::vector<double>& want, double tol) {
+  static void expect_near_rel(const std::vector<double>& got, const std::vector<double>& want,
+                              double tol) {
     ASSERT_EQ(got.size(), want.size());
     for (std::size_t i = 0; i < got.size(); ++i)
       ASSERT_NEAR(got[i], want[i], tol * (1 + std::fabs(want[i]))) << "at index " << i;
@@ -32,7 +33,8 @@ View2<Real> random_weights(int n, int m, std::uint64_t seed, std::vector<Real>* 
   auto h = Kokkos::create_mirror_view(W);
   host->resize(n * m);
   for (int j = 0; j < n; ++j)
-    for (int i = 0; i < m; ++i) (*host)[j * m + i] = h(j, i) = static_cast<Real>(uniform01(seed, 3, j * m + i) - 0.3);
+    for (int i = 0; i < m; ++i)
+      (*host)[j * m + i] = h(j, i) = static_cast<Real>(uniform01(seed, 3, j * m + i) - 0.3);
   Kokkos::deep_copy(W, h);
   return W;
 }
@@ -52,19 +54,22 @@ TYPED_TEST(KernelTest, EventCurrentForwardAndBackwardMatchDense) {
   event_current_forward<Real>(bb.events(), W, c);
   std::vector<Real> cref(B * n * T1);
   event_current_forward_ref<Real>(B, n, m, T1, Wh.data(), x.data(), cref.data());
-  this->expect_near_rel(test::to_host(c), std::vector<double>(cref.begin(), cref.end()), this->tol());
+  this->expect_near_rel(test::to_host(c), std::vector<double>(cref.begin(), cref.end()),
+                        this->tol());
 
   // Backward with a random upstream gradient.
   View3<Real> dc("dc", B, n, T1);
   auto hdc = Kokkos::create_mirror_view(dc);
   std::vector<Real> dch(B * n * T1);
-  for (int q = 0; q < B * n * T1; ++q) dch[q] = hdc.data()[q] = static_cast<Real>(uniform01(9, 9, q) - 0.5);
+  for (int q = 0; q < B * n * T1; ++q)
+    dch[q] = hdc.data()[q] = static_cast<Real>(uniform01(9, 9, q) - 0.5);
   Kokkos::deep_copy(dc, hdc);
   View2<Real> dW("dW", n, m);
   event_current_backward<Real>(bb.events(), dc, dW);
   std::vector<Real> dWref(n * m);
   event_current_backward_ref<Real>(B, n, m, T1, dch.data(), x.data(), dWref.data());
-  this->expect_near_rel(test::to_host(dW), std::vector<double>(dWref.begin(), dWref.end()), this->tol());
+  this->expect_near_rel(test::to_host(dW), std::vector<double>(dWref.begin(), dWref.end()),
+                        this->tol());
 }
 
 TYPED_TEST(KernelTest, SeedForwardFromEventsMatchesDenseInterpolatedInputs) {
@@ -85,7 +90,8 @@ TYPED_TEST(KernelTest, SeedForwardFromEventsMatchesDenseInterpolatedInputs) {
     const auto x = test::dense_spikes<Real>(s, idx);
     std::vector<Real> Pref(3 * n * (steps + 1));
     seed_forward_dense_ref<Real>(grid, Real(0.005), 3, n, m, Wh.data(), x.data(), Pref.data());
-    this->expect_near_rel(test::to_host(P), std::vector<double>(Pref.begin(), Pref.end()), this->tol());
+    this->expect_near_rel(test::to_host(P), std::vector<double>(Pref.begin(), Pref.end()),
+                          this->tol());
     const auto ps = test::to_host(psum);
     for (int r = 0; r < 3 * n; ++r) {
       double sum = 0;
@@ -102,7 +108,8 @@ TYPED_TEST(KernelTest, InterpolationMatchesReferenceAndHitsRawSamples) {
   View3<Real> raw("raw", B, R, T1), out("out", B, R, S1);
   auto h = Kokkos::create_mirror_view(raw);
   std::vector<Real> flat(B * R * T1);
-  for (int q = 0; q < B * R * T1; ++q) flat[q] = h.data()[q] = static_cast<Real>(100 * uniform01(4, 4, q));
+  for (int q = 0; q < B * R * T1; ++q)
+    flat[q] = h.data()[q] = static_cast<Real>(100 * uniform01(4, 4, q));
   Kokkos::deep_copy(raw, h);
   interp_time<Real>(grid, raw, out);
   std::vector<Real> ref(B * R * S1);
@@ -136,7 +143,8 @@ TYPED_TEST(KernelTest, TraceLossMatchesReferenceForBothKinds) {
     for (int b = 0; b < B; ++b) {
       std::vector<Real> dref(S1);
       const int g = hl(b);
-      const Real lref = trace_loss_ref<Real>(kind, delta, S1, &hP(b, g, 0), &hG(b, g, 0), dref.data());
+      const Real lref =
+          trace_loss_ref<Real>(kind, delta, S1, &hP(b, g, 0), &hG(b, g, 0), dref.data());
       EXPECT_NEAR(l[b], lref, this->tol() * (1 + std::fabs(lref)));
       for (int j = 0; j < n; ++j)
         for (int s = 0; s < S1; ++s)

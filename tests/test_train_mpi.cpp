@@ -23,7 +23,8 @@ std::string shared_temp_dir() {
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (rank == 0) {
-    const auto p = std::filesystem::temp_directory_path() / ("supsnn-mpi-" + std::to_string(::getpid()));
+    const auto p =
+        std::filesystem::temp_directory_path() / ("supsnn-mpi-" + std::to_string(::getpid()));
     std::filesystem::create_directories(p);
     std::snprintf(buf, sizeof buf, "%s", p.c_str());
   }
@@ -62,7 +63,8 @@ std::string make_dataset(const std::string& dir) {
   return path;
 }
 
-Config config_for(const std::string& data, const std::string& run_dir, const std::string& precision) {
+Config config_for(const std::string& data, const std::string& run_dir,
+                  const std::string& precision) {
   Config c;
   c.set("data.train", data);
   c.set("run.dir", run_dir);
@@ -81,15 +83,18 @@ TEST(TrainMpi, ShardedBatchEqualsSingleRankBatch) {
   const TrainSummary dist = run_training(config_for(data, dir + "/dist", "double"), world, "test");
   // Every rank computes the single-rank reference alone on MPI_COMM_SELF.
   const TrainSummary single =
-      run_training(config_for(data, dir + "/self" + std::to_string(world.rank()), "double"), Comm(MPI_COMM_SELF), "test");
+      run_training(config_for(data, dir + "/self" + std::to_string(world.rank()), "double"),
+                   Comm(MPI_COMM_SELF), "test");
   ASSERT_EQ(dist.weights.size(), single.weights.size());
   double max_rel = 0;
   for (std::size_t i = 0; i < dist.weights.size(); ++i)
-    max_rel = std::max(max_rel, std::fabs(dist.weights[i] - single.weights[i]) / (1e-12 + std::fabs(single.weights[i])));
+    max_rel = std::max(max_rel, std::fabs(dist.weights[i] - single.weights[i]) /
+                                    (1e-12 + std::fabs(single.weights[i])));
   EXPECT_LT(max_rel, 1e-9) << "world size " << world.size();
   ASSERT_EQ(dist.epochs.size(), 3u);
   for (std::size_t e = 0; e < 3; ++e) {
-    EXPECT_NEAR(dist.epochs[e].train_loss, single.epochs[e].train_loss, 1e-9 * single.epochs[e].train_loss);
+    EXPECT_NEAR(dist.epochs[e].train_loss, single.epochs[e].train_loss,
+                1e-9 * single.epochs[e].train_loss);
     EXPECT_DOUBLE_EQ(dist.epochs[e].train_accuracy, single.epochs[e].train_accuracy);
     EXPECT_DOUBLE_EQ(dist.epochs[e].test_accuracy, single.epochs[e].test_accuracy);
   }
@@ -100,7 +105,8 @@ TEST(TrainMpi, ShardedBatchEqualsSingleRankBatch) {
     return run_training(c, Comm(MPI_COMM_SELF), "test");
   }();
   double moved = 0;
-  for (std::size_t i = 0; i < zero.weights.size(); ++i) moved = std::max(moved, std::fabs(zero.weights[i] - single.weights[i]));
+  for (std::size_t i = 0; i < zero.weights.size(); ++i)
+    moved = std::max(moved, std::fabs(zero.weights[i] - single.weights[i]));
   EXPECT_GT(moved, 1e-3);
   MPI_Barrier(MPI_COMM_WORLD);
   if (world.rank() == 0) std::filesystem::remove_all(dir);

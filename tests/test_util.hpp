@@ -32,7 +32,8 @@ class ScratchDir {
  public:
   explicit ScratchDir(const std::string& tag) {
     path_ = std::filesystem::temp_directory_path() /
-            ("supsnn-test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+            ("supsnn-test-" + tag + "-" + std::to_string(::getpid()) + "-" +
+             std::to_string(counter()++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -57,8 +58,9 @@ struct CommandResult {
 // (the test process is itself an MPI singleton whose variables would confuse the child).
 inline CommandResult run_supsnn(const std::string& args, const std::string& workdir = ".") {
   const char* path = std::getenv("PATH");
-  const std::string cmd = "cd '" + workdir + "' && env -i PATH='" + std::string(path ? path : "/usr/bin:/bin") +
-                          "' HOME=/tmp " + SUPSNN_TEST_BINARY + " " + args + " 2>&1";
+  const std::string cmd = "cd '" + workdir + "' && env -i PATH='" +
+                          std::string(path ? path : "/usr/bin:/bin") + "' HOME=/tmp " +
+                          SUPSNN_TEST_BINARY + " " + args + " 2>&1";
   CommandResult r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;

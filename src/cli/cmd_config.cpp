@@ -6,11 +6,13 @@
 namespace supsnn {
 
 CommandRunner add_config_command(CLI::App& app, const std::string&) {
-  auto* cmd = app.add_subcommand("config", "Print the default configuration (TOML) or the reference of every key");
+  auto* cmd = app.add_subcommand(
+      "config", "Print the default configuration (TOML) or the reference of every key");
   auto reference = std::make_shared<bool>(false);
   auto file = std::make_shared<std::string>();
   auto sets = std::make_shared<std::vector<std::string>>();
-  cmd->add_flag("--reference", *reference, "print the Markdown table of every key (docs/config.md)");
+  cmd->add_flag("--reference", *reference,
+                "print the Markdown table of every key (docs/config.md)");
   cmd->add_option("-c,--config", *file, "resolve this experiment file instead of the defaults");
   cmd->add_option("--set", *sets, "override one key (repeatable)");
   return [reference, file, sets]() {

@@ -14,21 +14,24 @@
 namespace supsnn {
 
 CommandRunner add_import_seed_command(CLI::App& app, const std::string& command_line) {
-  auto* cmd = app.add_subcommand("import-seed",
-                                 "Turn the seed's .npy spike trains and guidance traces into a supsnn dataset");
+  auto* cmd = app.add_subcommand(
+      "import-seed", "Turn the seed's .npy spike trains and guidance traces into a supsnn dataset");
   struct Opts {
     std::string input, output, on_bad = "error";
     std::vector<std::string> class_names;
     int height = 0, width = 0;
   };
   auto o = std::make_shared<Opts>();
-  cmd->add_option("-i,--input", o->input, "folder with Train/ and/or Test/, each holding Spikes/k.npy and Labels/k.npy")
+  cmd->add_option("-i,--input", o->input,
+                  "folder with Train/ and/or Test/, each holding Spikes/k.npy and Labels/k.npy")
       ->required();
   cmd->add_option("-o,--output", o->output, "output dataset file (.h5)")->required();
-  cmd->add_option("--on-bad-file", o->on_bad, "error: stop at a malformed file; skip: leave that sample out, with a warning")
+  cmd->add_option("--on-bad-file", o->on_bad,
+                  "error: stop at a malformed file; skip: leave that sample out, with a warning")
       ->check(CLI::IsMember({"error", "skip"}))
       ->capture_default_str();
-  cmd->add_option("--class-names", o->class_names, "names of the guidance rows (default class0, class1, ...)")
+  cmd->add_option("--class-names", o->class_names,
+                  "names of the guidance rows (default class0, class1, ...)")
       ->delimiter(',');
   cmd->add_option("--height", o->height, "image height (default: square root of the input count)");
   cmd->add_option("--width", o->width, "image width (default: square root of the input count)");

@@ -10,7 +10,8 @@
 namespace supsnn {
 
 CommandRunner add_synth_command(CLI::App& app, const std::string& command_line) {
-  auto* cmd = app.add_subcommand("synth", "Write a deterministic synthetic SAR-like dataset (no external data needed)");
+  auto* cmd = app.add_subcommand(
+      "synth", "Write a deterministic synthetic SAR-like dataset (no external data needed)");
   struct Opts {
     std::string output;
     SynthOptions synth;
@@ -21,12 +22,16 @@ CommandRunner add_synth_command(CLI::App& app, const std::string& command_line) 
   o->synth.train_per_class = 300;
   o->synth.test_per_class = 100;
   cmd->add_option("-o,--output", o->output, "output dataset file (.h5)")->required();
-  cmd->add_option("--classes", o->synth.classes, "number of vehicle classes (2..10)")->capture_default_str();
-  cmd->add_option("--train-per-class", o->synth.train_per_class, "training chips per class")->capture_default_str();
-  cmd->add_option("--test-per-class", o->synth.test_per_class, "test chips per class")->capture_default_str();
+  cmd->add_option("--classes", o->synth.classes, "number of vehicle classes (2..10)")
+      ->capture_default_str();
+  cmd->add_option("--train-per-class", o->synth.train_per_class, "training chips per class")
+      ->capture_default_str();
+  cmd->add_option("--test-per-class", o->synth.test_per_class, "test chips per class")
+      ->capture_default_str();
   cmd->add_option("--size", o->size, "chip height and width in pixels")->capture_default_str();
   cmd->add_option("--seed", o->synth.seed, "random seed")->capture_default_str();
-  cmd->add_option("--raw-steps", o->raw_steps, "T of the template guidance traces")->capture_default_str();
+  cmd->add_option("--raw-steps", o->raw_steps, "T of the template guidance traces")
+      ->capture_default_str();
   return [o, command_line]() {
     o->synth.height = o->synth.width = o->size;
     DatasetFile ds;
@@ -51,8 +56,8 @@ CommandRunner add_synth_command(CLI::App& app, const std::string& command_line) 
     }
     if (Comm().rank() == 0) {
       write_dataset(o->output, ds, command_line);
-      std::printf("wrote %s: %d train + %d test chips, %d classes, %d x %d\n", o->output.c_str(), ds.splits[0].count,
-                  ds.splits[1].count, o->synth.classes, o->size, o->size);
+      std::printf("wrote %s: %d train + %d test chips, %d classes, %d x %d\n", o->output.c_str(),
+                  ds.splits[0].count, ds.splits[1].count, o->synth.classes, o->size, o->size);
     }
     return 0;
   };

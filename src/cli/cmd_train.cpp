@@ -6,14 +6,16 @@
 namespace supsnn {
 
 CommandRunner add_train_command(CLI::App& app, const std::string& command_line) {
-  auto* cmd = app.add_subcommand("train", "Train the supervised SNN on a dataset (run under mpirun/srun for several ranks)");
+  auto* cmd = app.add_subcommand(
+      "train", "Train the supervised SNN on a dataset (run under mpirun/srun for several ranks)");
   struct Opts {
     std::string config;
     std::vector<std::string> sets;
     std::string run_dir;
   };
   auto o = std::make_shared<Opts>();
-  cmd->add_option("-c,--config", o->config, "experiment TOML file (configs/*.toml); defaults apply without one");
+  cmd->add_option("-c,--config", o->config,
+                  "experiment TOML file (configs/*.toml); defaults apply without one");
   cmd->add_option("--set", o->sets, "override one key, e.g. --set train.epochs=10 (repeatable)");
   cmd->add_option("--run-dir", o->run_dir, "run directory (same as --set run.dir=...)");
   return [o, command_line]() {

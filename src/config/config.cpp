@@ -13,13 +13,30 @@ namespace supsnn {
 
 const std::vector<ConfigKey>& config_schema() {
   static const std::vector<ConfigKey> schema = {
-      {"data.train", std::string("data/synth.h5"), "dataset file (.h5) whose 'train' split is trained on"},
-      {"data.test", std::string(""), "dataset file whose 'test' split is evaluated; empty: the train file"},
-      {"data.encoder", std::string("rate"), "spike encoder for image datasets (receptive field + deterministic rate code)", {"rate"}},
+      {"data.train", std::string("data/synth.h5"),
+       "dataset file (.h5) whose 'train' split is trained on"},
+      {"data.test", std::string(""),
+       "dataset file whose 'test' split is evaluated; empty: the train file"},
+      {"data.encoder",
+       std::string("rate"),
+       "spike encoder for image datasets (receptive field + deterministic rate code)",
+       {"rate"}},
       {"data.raw_steps", 70L, "T: encoded spike trains have samples 0..T (1 ms each)", {}, 1, 255},
-      {"model.dynamics", std::string("seed-compat"), "neuron dynamics; seed-compat: integrate and leak, no threshold/reset/inhibition, as the seed's code computes it", {"seed-compat"}},
-      {"model.precision", std::string("double"), "floating-point type of parameters and kernels", {"double", "float"}},
-      {"model.steps", 100L, "points of the interpolated time grid minus one (the seed uses 100)", {}, 1, 100000},
+      {"model.dynamics",
+       std::string("seed-compat"),
+       "neuron dynamics; seed-compat: integrate and leak, no threshold/reset/inhibition, as the "
+       "seed's code computes it",
+       {"seed-compat"}},
+      {"model.precision",
+       std::string("double"),
+       "floating-point type of parameters and kernels",
+       {"double", "float"}},
+      {"model.steps",
+       100L,
+       "points of the interpolated time grid minus one (the seed uses 100)",
+       {},
+       1,
+       100000},
       {"model.leak", 0.005, "D: leak subtracted per interpolated point", {}, 0, 1e300},
       {"model.init_low", 0.0, "initial weights are uniform in [init_low, init_high]"},
       {"model.init_high", 1.0, "upper end of the initial weight range (seed: w_max/2 = 1)"},
@@ -30,8 +47,16 @@ const std::vector<ConfigKey>& config_schema() {
       {"optim.beta1", 0.9, "Adam beta1", {}, 0, 0.999999999},
       {"optim.beta2", 0.999, "Adam beta2", {}, 0, 0.999999999999},
       {"optim.epsilon", 1e-8, "Adam epsilon", {}, 0, 1e300},
-      {"optim.schedule", std::string("constant"), "learning-rate schedule; step: multiply by gamma at each milestone epoch", {"constant", "step"}},
-      {"optim.milestones", std::vector<long>{}, "epochs (1-based) from which one more factor gamma applies", {}, 1, 1e9},
+      {"optim.schedule",
+       std::string("constant"),
+       "learning-rate schedule; step: multiply by gamma at each milestone epoch",
+       {"constant", "step"}},
+      {"optim.milestones",
+       std::vector<long>{},
+       "epochs (1-based) from which one more factor gamma applies",
+       {},
+       1,
+       1e9},
       {"optim.gamma", 0.1, "decay factor of the step schedule", {}, 1e-300, 1e300},
       {"train.epochs", 5L, "passes over the training split", {}, 0, 1e9},
       {"train.batch_size", 1L, "global batch size (summed over all MPI ranks)", {}, 1, 1e9},
@@ -39,7 +64,10 @@ const std::vector<ConfigKey>& config_schema() {
       {"train.shuffle", true, "reshuffle the training split every epoch"},
       {"train.eval_batch_size", 64L, "batch size of test-set evaluation", {}, 1, 1e9},
       {"run.dir", std::string("runs/default"), "run directory (config, log, metrics)"},
-      {"run.log_level", std::string("info"), "console and log-file verbosity", {"debug", "info", "warn", "error"}},
+      {"run.log_level",
+       std::string("info"),
+       "console and log-file verbosity",
+       {"debug", "info", "warn", "error"}},
   };
   return schema;
 }
@@ -63,17 +91,23 @@ std::string known_keys_in(const std::string& section) {
   const std::string section = key.substr(0, key.find('.'));
   const std::string known = known_keys_in(section);
   throw Error(where + "unknown config key '" + key + "'" +
-              (known.empty() ? " (unknown section '" + section + "'; sections: data, model, loss, optim, train, run)"
+              (known.empty() ? " (unknown section '" + section +
+                                   "'; sections: data, model, loss, optim, train, run)"
                              : " (known keys: " + known + ")"));
 }
 
 std::string type_name(const ConfigValue& v) {
   switch (v.index()) {
-    case 0: return "an integer";
-    case 1: return "a number";
-    case 2: return "true or false";
-    case 3: return "a string";
-    default: return "a list of integers";
+    case 0:
+      return "an integer";
+    case 1:
+      return "a number";
+    case 2:
+      return "true or false";
+    case 3:
+      return "a string";
+    default:
+      return "a list of integers";
   }
 }
 
@@ -107,13 +141,18 @@ std::string quote(const std::string& s) {
 
 std::string value_text(const ConfigValue& v) {
   switch (v.index()) {
-    case 0: return std::to_string(std::get<long>(v));
-    case 1: return format_number(std::get<double>(v));
-    case 2: return std::get<bool>(v) ? "true" : "false";
-    case 3: return quote(std::get<std::string>(v));
+    case 0:
+      return std::to_string(std::get<long>(v));
+    case 1:
+      return format_number(std::get<double>(v));
+    case 2:
+      return std::get<bool>(v) ? "true" : "false";
+    case 3:
+      return quote(std::get<std::string>(v));
     default: {
       std::string s = "[";
-      for (long x : std::get<std::vector<long>>(v)) s += (s.size() > 1 ? ", " : "") + std::to_string(x);
+      for (long x : std::get<std::vector<long>>(v))
+        s += (s.size() > 1 ? ", " : "") + std::to_string(x);
       return s + "]";
     }
   }
@@ -158,7 +197,8 @@ void validate(const std::string& where, const ConfigKey& spec, const ConfigValue
     else if (spec.min > -1e307)
       want = ">= " + short_number(spec.min);
     if (spec.max < 1e299) want += (want.empty() ? "<= " : " and <= ") + short_number(spec.max);
-    throw Error(head + "value " + text + " out of range, expected " + (want.empty() ? "a finite number" : want));
+    throw Error(head + "value " + text + " out of range, expected " +
+                (want.empty() ? "a finite number" : want));
   };
   if (v.index() != spec.def.index()) throw Error(head + "expected " + type_name(spec.def));
   if (auto* s = std::get_if<std::string>(&v)) {
@@ -240,16 +280,26 @@ void Config::set_override(const std::string& assignment) {
     parsed = toml::value(text);
     ok = true;
   }
-  if (!ok) throw Error("--set: config key '" + key + "': cannot parse '" + text + "', expected " + type_name(spec->def));
+  if (!ok)
+    throw Error("--set: config key '" + key + "': cannot parse '" + text + "', expected " +
+                type_name(spec->def));
   ConfigValue v = from_toml("--set: ", *spec, parsed);
   validate("--set: ", *spec, v);
   values_[key] = v;
 }
 
-long Config::get_int(const std::string& key) const { return std::get<long>(values_.at(key)); }
-double Config::get_float(const std::string& key) const { return std::get<double>(values_.at(key)); }
-bool Config::get_bool(const std::string& key) const { return std::get<bool>(values_.at(key)); }
-const std::string& Config::get_string(const std::string& key) const { return std::get<std::string>(values_.at(key)); }
+long Config::get_int(const std::string& key) const {
+  return std::get<long>(values_.at(key));
+}
+double Config::get_float(const std::string& key) const {
+  return std::get<double>(values_.at(key));
+}
+bool Config::get_bool(const std::string& key) const {
+  return std::get<bool>(values_.at(key));
+}
+const std::string& Config::get_string(const std::string& key) const {
+  return std::get<std::string>(values_.at(key));
+}
 const std::vector<long>& Config::get_int_list(const std::string& key) const {
   return std::get<std::vector<long>>(values_.at(key));
 }

@@ -12,9 +12,14 @@ namespace supsnn {
 using ConfigValue = std::variant<long, double, bool, std::string, std::vector<long>>;
 
 struct ConfigKey {
-  ConfigKey(std::string k, ConfigValue d, std::string doc_, std::vector<std::string> ch = {}, double lo = -1e308,
-            double hi = 1e308)
-      : key(std::move(k)), def(std::move(d)), doc(std::move(doc_)), choices(std::move(ch)), min(lo), max(hi) {}
+  ConfigKey(std::string k, ConfigValue d, std::string doc_, std::vector<std::string> ch = {},
+            double lo = -1e308, double hi = 1e308)
+      : key(std::move(k)),
+        def(std::move(d)),
+        doc(std::move(doc_)),
+        choices(std::move(ch)),
+        min(lo),
+        max(hi) {}
   std::string key;  // "section.name"
   ConfigValue def;
   std::string doc;
@@ -26,9 +31,9 @@ const std::vector<ConfigKey>& config_schema();
 
 class Config {
  public:
-  Config();  // all defaults
-  static Config load(const std::string& toml_path);  // defaults + file
-  void set_override(const std::string& assignment);  // "section.key=value"
+  Config();                                                // all defaults
+  static Config load(const std::string& toml_path);        // defaults + file
+  void set_override(const std::string& assignment);        // "section.key=value"
   void set(const std::string& key, const ConfigValue& v);  // validated
 
   long get_int(const std::string& key) const;

@@ -10,7 +10,8 @@ namespace {
 // Grows a device view to at least n entries; contents are rewritten by the caller.
 template <class V>
 void ensure(V& v, std::size_t n, const char* label) {
-  if (v.extent(0) < n) v = V(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), n);
+  if (v.extent(0) < n)
+    v = V(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), n);
 }
 }  // namespace
 
@@ -54,7 +55,9 @@ void BatchBuilder<Real>::build(const Split& s, const std::vector<int>& idx) {
         ++h_bo(s.events.neuron[q] + 1);
       }
     }
-    if (q != e1) throw Error("split " + s.name + ": sample " + std::to_string(idx[b]) + " has unsorted spike events");
+    if (q != e1)
+      throw Error("split " + s.name + ": sample " + std::to_string(idx[b]) +
+                  " has unsorted spike events");
     h_lab(b) = s.labels[idx[b]];
   }
   h_fo(B * T1) = e;
@@ -63,7 +66,8 @@ void BatchBuilder<Real>::build(const Split& s, const std::vector<int>& idx) {
   std::vector<int> fill(h_bo.data(), h_bo.data() + m);
   for (int b = 0; b < B; ++b)
     for (int k = 0; k < T1; ++k)
-      for (int q = h_fo(b * T1 + k); q < h_fo(b * T1 + k + 1); ++q) h_bs(fill[h_fn(q)]++) = b * T1 + k;
+      for (int q = h_fo(b * T1 + k); q < h_fo(b * T1 + k + 1); ++q)
+        h_bs(fill[h_fn(q)]++) = b * T1 + k;
 
   Kokkos::deep_copy(ev_.fwd_offsets, h_fo);
   Kokkos::deep_copy(ev_.fwd_neuron, h_fn);
@@ -73,7 +77,8 @@ void BatchBuilder<Real>::build(const Split& s, const std::vector<int>& idx) {
 
   if (s.guide_rows > 0) {
     const int n = s.guide_rows, T = s.raw_steps;
-    if (guide_.extent(0) < static_cast<std::size_t>(B) || guide_.extent(1) != static_cast<std::size_t>(n) ||
+    if (guide_.extent(0) < static_cast<std::size_t>(B) ||
+        guide_.extent(1) != static_cast<std::size_t>(n) ||
         guide_.extent(2) != static_cast<std::size_t>(T1))
       guide_ = View3<Real>("guidance_raw", B, n, T1);
     auto h_g = Kokkos::create_mirror_view(guide_);

@@ -19,7 +19,8 @@ void write_split(const h5::Handle& file, const Split& s, const std::string& kind
   h5::set_attr(g, "raw_steps", static_cast<std::int64_t>(s.raw_steps));
   h5::write(g, "labels", {N}, s.labels.data());
   if (kind == "images") {
-    h5::write(g, "images", {N, static_cast<hsize_t>(s.height), static_cast<hsize_t>(s.width)}, s.images.data(), 1);
+    h5::write(g, "images", {N, static_cast<hsize_t>(s.height), static_cast<hsize_t>(s.width)},
+              s.images.data(), 1);
   } else {
     const hsize_t E = s.events.neuron.size();
     h5::write(g, "spike_offsets", {N + 1}, s.events.offsets.data());
@@ -27,7 +28,8 @@ void write_split(const h5::Handle& file, const Split& s, const std::string& kind
     h5::write(g, "spike_step", {E}, s.events.step.data(), 1 << 16);
   }
   if (s.guide_rows > 0)
-    h5::write(g, "guidance", {N, static_cast<hsize_t>(s.guide_rows), static_cast<hsize_t>(s.raw_steps)},
+    h5::write(g, "guidance",
+              {N, static_cast<hsize_t>(s.guide_rows), static_cast<hsize_t>(s.raw_steps)},
               s.guidance.data(), 64);
 }
 
@@ -39,13 +41,15 @@ void expect_shape(const h5::Handle& g, const std::string& name, const std::vecto
     return t;
   };
   if (got != want)
-    throw Error(g.file() + ": dataset " + name + " has shape " + text(got) + ", expected " + text(want));
+    throw Error(g.file() + ": dataset " + name + " has shape " + text(got) + ", expected " +
+                text(want));
 }
 
 }  // namespace
 
 void write_dataset(const std::string& path, const DatasetFile& ds, const std::string& created_by) {
-  if (ds.kind != "images" && ds.kind != "spikes") throw Error(path + ": unknown dataset kind " + ds.kind);
+  if (ds.kind != "images" && ds.kind != "spikes")
+    throw Error(path + ": unknown dataset kind " + ds.kind);
   AtomicFile out(path);
   {
     auto f = h5::create_file(out.temp_path());
@@ -64,14 +68,15 @@ bool has_split(const std::string& path, const std::string& split) {
   return h5::exists(f, split);
 }
 
-Split read_split(const std::string& path, const std::string& split, std::vector<std::string>* class_names) {
+Split read_split(const std::string& path, const std::string& split,
+                 std::vector<std::string>* class_names) {
   auto f = h5::open_file(path);
   if (!h5::has_attr(f, "schema") || h5::attr_string(f, "schema") != "supsnn-dataset")
     throw Error(path + ": not a supsnn dataset (no schema=\"supsnn-dataset\" attribute)");
   const auto version = h5::attr_int(f, "schema_version");
   if (version != kDatasetSchemaVersion)
-    throw Error(path + ": dataset schema version " + std::to_string(version) + ", this supsnn reads version " +
-                std::to_string(kDatasetSchemaVersion));
+    throw Error(path + ": dataset schema version " + std::to_string(version) +
+                ", this supsnn reads version " + std::to_string(kDatasetSchemaVersion));
   const std::string kind = h5::attr_string(f, "kind");
   const auto names = h5::read_strings(f, "class_names");
   if (class_names) *class_names = names;
@@ -91,8 +96,8 @@ Split read_split(const std::string& path, const std::string& split, std::vector<
   s.labels = h5::read<std::int32_t>(g, "labels");
   for (auto l : s.labels)
     if (l < 0 || l >= static_cast<int>(names.size()))
-      throw Error(path + ": " + split + "/labels holds class " + std::to_string(l) + ", expected 0.." +
-                  std::to_string(names.size() - 1));
+      throw Error(path + ": " + split + "/labels holds class " + std::to_string(l) +
+                  ", expected 0.." + std::to_string(names.size() - 1));
   if (kind == "images") {
     expect_shape(g, "images", {N, static_cast<hsize_t>(s.height), static_cast<hsize_t>(s.width)});
     s.images = h5::read<std::uint8_t>(g, "images");
@@ -106,9 +111,11 @@ Split read_split(const std::string& path, const std::string& split, std::vector<
         s.events.offsets.back() != E)
       throw Error(path + ": " + split + ": spike_offsets/spike_neuron/spike_step sizes disagree");
     for (std::size_t i = 0; i + 1 < s.events.offsets.size(); ++i)
-      if (s.events.offsets[i + 1] < s.events.offsets[i]) throw Error(path + ": " + split + ": spike_offsets not sorted");
+      if (s.events.offsets[i + 1] < s.events.offsets[i])
+        throw Error(path + ": " + split + ": spike_offsets not sorted");
     for (std::size_t e = 0; e < s.events.neuron.size(); ++e)
-      if (s.events.neuron[e] < 0 || s.events.neuron[e] >= s.inputs() || s.events.step[e] > s.raw_steps)
+      if (s.events.neuron[e] < 0 || s.events.neuron[e] >= s.inputs() ||
+          s.events.step[e] > s.raw_steps)
         throw Error(path + ": " + split + ": spike event " + std::to_string(e) + " out of range");
   } else {
     throw Error(path + ": unknown dataset kind '" + kind + "' (expected images or spikes)");
@@ -116,8 +123,8 @@ Split read_split(const std::string& path, const std::string& split, std::vector<
   if (h5::exists(g, "guidance")) {
     const auto d = h5::shape(g, "guidance");
     if (d.size() != 3 || d[0] != N || d[2] != static_cast<hsize_t>(s.raw_steps))
-      throw Error(path + ": " + split + "/guidance: expected shape " + std::to_string(N) + " x n x " +
-                  std::to_string(s.raw_steps));
+      throw Error(path + ": " + split + "/guidance: expected shape " + std::to_string(N) +
+                  " x n x " + std::to_string(s.raw_steps));
     s.guide_rows = static_cast<int>(d[1]);
     s.guidance = h5::read<double>(g, "guidance");
     for (double v : s.guidance)

@@ -43,7 +43,8 @@ struct DatasetFile {
 void write_dataset(const std::string& path, const DatasetFile& ds, const std::string& created_by);
 
 // Reads one split; checks schema version, kind and every shape, failing with the file named.
-Split read_split(const std::string& path, const std::string& split, std::vector<std::string>* class_names);
+Split read_split(const std::string& path, const std::string& split,
+                 std::vector<std::string>* class_names);
 bool has_split(const std::string& path, const std::string& split);
 
 // Class of a sample under the seed's convention: the guidance row with the largest sum.

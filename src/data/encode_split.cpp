@@ -16,7 +16,8 @@ void append_events_from_periods(const int* period, int inputs, int raw_steps, Sp
 
 void encode_split(Split& s, const RateCode& code, int chunk) {
   if (!s.has_images()) throw Error("split " + s.name + ": no images to encode");
-  if (code.raw_steps < 1 || code.raw_steps > 255) throw Error("encoder: raw_steps must be in 1..255");
+  if (code.raw_steps < 1 || code.raw_steps > 255)
+    throw Error("encoder: raw_steps must be in 1..255");
   s.raw_steps = code.raw_steps;
   s.events = SpikeEvents{};
   const int H = s.height, W = s.width, m = s.inputs();
@@ -28,7 +29,8 @@ void encode_split(Split& s, const RateCode& code, int chunk) {
     const int B = std::min(chunk, s.count - b0);
     for (int b = 0; b < B; ++b)
       for (int y = 0; y < H; ++y)
-        for (int x = 0; x < W; ++x) h_img(b, y, x) = s.images[(static_cast<std::size_t>(b0 + b) * H + y) * W + x];
+        for (int x = 0; x < W; ++x)
+          h_img(b, y, x) = s.images[(static_cast<std::size_t>(b0 + b) * H + y) * W + x];
     Kokkos::deep_copy(img, h_img);
     encode_rate_periods(code, Kokkos::subview(img, std::make_pair(0, B), Kokkos::ALL, Kokkos::ALL),
                         Kokkos::subview(period, std::make_pair(0, B), Kokkos::ALL));

@@ -27,8 +27,8 @@ void read_seed_spikes(const std::string& path, SpikeEvents& events, int* inputs,
         neuron.push_back(i);
         step.push_back(static_cast<std::uint8_t>(k));
       } else if (v != 0.0) {
-        throw Error(path + ": value " + std::to_string(v) + " at [" + std::to_string(i) + ", " + std::to_string(k) +
-                    "], expected binary spikes (0 or 1)");
+        throw Error(path + ": value " + std::to_string(v) + " at [" + std::to_string(i) + ", " +
+                    std::to_string(k) + "], expected binary spikes (0 or 1)");
       }
     }
   events.neuron.insert(events.neuron.end(), neuron.begin(), neuron.end());
@@ -50,7 +50,8 @@ std::vector<fs::path> npy_files(const fs::path& dir) {
     const bool numeric = !s.empty() && std::all_of(s.begin(), s.end(), ::isdigit);
     return std::make_pair(numeric ? std::stoll(s) : -1LL, s);
   };
-  std::sort(files.begin(), files.end(), [&](const fs::path& a, const fs::path& b) { return key(a) < key(b); });
+  std::sort(files.begin(), files.end(),
+            [&](const fs::path& a, const fs::path& b) { return key(a) < key(b); });
   return files;
 }
 
@@ -61,26 +62,32 @@ DatasetFile import_seed_folder(const std::string& dir, const SeedImportOptions& 
   ds.kind = "spikes";
   int m = -1, T = -1, n = -1;
   for (const auto& [folder, name] : {std::pair{"Train", "train"}, std::pair{"Test", "test"}}) {
-    const fs::path spikes_dir = fs::path(dir) / folder / "Spikes", labels_dir = fs::path(dir) / folder / "Labels";
+    const fs::path spikes_dir = fs::path(dir) / folder / "Spikes",
+                   labels_dir = fs::path(dir) / folder / "Labels";
     if (!fs::is_directory(spikes_dir)) continue;
     if (!fs::is_directory(labels_dir))
-      throw Error(labels_dir.string() + ": missing guidance folder (expected next to " + spikes_dir.string() + ")");
+      throw Error(labels_dir.string() + ": missing guidance folder (expected next to " +
+                  spikes_dir.string() + ")");
     Split s;
     s.name = name;
     for (const auto& spath : npy_files(spikes_dir)) {
       const fs::path gpath = labels_dir / spath.filename();
       try {
-        if (!fs::exists(gpath)) throw Error(gpath.string() + ": guidance file missing for " + spath.string());
+        if (!fs::exists(gpath))
+          throw Error(gpath.string() + ": guidance file missing for " + spath.string());
         SpikeEvents ev;
         int mi = 0, Ti = 0;
         read_seed_spikes(spath.string(), ev, &mi, &Ti);
         if (m >= 0 && (mi != m || Ti != T))
-          throw Error(spath.string() + ": shape " + std::to_string(mi) + " x " + std::to_string(Ti + 1) +
-                      " differs from earlier files (" + std::to_string(m) + " x " + std::to_string(T + 1) + ")");
+          throw Error(spath.string() + ": shape " + std::to_string(mi) + " x " +
+                      std::to_string(Ti + 1) + " differs from earlier files (" + std::to_string(m) +
+                      " x " + std::to_string(T + 1) + ")");
         const NpyArray g = read_npy(gpath.string());
-        if (g.shape.size() != 2 || static_cast<int>(g.shape[1]) != Ti || (n >= 0 && static_cast<int>(g.shape[0]) != n))
-          throw Error(gpath.string() + ": expected guidance of shape " + (n >= 0 ? std::to_string(n) : "n") + " x " +
-                      std::to_string(Ti) + " (rows x steps 1..T)");
+        if (g.shape.size() != 2 || static_cast<int>(g.shape[1]) != Ti ||
+            (n >= 0 && static_cast<int>(g.shape[0]) != n))
+          throw Error(gpath.string() + ": expected guidance of shape " +
+                      (n >= 0 ? std::to_string(n) : "n") + " x " + std::to_string(Ti) +
+                      " (rows x steps 1..T)");
         for (double v : g.data)
           if (!std::isfinite(v)) throw Error(gpath.string() + ": guidance holds NaN or Inf");
         m = mi;
@@ -107,10 +114,13 @@ DatasetFile import_seed_folder(const std::string& dir, const SeedImportOptions& 
   int H = opt.height, W = opt.width;
   if (H == 0 && W == 0) {
     H = W = static_cast<int>(std::lround(std::sqrt(static_cast<double>(m))));
-    if (H * W != m) throw Error(dir + ": " + std::to_string(m) + " inputs is not a square image; pass --height and --width");
+    if (H * W != m)
+      throw Error(dir + ": " + std::to_string(m) +
+                  " inputs is not a square image; pass --height and --width");
   }
   if (H * W != m)
-    throw Error(dir + ": --height x --width = " + std::to_string(H * W) + " but files have " + std::to_string(m) + " inputs");
+    throw Error(dir + ": --height x --width = " + std::to_string(H * W) + " but files have " +
+                std::to_string(m) + " inputs");
   for (auto& s : ds.splits) {
     s.height = H;
     s.width = W;
@@ -121,8 +131,8 @@ DatasetFile import_seed_folder(const std::string& dir, const SeedImportOptions& 
   if (ds.class_names.empty())
     for (int r = 0; r < n; ++r) ds.class_names.push_back("class" + std::to_string(r));
   if (static_cast<int>(ds.class_names.size()) != n)
-    throw Error("--class-names: " + std::to_string(ds.class_names.size()) + " names for " + std::to_string(n) +
-                " guidance rows");
+    throw Error("--class-names: " + std::to_string(ds.class_names.size()) + " names for " +
+                std::to_string(n) + " guidance rows");
   return ds;
 }
 

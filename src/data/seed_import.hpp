@@ -9,8 +9,8 @@
 namespace supsnn {
 
 struct SeedImportOptions {
-  bool skip_bad_files = false;  // leave out malformed samples (logged) instead of failing
-  int height = 0, width = 0;    // 0: square images
+  bool skip_bad_files = false;           // leave out malformed samples (logged) instead of failing
+  int height = 0, width = 0;             // 0: square images
   std::vector<std::string> class_names;  // default class0..n-1
 };
 

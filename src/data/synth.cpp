@@ -10,6 +10,8 @@
 // here by series, never by the platform's libm.
 #include "data/synth.hpp"
 
+#include "common/rng.hpp"
+
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -26,22 +28,22 @@ const char* const kClassNames[kMaxClasses] = {"tank", "apc",   "truck",  "bulldo
 
 // ---- PRNG -------------------------------------------------------------------------------------
 
-uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
+// Sequential splitmix64 stream over the shared mixing function of common/rng.hpp.
+uint64_t splitmix64_next(uint64_t& state) {
+  const uint64_t r = supsnn::splitmix64(state);
+  state += 0x9E3779B97F4A7C15ULL;
+  return r;
 }
 
 uint64_t mix64(uint64_t x) {
-  return splitmix64(x);
+  return supsnn::splitmix64(x);
 }
 
 class Xoshiro256ss {
  public:
   explicit Xoshiro256ss(uint64_t seed) {
     uint64_t s = seed;
-    for (auto& w : s_) w = splitmix64(s);
+    for (auto& w : s_) w = splitmix64_next(s);
   }
   uint64_t next() {
     const uint64_t result = rotl(s_[1] * 5, 7) * 9;

@@ -2,7 +2,8 @@
 
 namespace supsnn {
 
-std::vector<double> template_guidance(int label, int rows, int raw_steps, const TemplateGuidance& g) {
+std::vector<double> template_guidance(int label, int rows, int raw_steps,
+                                      const TemplateGuidance& g) {
   std::vector<double> out(static_cast<std::size_t>(rows) * raw_steps, 0.0);
   for (int t = 1; t <= raw_steps; ++t) {
     for (int r = 0; r < rows; ++r) {

@@ -14,6 +14,7 @@ struct TemplateGuidance {
 };
 
 // rows x T trace (steps 1..T) for a sample of class `label`.
-std::vector<double> template_guidance(int label, int rows, int raw_steps, const TemplateGuidance& g = {});
+std::vector<double> template_guidance(int label, int rows, int raw_steps,
+                                      const TemplateGuidance& g = {});
 
 }  // namespace supsnn

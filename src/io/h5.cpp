@@ -75,20 +75,31 @@ bool exists(const Handle& loc, const std::string& name) {
 }
 
 template <>
-hid_t native_type<double>() { return H5T_NATIVE_DOUBLE; }
+hid_t native_type<double>() {
+  return H5T_NATIVE_DOUBLE;
+}
 template <>
-hid_t native_type<float>() { return H5T_NATIVE_FLOAT; }
+hid_t native_type<float>() {
+  return H5T_NATIVE_FLOAT;
+}
 template <>
-hid_t native_type<std::int32_t>() { return H5T_NATIVE_INT32; }
+hid_t native_type<std::int32_t>() {
+  return H5T_NATIVE_INT32;
+}
 template <>
-hid_t native_type<std::int64_t>() { return H5T_NATIVE_INT64; }
+hid_t native_type<std::int64_t>() {
+  return H5T_NATIVE_INT64;
+}
 template <>
-hid_t native_type<std::uint8_t>() { return H5T_NATIVE_UINT8; }
+hid_t native_type<std::uint8_t>() {
+  return H5T_NATIVE_UINT8;
+}
 
 template <class T>
-void write(const Handle& loc, const std::string& name, const std::vector<hsize_t>& dims, const T* data,
-           hsize_t chunk0) {
-  Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose, loc.file());
+void write(const Handle& loc, const std::string& name, const std::vector<hsize_t>& dims,
+           const T* data, hsize_t chunk0) {
+  Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose,
+               loc.file());
   Handle plist(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, loc.file());
   if (chunk0 > 0 && !dims.empty() && element_count(dims) > 0) {
     std::vector<hsize_t> chunk = dims;
@@ -96,8 +107,8 @@ void write(const Handle& loc, const std::string& name, const std::vector<hsize_t
     H5Pset_chunk(plist.id(), static_cast<int>(chunk.size()), chunk.data());
     H5Pset_deflate(plist.id(), 4);
   }
-  Handle ds(H5Dcreate2(loc.id(), name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT, plist.id(),
-                       H5P_DEFAULT),
+  Handle ds(H5Dcreate2(loc.id(), name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT,
+                       plist.id(), H5P_DEFAULT),
             H5Dclose, loc.file());
   if (ds.id() < 0) fail(loc, "cannot create dataset " + name);
   if (element_count(dims) > 0 &&
@@ -122,7 +133,8 @@ std::vector<T> read(const Handle& loc, const std::string& name, std::vector<hsiz
   if (dims) *dims = d;
   std::vector<T> out(element_count(d));
   Handle ds(H5Dopen2(loc.id(), name.c_str(), H5P_DEFAULT), H5Dclose, loc.file());
-  if (!out.empty() && H5Dread(ds.id(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+  if (!out.empty() &&
+      H5Dread(ds.id(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
     fail(loc, "cannot read dataset " + name + " (corrupt or truncated file?)");
   return out;
 }
@@ -131,24 +143,27 @@ template <class T>
 std::vector<T> read_rows(const Handle& loc, const std::string& name, hsize_t row0, hsize_t rows) {
   auto d = shape(loc, name);
   if (d.empty() || row0 + rows > d[0])
-    fail(loc, "dataset " + name + ": rows [" + std::to_string(row0) + ", " + std::to_string(row0 + rows) +
-                  ") out of range");
+    fail(loc, "dataset " + name + ": rows [" + std::to_string(row0) + ", " +
+                  std::to_string(row0 + rows) + ") out of range");
   Handle ds(H5Dopen2(loc.id(), name.c_str(), H5P_DEFAULT), H5Dclose, loc.file());
   Handle fspace(H5Dget_space(ds.id()), H5Sclose, loc.file());
   std::vector<hsize_t> start(d.size(), 0), count = d;
   start[0] = row0;
   count[0] = rows;
   H5Sselect_hyperslab(fspace.id(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
-  Handle mspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), H5Sclose, loc.file());
+  Handle mspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), H5Sclose,
+                loc.file());
   std::vector<T> out(element_count(count));
-  if (!out.empty() && H5Dread(ds.id(), native_type<T>(), mspace.id(), fspace.id(), H5P_DEFAULT, out.data()) < 0)
+  if (!out.empty() &&
+      H5Dread(ds.id(), native_type<T>(), mspace.id(), fspace.id(), H5P_DEFAULT, out.data()) < 0)
     fail(loc, "cannot read dataset " + name + " (corrupt or truncated file?)");
   return out;
 }
 
-#define SUPSNN_H5_INSTANTIATE(T)                                                                      \
-  template void write<T>(const Handle&, const std::string&, const std::vector<hsize_t>&, const T*, hsize_t); \
-  template std::vector<T> read<T>(const Handle&, const std::string&, std::vector<hsize_t>*);          \
+#define SUPSNN_H5_INSTANTIATE(T)                                                                   \
+  template void write<T>(const Handle&, const std::string&, const std::vector<hsize_t>&, const T*, \
+                         hsize_t);                                                                 \
+  template std::vector<T> read<T>(const Handle&, const std::string&, std::vector<hsize_t>*);       \
   template std::vector<T> read_rows<T>(const Handle&, const std::string&, hsize_t, hsize_t);
 SUPSNN_H5_INSTANTIATE(double)
 SUPSNN_H5_INSTANTIATE(float)
@@ -170,11 +185,13 @@ void write_strings(const Handle& loc, const std::string& name, const std::vector
   Handle type = vlen_string_type(loc);
   hsize_t n = v.size();
   Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose, loc.file());
-  Handle ds(H5Dcreate2(loc.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+  Handle ds(H5Dcreate2(loc.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT,
+                       H5P_DEFAULT),
             H5Dclose, loc.file());
   std::vector<const char*> ptrs;
   for (const auto& s : v) ptrs.push_back(s.c_str());
-  if (ds.id() < 0 || (n > 0 && H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0))
+  if (ds.id() < 0 ||
+      (n > 0 && H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0))
     fail(loc, "cannot write string dataset " + name);
 }
 
@@ -198,7 +215,8 @@ namespace {
 void write_attr_raw(const Handle& loc, const std::string& name, hid_t type, const void* value) {
   if (H5Aexists(loc.id(), name.c_str()) > 0) H5Adelete(loc.id(), name.c_str());
   Handle space(H5Screate(H5S_SCALAR), H5Sclose, loc.file());
-  Handle a(H5Acreate2(loc.id(), name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose, loc.file());
+  Handle a(H5Acreate2(loc.id(), name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+           loc.file());
   if (a.id() < 0 || H5Awrite(a.id(), type, value) < 0) fail(loc, "cannot write attribute " + name);
 }
 Handle open_attr(const Handle& loc, const std::string& name) {
@@ -218,12 +236,15 @@ void set_attr(const Handle& loc, const std::string& name, std::int64_t value) {
 void set_attr(const Handle& loc, const std::string& name, double value) {
   write_attr_raw(loc, name, H5T_NATIVE_DOUBLE, &value);
 }
-bool has_attr(const Handle& loc, const std::string& name) { return H5Aexists(loc.id(), name.c_str()) > 0; }
+bool has_attr(const Handle& loc, const std::string& name) {
+  return H5Aexists(loc.id(), name.c_str()) > 0;
+}
 
 std::string attr_string(const Handle& loc, const std::string& name) {
   Handle a = open_attr(loc, name);
   Handle ftype(H5Aget_type(a.id()), H5Tclose, loc.file());
-  if (H5Tget_class(ftype.id()) != H5T_STRING) fail(loc, "attribute " + name + ": expected a string");
+  if (H5Tget_class(ftype.id()) != H5T_STRING)
+    fail(loc, "attribute " + name + ": expected a string");
   Handle type = vlen_string_type(loc);
   char* p = nullptr;
   if (H5Aread(a.id(), type.id(), &p) < 0) fail(loc, "cannot read attribute " + name);

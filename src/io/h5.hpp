@@ -12,7 +12,8 @@ namespace supsnn::h5 {
 class Handle {
  public:
   Handle() = default;
-  Handle(hid_t id, herr_t (*closer)(hid_t), std::string file) : id_(id), close_(closer), file_(std::move(file)) {}
+  Handle(hid_t id, herr_t (*closer)(hid_t), std::string file)
+      : id_(id), close_(closer), file_(std::move(file)) {}
   ~Handle() { reset(); }
   Handle(Handle&& o) noexcept { *this = std::move(o); }
   Handle& operator=(Handle&& o) noexcept;
@@ -39,11 +40,12 @@ hid_t native_type();
 
 // dims: the dataset shape. chunk0 > 0 turns on chunking (chunk0 rows) with gzip level 4.
 template <class T>
-void write(const Handle& loc, const std::string& name, const std::vector<hsize_t>& dims, const T* data,
-           hsize_t chunk0 = 0);
+void write(const Handle& loc, const std::string& name, const std::vector<hsize_t>& dims,
+           const T* data, hsize_t chunk0 = 0);
 std::vector<hsize_t> shape(const Handle& loc, const std::string& name);
 template <class T>
-std::vector<T> read(const Handle& loc, const std::string& name, std::vector<hsize_t>* dims = nullptr);
+std::vector<T> read(const Handle& loc, const std::string& name,
+                    std::vector<hsize_t>* dims = nullptr);
 // Rows [row0, row0+rows) of a dataset along its first dimension (a hyperslab read).
 template <class T>
 std::vector<T> read_rows(const Handle& loc, const std::string& name, hsize_t row0, hsize_t rows);

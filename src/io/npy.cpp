@@ -59,7 +59,8 @@ NpyArray read_npy(const std::string& path) {
     throw Error(path + ": unsupported .npy format version " + std::to_string(major));
   }
   if (!f || prefix + header_len > file_size)
-    throw Error(path + ": truncated .npy header (file has " + std::to_string(file_size) + " bytes)");
+    throw Error(path + ": truncated .npy header (file has " + std::to_string(file_size) +
+                " bytes)");
   std::string header(header_len, '\0');
   f.read(header.data(), static_cast<std::streamsize>(header_len));
 

@@ -10,8 +10,8 @@ namespace supsnn {
 
 struct NpyArray {
   std::vector<std::size_t> shape;
-  std::string descr;          // "<f8", "|u1" or "|b1"
-  std::vector<double> data;   // converted to double, C (row-major) order
+  std::string descr;         // "<f8", "|u1" or "|b1"
+  std::vector<double> data;  // converted to double, C (row-major) order
   std::size_t size() const;
 };
 

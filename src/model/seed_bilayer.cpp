@@ -39,7 +39,8 @@ void SeedBilayer<Real>::reserve(int B) {
 template <class Real>
 void SeedBilayer<Real>::init_uniform(std::uint64_t seed, double lo, double hi) {
   auto h = Kokkos::create_mirror_view(params_);
-  for (std::size_t i = 0; i < h.extent(0); ++i) h(i) = static_cast<Real>(lo + (hi - lo) * uniform01(seed, kStreamInit, i));
+  for (std::size_t i = 0; i < h.extent(0); ++i)
+    h(i) = static_cast<Real>(lo + (hi - lo) * uniform01(seed, kStreamInit, i));
   Kokkos::deep_copy(params_, h);
 }
 
@@ -60,8 +61,9 @@ std::vector<double> SeedBilayer<Real>::weights_host() const {
 template <class Real>
 void SeedBilayer<Real>::forward(const EventBatch& ev) {
   if (ev.inputs != m_ || ev.raw_steps != grid_.raw_steps)
-    throw Error("model: batch has " + std::to_string(ev.inputs) + " inputs x " + std::to_string(ev.raw_steps + 1) +
-                " samples, model expects " + std::to_string(m_) + " x " + std::to_string(grid_.raw_steps + 1));
+    throw Error("model: batch has " + std::to_string(ev.inputs) + " inputs x " +
+                std::to_string(ev.raw_steps + 1) + " samples, model expects " + std::to_string(m_) +
+                " x " + std::to_string(grid_.raw_steps + 1));
   reserve(ev.batch);
   B_ = ev.batch;
   const auto c = first(c_, B_);
@@ -71,16 +73,16 @@ void SeedBilayer<Real>::forward(const EventBatch& ev) {
 }
 
 template <class Real>
-std::vector<double> SeedBilayer<Real>::loss(View3<const Real> guidance_raw, View1<const int> labels, LossKind kind,
-                                            Real delta, Real scale) {
+std::vector<double> SeedBilayer<Real>::loss(View3<const Real> guidance_raw, View1<const int> labels,
+                                            LossKind kind, Real delta, Real scale) {
   if (guidance_raw.extent(1) != static_cast<std::size_t>(n_))
-    throw Error("model: guidance has " + std::to_string(guidance_raw.extent(1)) + " rows, model has " +
-                std::to_string(n_) + " output neurons");
+    throw Error("model: guidance has " + std::to_string(guidance_raw.extent(1)) +
+                " rows, model has " + std::to_string(n_) + " output neurons");
   const auto G = first(G_, B_);
   interp_time<Real>(grid_, first(guidance_raw, B_), G);
   const auto loss = Kokkos::subview(loss_, std::make_pair(0, B_));
-  trace_loss<Real>(kind, delta, scale, first(P_, B_), G, Kokkos::subview(labels, std::make_pair(0, B_)), loss,
-                   first(dP_, B_));
+  trace_loss<Real>(kind, delta, scale, first(P_, B_), G,
+                   Kokkos::subview(labels, std::make_pair(0, B_)), loss, first(dP_, B_));
   auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), loss);
   return std::vector<double>(h.data(), h.data() + B_);
 }
@@ -105,8 +107,8 @@ std::vector<double> SeedBilayer<Real>::potentials_host() const {
 
 template <class Real>
 std::vector<double> SeedBilayer<Real>::potential_sums_host() const {
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(),
-                                               Kokkos::subview(psum_, std::make_pair(0, B_), Kokkos::ALL));
+  auto h = Kokkos::create_mirror_view_and_copy(
+      Kokkos::HostSpace(), Kokkos::subview(psum_, std::make_pair(0, B_), Kokkos::ALL));
   std::vector<double> out;
   for (std::size_t b = 0; b < h.extent(0); ++b)
     for (std::size_t j = 0; j < h.extent(1); ++j) out.push_back(h(b, j));

@@ -38,13 +38,13 @@ class SeedBilayer {
   void forward(const EventBatch& ev);
   // Needs forward() on the same batch. Returns the per-sample losses and keeps dL/dP scaled by
   // `scale` (1 / global batch) for backward(). guidance_raw: (>=B, n, T+1); labels: (>=B).
-  std::vector<double> loss(View3<const Real> guidance_raw, View1<const int> labels, LossKind kind, Real delta,
-                           Real scale);
+  std::vector<double> loss(View3<const Real> guidance_raw, View1<const int> labels, LossKind kind,
+                           Real delta, Real scale);
   // Needs loss() on the same batch. Overwrites grads with scale * sum_b dL_b/dW.
   void backward(const EventBatch& ev);
 
   // Host copies of the last forward pass (first B samples).
-  std::vector<double> potentials_host() const;  // B*n*(steps+1)
+  std::vector<double> potentials_host() const;      // B*n*(steps+1)
   std::vector<double> potential_sums_host() const;  // B*n
   // argmax_j sum_t P_j(t) per sample.
   std::vector<int> predictions() const;

@@ -9,11 +9,13 @@ namespace supsnn {
 
 void MetricsLog::append(const EpochMetrics& m) {
   rows_.push_back(m);
-  std::string csv = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,samples_per_s,seconds\n";
+  std::string csv =
+      "epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,samples_per_s,seconds\n";
   for (const auto& r : rows_) {
     char line[512];
-    std::snprintf(line, sizeof line, "%ld,%.10g,%.6f,%.10g,%.6f,%.6g,%.3f,%.6f\n", r.epoch, r.train_loss,
-                  r.train_accuracy, r.test_loss, r.test_accuracy, r.lr, r.samples_per_s, r.seconds);
+    std::snprintf(line, sizeof line, "%ld,%.10g,%.6f,%.10g,%.6f,%.6g,%.3f,%.6f\n", r.epoch,
+                  r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy, r.lr,
+                  r.samples_per_s, r.seconds);
     csv += line;
   }
   write_text_atomic(dir_ + "/metrics.csv", csv);

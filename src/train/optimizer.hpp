@@ -24,8 +24,8 @@ class Adam {
 };
 
 // lr for a 1-based epoch: constant, or multiplied by gamma at each milestone epoch reached.
-inline double scheduled_lr(double lr0, bool step_schedule, const std::vector<long>& milestones, double gamma,
-                           long epoch) {
+inline double scheduled_lr(double lr0, bool step_schedule, const std::vector<long>& milestones,
+                           double gamma, long epoch) {
   double lr = lr0;
   if (step_schedule)
     for (long m : milestones)

@@ -21,10 +21,13 @@ namespace supsnn {
 
 namespace {
 
-std::shared_ptr<spdlog::logger> make_logger(const std::string& run_dir, const std::string& level, int rank) {
+std::shared_ptr<spdlog::logger> make_logger(const std::string& run_dir, const std::string& level,
+                                            int rank) {
   std::vector<spdlog::sink_ptr> sinks;
   sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
-  if (rank == 0) sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(run_dir + "/train.log", true));
+  if (rank == 0)
+    sinks.push_back(
+        std::make_shared<spdlog::sinks::basic_file_sink_mt>(run_dir + "/train.log", true));
   auto log = std::make_shared<spdlog::logger>("supsnn", sinks.begin(), sinks.end());
   log->set_pattern(rank == 0 ? "[%H:%M:%S] %v" : "[%H:%M:%S rank " + std::to_string(rank) + "] %v");
   log->set_level(rank == 0 ? spdlog::level::from_str(level) : spdlog::level::warn);
@@ -49,38 +52,56 @@ Split load_split(const std::string& path, const std::string& name, int raw_steps
   return s;
 }
 
-template <class Real>
-TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& log) {
-  using Clock = std::chrono::steady_clock;
-  const std::string train_path = cfg.get_string("data.train");
-  const std::string test_path = cfg.get_string("data.test").empty() ? train_path : cfg.get_string("data.test");
-  const int raw_steps = static_cast<int>(cfg.get_int("data.raw_steps"));
-
+// Both splits, read and checked before anything is written, so bad data leaves no run directory.
+struct TrainData {
+  Split train, test;
+  bool have_test = false;
   std::vector<std::string> classes;
-  Split train = load_split(train_path, "train", raw_steps, &classes);
-  if (train.guide_rows == 0)
-    throw Error(train_path + ": split 'train' has no guidance traces (the trace-matching loss needs them; "
+};
+
+TrainData load_data(const Config& cfg) {
+  const std::string train_path = cfg.get_string("data.train");
+  const std::string test_path =
+      cfg.get_string("data.test").empty() ? train_path : cfg.get_string("data.test");
+  const int raw_steps = static_cast<int>(cfg.get_int("data.raw_steps"));
+  TrainData d;
+  d.train = load_split(train_path, "train", raw_steps, &d.classes);
+  if (d.train.guide_rows == 0)
+    throw Error(train_path +
+                ": split 'train' has no guidance traces (the trace-matching loss needs them; "
                 "make the dataset with supsnn synth or supsnn import-seed)");
-  if (train.count == 0) throw Error(train_path + ": split 'train' is empty");
-  const bool have_test = has_split(test_path, "test");
-  Split test;
-  if (have_test) {
+  if (d.train.count == 0) throw Error(train_path + ": split 'train' is empty");
+  if (static_cast<int>(d.classes.size()) > d.train.guide_rows)
+    throw Error(train_path + ": " + std::to_string(d.classes.size()) +
+                " classes but guidance has only " + std::to_string(d.train.guide_rows) +
+                " rows (one output neuron per class is needed)");
+  d.have_test = has_split(test_path, "test");
+  if (d.have_test) {
     std::vector<std::string> test_classes;
-    test = load_split(test_path, "test", raw_steps, &test_classes);
-    if (test.inputs() != train.inputs() || test.raw_steps != train.raw_steps || test_classes != classes)
-      throw Error(test_path + ": test split differs from the train split in image size, steps or class names");
-  } else {
-    log.warn("{}: no 'test' split; test accuracy is not measured", test_path);
+    d.test = load_split(test_path, "test", raw_steps, &test_classes);
+    if (d.test.inputs() != d.train.inputs() || d.test.raw_steps != d.train.raw_steps ||
+        test_classes != d.classes)
+      throw Error(test_path +
+                  ": test split differs from the train split in image size, steps or class names");
   }
+  return d;
+}
+
+template <class Real>
+TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& log,
+                         const TrainData& data) {
+  using Clock = std::chrono::steady_clock;
+  const Split& train = data.train;
+  const Split& test = data.test;
+  const bool have_test = data.have_test;
+  const auto& classes = data.classes;
+  if (!have_test) log.warn("no 'test' split; test accuracy is not measured");
   const int n = train.guide_rows, m = train.inputs();
-  if (static_cast<int>(classes.size()) > n)
-    throw Error(train_path + ": " + std::to_string(classes.size()) + " classes but guidance has only " +
-                std::to_string(n) + " rows (one output neuron per class is needed)");
 
   TimeGrid grid{train.raw_steps, static_cast<int>(cfg.get_int("model.steps"))};
   SeedBilayer<Real> model(n, m, grid, static_cast<Real>(cfg.get_float("model.leak")));
-  model.init_uniform(static_cast<std::uint64_t>(cfg.get_int("train.seed")), cfg.get_float("model.init_low"),
-                     cfg.get_float("model.init_high"));
+  model.init_uniform(static_cast<std::uint64_t>(cfg.get_int("train.seed")),
+                     cfg.get_float("model.init_low"), cfg.get_float("model.init_high"));
   AdamParams ap;
   ap.lr = cfg.get_float("optim.lr");
   ap.beta1 = cfg.get_float("optim.beta1");
@@ -94,10 +115,11 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   const int batch = static_cast<int>(cfg.get_int("train.batch_size"));
   const int eval_batch = static_cast<int>(cfg.get_int("train.eval_batch_size"));
   const auto seed = static_cast<std::uint64_t>(cfg.get_int("train.seed"));
-  log.info("train: {} samples, test: {} samples, {} classes, {} inputs x {} raw steps -> {} steps, "
-           "{} ranks, global batch {}, {} precision",
-           train.count, test.count, classes.size(), m, train.raw_steps + 1, grid.steps, comm.size(), batch,
-           sizeof(Real) == 8 ? "double" : "float");
+  log.info(
+      "train: {} samples, test: {} samples, {} classes, {} inputs x {} raw steps -> {} steps, "
+      "{} ranks, global batch {}, {} precision",
+      train.count, test.count, classes.size(), m, train.raw_steps + 1, grid.steps, comm.size(),
+      batch, sizeof(Real) == 8 ? "double" : "float");
 
   BatchBuilder<Real> builder;
   auto grads_host = Kokkos::create_mirror_view(model.grads());
@@ -114,7 +136,8 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       builder.build(s, idx);
       model.forward(builder.events());
       if (s.guide_rows == n)
-        for (double l : model.loss(builder.guidance_raw(), builder.labels(), kind, delta, Real(1))) sums[0] += l;
+        for (double l : model.loss(builder.guidance_raw(), builder.labels(), kind, delta, Real(1)))
+          sums[0] += l;
       const auto pred = model.predictions();
       for (std::size_t b = 0; b < idx.size(); ++b) sums[1] += pred[b] == s.labels[idx[b]];
     }
@@ -124,10 +147,11 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   };
 
   for (long epoch = 1; epoch <= epochs; ++epoch) {
-    const double lr = scheduled_lr(ap.lr, cfg.get_string("optim.schedule") == "step",
-                                   cfg.get_int_list("optim.milestones"), cfg.get_float("optim.gamma"), epoch);
+    const double lr =
+        scheduled_lr(ap.lr, cfg.get_string("optim.schedule") == "step",
+                     cfg.get_int_list("optim.milestones"), cfg.get_float("optim.gamma"), epoch);
     const auto order = cfg.get_bool("train.shuffle") ? shuffled_indices(train.count, seed, epoch)
-                                                      : shuffled_indices(train.count, seed, 0);
+                                                     : shuffled_indices(train.count, seed, 0);
     const auto t0 = Clock::now();
     double sums[2] = {0, 0};  // loss, correct (this rank's samples)
     for (int g0 = 0; g0 < train.count; g0 += batch) {
@@ -137,12 +161,13 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       if (!idx.empty()) {
         builder.build(train, idx);
         model.forward(builder.events());
-        const auto losses = model.loss(builder.guidance_raw(), builder.labels(), kind, delta, Real(1) / global);
+        const auto losses =
+            model.loss(builder.guidance_raw(), builder.labels(), kind, delta, Real(1) / global);
         const auto pred = model.predictions();  // with the weights before this step's update
         for (std::size_t b = 0; b < idx.size(); ++b) {
           if (!std::isfinite(losses[b]))
-            throw Error("training diverged: loss of train sample " + std::to_string(idx[b]) + " is " +
-                        std::to_string(losses[b]) + " at epoch " + std::to_string(epoch));
+            throw Error("training diverged: loss of train sample " + std::to_string(idx[b]) +
+                        " is " + std::to_string(losses[b]) + " at epoch " + std::to_string(epoch));
           sums[0] += losses[b];
           sums[1] += pred[b] == train.labels[idx[b]];
         }
@@ -168,9 +193,12 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     em.train_accuracy = sums[1] / train.count;
     em.test_loss = NAN;
     em.test_accuracy = have_test ? evaluate(test, &em.test_loss) : NAN;
-    log.info("epoch {}/{}  train loss {:.6g}  train acc {:.4f}  test loss {:.6g}  test acc {:.4f}  lr {:.3g}  "
-             "{:.1f} samples/s",
-             epoch, epochs, em.train_loss, em.train_accuracy, em.test_loss, em.test_accuracy, lr, em.samples_per_s);
+    log.info(
+        "epoch {}/{}  train loss {:.6g}  train acc {:.4f}  test loss {:.6g}  test acc {:.4f}  lr "
+        "{:.3g}  "
+        "{:.1f} samples/s",
+        epoch, epochs, em.train_loss, em.train_accuracy, em.test_loss, em.test_accuracy, lr,
+        em.samples_per_s);
     if (comm.rank() == 0) metrics.append(em);
     summary.epochs.push_back(em);
   }
@@ -192,8 +220,8 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     out.commit();
   }
   if (have_test && !summary.epochs.empty())
-    log.info("final test accuracy: {:.4f} ({} classes, chance {:.4f})", summary.epochs.back().test_accuracy,
-             classes.size(), 1.0 / classes.size());
+    log.info("final test accuracy: {:.4f} ({} classes, chance {:.4f})",
+             summary.epochs.back().test_accuracy, classes.size(), 1.0 / classes.size());
   return summary;
 }
 
@@ -201,6 +229,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
 
 TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string& command_line) {
   comm.check_launch();
+  const TrainData data = load_data(cfg);
   const std::string run_dir = cfg.get_string("run.dir");
   if (comm.rank() == 0) {
     std::error_code ec;
@@ -211,8 +240,9 @@ TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string
   MPI_Barrier(comm.raw());  // the run directory exists before any rank opens its log
   auto log = make_logger(run_dir, cfg.get_string("run.log_level"), comm.rank());
   log->info("supsnn train, run directory {}", run_dir);
-  if (cfg.get_string("model.precision") == "float") return train_typed<float>(cfg, comm, *log);
-  return train_typed<double>(cfg, comm, *log);
+  if (cfg.get_string("model.precision") == "float")
+    return train_typed<float>(cfg, comm, *log, data);
+  return train_typed<double>(cfg, comm, *log, data);
 }
 
 }  // namespace supsnn
