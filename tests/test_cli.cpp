@@ -112,6 +112,18 @@ TEST(Cli, BadInputsFailCleanly) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("missing.h5: file not found"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir.file("run"))) << "no run directory for a run that could not start";
+  // A diverging run stops at the first non-finite loss instead of training on.
+  ASSERT_EQ(test::run_supsnn("synth --output d.h5 --train-per-class 5 --test-per-class 2 --size 32",
+                             dir.str())
+                .status,
+            0);
+  r = test::run_supsnn(
+      "train --set data.train=d.h5 --set model.precision=float --set optim.lr=1e38 --run-dir div",
+      dir.str());
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("supsnn: error: training diverged: loss of train sample"),
+            std::string::npos)
+      << r.output;
   r = test::run_supsnn("train --config nothere.toml", dir.str());
   expect_clean_failure(r, "nothere.toml");
   r = test::run_supsnn("import-seed --input nowhere --output x.h5", dir.str());
