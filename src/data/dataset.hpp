@@ -1,14 +1,15 @@
 // In-memory dataset splits and their HDF5 file format (docs/formats.md). A split holds either
-// 8-bit images (encoded into spikes at training time) or spike events, plus labels and
-// optional guidance traces for the supervised trace-matching loss.
+// 8-bit images (encoded into spikes at training time) or spike events, plus labels, optional
+// guidance traces for the trace-matching loss, and optional per-sample provenance.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace supsnn {
 
-constexpr std::int64_t kDatasetSchemaVersion = 1;
+constexpr std::int64_t kDatasetSchemaVersion = 2;
 
 // Binary spike trains of many samples as events, sorted per sample by (step, neuron).
 struct SpikeEvents {
@@ -24,27 +25,55 @@ struct Split {
   int height = 0, width = 0;  // one input neuron per pixel: m = height * width
   int raw_steps = 70;         // T: spike trains have samples 0..T
   std::vector<std::int32_t> labels;
-  std::vector<std::uint8_t> images;  // count*H*W, kind "images"
+  std::vector<std::uint8_t> images;  // count*H*W, kind "images" (float32 files are rounded on read)
+  std::vector<float> images_f32;     // written instead of `images` when the file stores float32
   SpikeEvents events;                // kind "spikes"
   int guide_rows = 0;                // n; 0 when the split has no guidance
   std::vector<double> guidance;      // count * n * T (steps 1..T)
+  // Provenance, empty when unknown: source file (relative to the input root), target serial
+  // number, azimuth and depression in degrees (NaN when unknown).
+  std::vector<std::string> source, serial;
+  std::vector<double> azimuth_deg, depression_deg;
 
   int inputs() const { return height * width; }
-  bool has_images() const { return !images.empty(); }
+  bool has_images() const { return !images.empty() || !images_f32.empty(); }
 };
 
 struct DatasetFile {
   std::string kind;  // "images" or "spikes"
   std::vector<std::string> class_names;
+  std::string preprocessing = "{}";  // JSON: how the images were made (recorded, not interpreted)
   std::vector<Split> splits;
 };
 
 // Writes through a temporary file renamed on success (no partial output on failure).
 void write_dataset(const std::string& path, const DatasetFile& ds, const std::string& created_by);
 
-// Reads one split; checks schema version, kind and every shape, failing with the file named.
-Split read_split(const std::string& path, const std::string& split,
-                 std::vector<std::string>* class_names);
+// Reads the samples of one split that a rank needs (hyperslab reads; the file stays open).
+// Schema version, kind and every shape are checked on open, failing with the file named.
+class SplitReader {
+ public:
+  SplitReader(const std::string& path, const std::string& split);
+  ~SplitReader();
+  SplitReader(SplitReader&&) noexcept;
+  SplitReader& operator=(SplitReader&&) noexcept;
+
+  const std::string& kind() const;
+  const std::vector<std::string>& class_names() const;
+  const std::string& preprocessing() const;
+  const std::vector<std::int32_t>& labels() const;  // all labels of the split
+  // Shape of the split (count, height, width, raw_steps, guide_rows), no sample data.
+  const Split& header() const;
+  // Samples idx (in that order, repeats allowed) as a split of idx.size() samples.
+  Split read(const std::vector<int>& idx) const;
+  Split read_all() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+Split read_split(const std::string& path, const std::string& split, std::vector<std::string>* class_names);
 bool has_split(const std::string& path, const std::string& split);
 
 // Class of a sample under the seed's convention: the guidance row with the largest sum.

@@ -50,6 +50,15 @@ std::vector<T> read(const Handle& loc, const std::string& name,
 template <class T>
 std::vector<T> read_rows(const Handle& loc, const std::string& name, hsize_t row0, hsize_t rows);
 
+// Rows `rows` (any order, repeats allowed) of a dataset along its first dimension, in that
+// order, with one read of a union of hyperslabs. Each rank reads only the samples it needs.
+template <class T>
+std::vector<T> read_row_set(const Handle& loc, const std::string& name, const std::vector<hsize_t>& rows);
+// Elements [begin, end) of a 1-D dataset for each range, concatenated in the given order.
+template <class T>
+std::vector<T> read_ranges(const Handle& loc, const std::string& name,
+                           const std::vector<std::pair<hsize_t, hsize_t>>& ranges);
+
 void write_strings(const Handle& loc, const std::string& name, const std::vector<std::string>& v);
 std::vector<std::string> read_strings(const Handle& loc, const std::string& name);
 
