@@ -36,7 +36,8 @@ KOKKOS_INLINE_FUNCTION std::uint64_t hash4_prefix(std::uint64_t seed, std::uint6
   return crng::mix64(crng::mix64(crng::mix64(seed) ^ sample) ^ neuron);
 }
 
-// Last link: hash4_step(hash4_prefix(seed, sample, neuron), step) == hash4(seed, sample, neuron, step).
+// Last link of the chain: hash4(seed, sample, neuron, step) ==
+// hash4_step(hash4_prefix(seed, sample, neuron), step).
 KOKKOS_INLINE_FUNCTION std::uint64_t hash4_step(std::uint64_t prefix, std::uint64_t step) {
   return crng::mix64(prefix ^ step);
 }

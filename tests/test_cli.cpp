@@ -94,7 +94,8 @@ TEST(Cli, ImportSeedAndTrainOnIt) {
   r = test::run_supsnn("train --set data.train=seed.h5 --set train.epochs=2 --run-dir run",
                        dir.str());
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("train: 3 samples, test: 2 samples"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("train: 3 samples (3 per rank), test: 2 samples"), std::string::npos)
+      << r.output;
   EXPECT_EQ(count_lines(read_file(dir.file("run/metrics.csv"))), 3);
 }
 

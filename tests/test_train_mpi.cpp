@@ -36,7 +36,7 @@ std::string make_dataset(const std::string& dir) {
   const std::string path = dir + "/synth.h5";
   if (Comm().rank() == 0) {
     SynthOptions o;
-    o.train_per_class = 9;
+    o.train_per_class = 10;  // 30 samples: divisible by 1, 2 and 3 ranks (no padding)
     o.test_per_class = 4;
     o.height = o.width = 32;
     DatasetFile ds;
@@ -70,7 +70,7 @@ Config config_for(const std::string& data, const std::string& run_dir,
   c.set("run.dir", run_dir);
   c.set("run.log_level", std::string("warn"));
   c.set("train.epochs", 3L);
-  c.set("train.batch_size", 6L);  // 27 samples: 4 full batches and one of 3 (ranks may get 0)
+  c.set("train.batch_size", 6L);  // local batch 6, 3 or 2
   c.set("model.precision", precision);
   c.set("train.eval_batch_size", 5L);
   return c;

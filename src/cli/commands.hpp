@@ -13,6 +13,7 @@ using CommandRunner = std::function<int()>;
 CommandRunner add_train_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_import_seed_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_synth_command(CLI::App& app, const std::string& command_line);
+CommandRunner add_prepare_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_config_command(CLI::App& app, const std::string& command_line);
 
 }  // namespace supsnn

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
     };
     add(supsnn::add_train_command);
     add(supsnn::add_import_seed_command);
+    add(supsnn::add_prepare_command);
     add(supsnn::add_synth_command);
     add(supsnn::add_config_command);
     bool parsed = false;

@@ -19,9 +19,38 @@ const std::vector<ConfigKey>& config_schema() {
        "dataset file whose 'test' split is evaluated; empty: the train file"},
       {"data.encoder",
        std::string("rate"),
-       "spike encoder for image datasets (receptive field + deterministic rate code)",
-       {"rate"}},
+       "spike code of image datasets after the receptive field: rate (the seed's deterministic "
+       "periods), "
+       "poisson (Bernoulli per step, same mean rate, fresh each epoch) or latency (one spike, "
+       "brighter = earlier)",
+       {"rate", "poisson", "latency"}},
       {"data.raw_steps", 70L, "T: encoded spike trains have samples 0..T (1 ms each)", {}, 1, 255},
+      {"data.guidance",
+       std::string("auto"),
+       "training targets: dataset (the file's guidance traces), template (the seed-shaped stand-in "
+       "of "
+       "docs/model.md from the labels) or auto (dataset when present, else template)",
+       {"auto", "dataset", "template"}},
+      {"data.crop",
+       0L,
+       "train on crop x crop windows of image datasets (test: centre crop); 0 = whole image",
+       {},
+       0,
+       4096},
+      {"data.random_shift", true,
+       "training crops at a random offset (per seed, epoch, sample) instead of the centre"},
+      {"data.flip", false, "random horizontal flips of training images"},
+      {"data.speckle",
+       0.0,
+       "std of multiplicative N(0,1) speckle noise on training images",
+       {},
+       0,
+       10},
+      {"data.drop_last", false,
+       "drop the samples that do not divide evenly over the ranks (else pad by repeating, like "
+       "PyTorch)"},
+      {"data.prefetch", true,
+       "read the next batch in a background thread while the current one trains"},
       {"model.dynamics",
        std::string("seed-compat"),
        "neuron dynamics; seed-compat: integrate and leak, no threshold/reset/inhibition, as the "

@@ -17,14 +17,14 @@ std::uint64_t key(std::uint64_t seed, long epoch, std::int64_t sample) {
 
 void augmented_size(const AugmentOptions& a, int H, int W, int* oh, int* ow) {
   if (a.crop > 0 && (a.crop > H || a.crop > W))
-    throw Error("data.crop = " + std::to_string(a.crop) + " is larger than the " + std::to_string(H) + " x " +
-                std::to_string(W) + " images");
+    throw Error("data.crop = " + std::to_string(a.crop) + " is larger than the " +
+                std::to_string(H) + " x " + std::to_string(W) + " images");
   *oh = a.crop > 0 ? a.crop : H;
   *ow = a.crop > 0 ? a.crop : W;
 }
 
-void augment_image(const AugmentOptions& a, std::uint64_t seed, long epoch, std::int64_t sample, int H, int W,
-                   const std::uint8_t* in, std::uint8_t* out) {
+void augment_image(const AugmentOptions& a, std::uint64_t seed, long epoch, std::int64_t sample,
+                   int H, int W, const std::uint8_t* in, std::uint8_t* out) {
   int oh, ow;
   augmented_size(a, H, W, &oh, &ow);
   const std::uint64_t k = key(seed, epoch, sample);
@@ -41,7 +41,8 @@ void augment_image(const AugmentOptions& a, std::uint64_t seed, long epoch, std:
       if (a.speckle > 0) {
         // Box-Muller from two counter-based uniforms per output pixel.
         const std::uint64_t p = static_cast<std::uint64_t>(y) * ow + x;
-        const double u1 = 1.0 - uniform01(k, kAugNoise, 2 * p), u2 = uniform01(k, kAugNoise, 2 * p + 1);
+        const double u1 = 1.0 - uniform01(k, kAugNoise, 2 * p),
+                     u2 = uniform01(k, kAugNoise, 2 * p + 1);
         const double n = std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
         v = std::min(255.0, std::max(0.0, std::round(v * (1.0 + a.speckle * n))));
       }

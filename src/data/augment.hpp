@@ -7,15 +7,16 @@
 namespace supsnn {
 
 struct AugmentOptions {
-  int crop = 0;          // output size (square); 0 = keep the image size
+  int crop = 0;               // output size (square); 0 = keep the image size
   bool random_shift = false;  // random crop offset (training) instead of the centre
-  bool flip = false;     // horizontal flip with probability 1/2
-  double speckle = 0.0;  // std of multiplicative noise: pixel * (1 + speckle * N(0,1)), clamped to 0..255
+  bool flip = false;          // horizontal flip with probability 1/2
+  double speckle =
+      0.0;  // std of multiplicative noise: pixel * (1 + speckle * N(0,1)), clamped to 0..255
 };
 
 // One image (H x W, uint8) -> out (crop x crop, or H x W when crop = 0).
-void augment_image(const AugmentOptions& a, std::uint64_t seed, long epoch, std::int64_t sample, int H, int W,
-                   const std::uint8_t* in, std::uint8_t* out);
+void augment_image(const AugmentOptions& a, std::uint64_t seed, long epoch, std::int64_t sample,
+                   int H, int W, const std::uint8_t* in, std::uint8_t* out);
 
 // Output size for an input of H x W (throws when the crop is larger than the image).
 void augmented_size(const AugmentOptions& a, int H, int W, int* oh, int* ow);

@@ -16,7 +16,7 @@ void ensure(V& v, std::size_t n, const char* label) {
 }  // namespace
 
 template <class Real>
-void BatchBuilder<Real>::build(const Split& s, const std::vector<int>& idx) {
+void BatchBuilder<Real>::build_events(const Split& s, const std::vector<int>& idx) {
   const int B = static_cast<int>(idx.size());
   const int T1 = s.raw_steps + 1, m = s.inputs();
   if (s.events.samples() != static_cast<std::size_t>(s.count))
@@ -33,13 +33,11 @@ void BatchBuilder<Real>::build(const Split& s, const std::vector<int>& idx) {
   ensure(ev_.fwd_neuron, E, "fwd_neuron");
   ensure(ev_.bwd_offsets, static_cast<std::size_t>(m) + 1, "bwd_offsets");
   ensure(ev_.bwd_slot, E, "bwd_slot");
-  ensure(labels_, static_cast<std::size_t>(B), "labels");
 
   auto h_fo = Kokkos::create_mirror_view(ev_.fwd_offsets);
   auto h_fn = Kokkos::create_mirror_view(ev_.fwd_neuron);
   auto h_bo = Kokkos::create_mirror_view(ev_.bwd_offsets);
   auto h_bs = Kokkos::create_mirror_view(ev_.bwd_slot);
-  auto h_lab = Kokkos::create_mirror_view(labels_);
 
   // Forward order: events are stored sorted by (step, neuron) per sample, so a counting pass
   // over steps gives the (b, k) offsets directly.
@@ -58,7 +56,6 @@ void BatchBuilder<Real>::build(const Split& s, const std::vector<int>& idx) {
     if (q != e1)
       throw Error("split " + s.name + ": sample " + std::to_string(idx[b]) +
                   " has unsorted spike events");
-    h_lab(b) = s.labels[idx[b]];
   }
   h_fo(B * T1) = e;
   // Backward order: counting sort by neuron, keeping (b, k) order within each neuron.
@@ -73,8 +70,16 @@ void BatchBuilder<Real>::build(const Split& s, const std::vector<int>& idx) {
   Kokkos::deep_copy(ev_.fwd_neuron, h_fn);
   Kokkos::deep_copy(ev_.bwd_offsets, h_bo);
   Kokkos::deep_copy(ev_.bwd_slot, h_bs);
-  Kokkos::deep_copy(labels_, h_lab);
+}
 
+template <class Real>
+void BatchBuilder<Real>::build_targets(const Split& s, const std::vector<int>& idx) {
+  const int B = static_cast<int>(idx.size());
+  const int T1 = s.raw_steps + 1;
+  ensure(labels_, static_cast<std::size_t>(B), "labels");
+  auto h_lab = Kokkos::create_mirror_view(labels_);
+  for (int b = 0; b < B; ++b) h_lab(b) = s.labels[idx[b]];
+  Kokkos::deep_copy(labels_, h_lab);
   if (s.guide_rows > 0) {
     const int n = s.guide_rows, T = s.raw_steps;
     if (guide_.extent(0) < static_cast<std::size_t>(B) ||

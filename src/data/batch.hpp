@@ -11,10 +11,17 @@ namespace supsnn {
 template <class Real>
 class BatchBuilder {
  public:
-  // Loads samples idx of the split. Spike events must already exist (images encoded).
-  void build(const Split& split, const std::vector<int>& idx);
+  // Loads samples idx of the split: stored spike events (build_events) and targets.
+  void build(const Split& split, const std::vector<int>& idx) {
+    build_events(split, idx);
+    build_targets(split, idx);
+  }
+  void build_events(const Split& split, const std::vector<int>& idx);
+  // Labels and guidance (when the split has it) of samples idx.
+  void build_targets(const Split& split, const std::vector<int>& idx);
 
   const EventBatch& events() const { return ev_; }
+  EventBatch& events_mut() { return ev_; }  // for encoders that write events on the device
   View1<const int> labels() const { return labels_; }
   // (B, n, T+1): guidance of steps 1..T with a 0 prepended for step 0; empty without guidance.
   View3<const Real> guidance_raw() const { return guide_; }

@@ -19,7 +19,8 @@ std::string dims_text(const std::vector<hsize_t>& d) {
 void expect_shape(const h5::Handle& g, const std::string& name, const std::vector<hsize_t>& want) {
   const auto got = h5::shape(g, name);
   if (got != want)
-    throw Error(g.file() + ": dataset " + name + " has shape " + dims_text(got) + ", expected " + dims_text(want));
+    throw Error(g.file() + ": dataset " + name + " has shape " + dims_text(got) + ", expected " +
+                dims_text(want));
 }
 
 void write_split(const h5::Handle& file, const Split& s, const std::string& kind) {
@@ -30,7 +31,8 @@ void write_split(const h5::Handle& file, const Split& s, const std::string& kind
   h5::set_attr(g, "width", static_cast<std::int64_t>(s.width));
   h5::set_attr(g, "raw_steps", static_cast<std::int64_t>(s.raw_steps));
   h5::write(g, "labels", {N}, s.labels.data());
-  const std::vector<hsize_t> img_dims{N, static_cast<hsize_t>(s.height), static_cast<hsize_t>(s.width)};
+  const std::vector<hsize_t> img_dims{N, static_cast<hsize_t>(s.height),
+                                      static_cast<hsize_t>(s.width)};
   if (kind == "images" && !s.images_f32.empty())
     h5::write(g, "images", img_dims, s.images_f32.data(), 1);  // chunk = one image, gzip
   else if (kind == "images")
@@ -42,7 +44,8 @@ void write_split(const h5::Handle& file, const Split& s, const std::string& kind
     h5::write(g, "spike_step", {E}, s.events.step.data(), 1 << 16);
   }
   if (s.guide_rows > 0)
-    h5::write(g, "guidance", {N, static_cast<hsize_t>(s.guide_rows), static_cast<hsize_t>(s.raw_steps)},
+    h5::write(g, "guidance",
+              {N, static_cast<hsize_t>(s.guide_rows), static_cast<hsize_t>(s.raw_steps)},
               s.guidance.data(), 64);
   if (!s.source.empty()) h5::write_strings(g, "source", s.source);
   if (!s.serial.empty()) h5::write_strings(g, "serial", s.serial);
@@ -53,7 +56,8 @@ void write_split(const h5::Handle& file, const Split& s, const std::string& kind
 }  // namespace
 
 void write_dataset(const std::string& path, const DatasetFile& ds, const std::string& created_by) {
-  if (ds.kind != "images" && ds.kind != "spikes") throw Error(path + ": unknown dataset kind " + ds.kind);
+  if (ds.kind != "images" && ds.kind != "spikes")
+    throw Error(path + ": unknown dataset kind " + ds.kind);
   AtomicFile out(path);
   {
     auto f = h5::create_file(out.temp_path());
@@ -77,7 +81,8 @@ struct SplitReader::Impl {
   std::vector<std::int64_t> offsets;  // spikes: all N+1 offsets (small), events are read by range
 };
 
-SplitReader::SplitReader(const std::string& path, const std::string& split) : impl_(std::make_unique<Impl>()) {
+SplitReader::SplitReader(const std::string& path, const std::string& split)
+    : impl_(std::make_unique<Impl>()) {
   Impl& d = *impl_;
   d.path = path;
   d.file = h5::open_file(path);
@@ -85,10 +90,12 @@ SplitReader::SplitReader(const std::string& path, const std::string& split) : im
     throw Error(path + ": not a supsnn dataset (no schema=\"supsnn-dataset\" attribute)");
   const auto version = h5::attr_int(d.file, "schema_version");
   if (version != kDatasetSchemaVersion)
-    throw Error(path + ": dataset schema version " + std::to_string(version) + ", this supsnn reads version " +
-                std::to_string(kDatasetSchemaVersion) + " (re-create it with supsnn prepare/synth/import-seed)");
+    throw Error(path + ": dataset schema version " + std::to_string(version) +
+                ", this supsnn reads version " + std::to_string(kDatasetSchemaVersion) +
+                " (re-create it with supsnn prepare/synth/import-seed)");
   d.kind = h5::attr_string(d.file, "kind");
-  d.preprocessing = h5::has_attr(d.file, "preprocessing") ? h5::attr_string(d.file, "preprocessing") : "{}";
+  d.preprocessing =
+      h5::has_attr(d.file, "preprocessing") ? h5::attr_string(d.file, "preprocessing") : "{}";
   d.classes = h5::read_strings(d.file, "class_names");
   if (!h5::exists(d.file, split)) throw Error(path + ": dataset has no '" + split + "' split");
   d.group = h5::open_group(d.file, split);
@@ -106,8 +113,8 @@ SplitReader::SplitReader(const std::string& path, const std::string& split) : im
   s.labels = h5::read<std::int32_t>(g, "labels");
   for (auto l : s.labels)
     if (l < 0 || l >= static_cast<int>(d.classes.size()))
-      throw Error(path + ": " + split + "/labels holds class " + std::to_string(l) + ", expected 0.." +
-                  std::to_string(static_cast<int>(d.classes.size()) - 1));
+      throw Error(path + ": " + split + "/labels holds class " + std::to_string(l) +
+                  ", expected 0.." + std::to_string(static_cast<int>(d.classes.size()) - 1));
   if (d.kind == "images") {
     expect_shape(g, "images", {N, static_cast<hsize_t>(s.height), static_cast<hsize_t>(s.width)});
     h5::Handle ds(H5Dopen2(g.id(), "images", H5P_DEFAULT), H5Dclose, path);
@@ -121,15 +128,16 @@ SplitReader::SplitReader(const std::string& path, const std::string& split) : im
         d.offsets.back() != static_cast<std::int64_t>(E[0]))
       throw Error(path + ": " + split + ": spike_offsets/spike_neuron/spike_step sizes disagree");
     for (std::size_t i = 0; i + 1 < d.offsets.size(); ++i)
-      if (d.offsets[i + 1] < d.offsets[i]) throw Error(path + ": " + split + ": spike_offsets not sorted");
+      if (d.offsets[i + 1] < d.offsets[i])
+        throw Error(path + ": " + split + ": spike_offsets not sorted");
   } else {
     throw Error(path + ": unknown dataset kind '" + d.kind + "' (expected images or spikes)");
   }
   if (h5::exists(g, "guidance")) {
     const auto gd = h5::shape(g, "guidance");
     if (gd.size() != 3 || gd[0] != N || gd[2] != static_cast<hsize_t>(s.raw_steps))
-      throw Error(path + ": " + split + "/guidance: expected shape " + std::to_string(N) + " x n x " +
-                  std::to_string(s.raw_steps) + ", found " + dims_text(gd));
+      throw Error(path + ": " + split + "/guidance: expected shape " + std::to_string(N) +
+                  " x n x " + std::to_string(s.raw_steps) + ", found " + dims_text(gd));
     s.guide_rows = static_cast<int>(gd[1]);
   }
 }
@@ -138,13 +146,23 @@ SplitReader::~SplitReader() = default;
 SplitReader::SplitReader(SplitReader&&) noexcept = default;
 SplitReader& SplitReader::operator=(SplitReader&&) noexcept = default;
 
-const std::string& SplitReader::kind() const { return impl_->kind; }
-const std::vector<std::string>& SplitReader::class_names() const { return impl_->classes; }
-const std::string& SplitReader::preprocessing() const { return impl_->preprocessing; }
-const std::vector<std::int32_t>& SplitReader::labels() const { return impl_->header.labels; }
-const Split& SplitReader::header() const { return impl_->header; }
+const std::string& SplitReader::kind() const {
+  return impl_->kind;
+}
+const std::vector<std::string>& SplitReader::class_names() const {
+  return impl_->classes;
+}
+const std::string& SplitReader::preprocessing() const {
+  return impl_->preprocessing;
+}
+const std::vector<std::int32_t>& SplitReader::labels() const {
+  return impl_->header.labels;
+}
+const Split& SplitReader::header() const {
+  return impl_->header;
+}
 
-Split SplitReader::read(const std::vector<int>& idx) const {
+Split SplitReader::read(const std::vector<int>& idx, bool pixels) const {
   const Impl& d = *impl_;
   const Split& h = d.header;
   const std::string where = d.path + ": " + h.name;
@@ -157,18 +175,21 @@ Split SplitReader::read(const std::vector<int>& idx) const {
   s.guide_rows = h.guide_rows;
   std::vector<hsize_t> rows;
   for (int i : idx) {
-    if (i < 0 || i >= h.count) throw Error(where + ": sample " + std::to_string(i) + " out of range");
+    if (i < 0 || i >= h.count)
+      throw Error(where + ": sample " + std::to_string(i) + " out of range");
     rows.push_back(static_cast<hsize_t>(i));
     s.labels.push_back(h.labels[i]);
   }
-  if (d.kind == "images") {
+  if (!pixels) {
+  } else if (d.kind == "images") {
     if (d.float_images) {
       // float32 images hold 0..255 grey values; the encoders work on 8-bit pixels.
       const auto f = h5::read_row_set<float>(d.group, "images", rows);
       s.images.resize(f.size());
       for (std::size_t q = 0; q < f.size(); ++q) {
         if (!std::isfinite(f[q])) throw Error(where + "/images holds NaN or Inf");
-        s.images[q] = static_cast<std::uint8_t>(std::lround(std::min(255.0f, std::max(0.0f, f[q]))));
+        s.images[q] =
+            static_cast<std::uint8_t>(std::lround(std::min(255.0f, std::max(0.0f, f[q]))));
       }
     } else {
       s.images = h5::read_row_set<std::uint8_t>(d.group, "images", rows);
@@ -182,8 +203,10 @@ Split SplitReader::read(const std::vector<int>& idx) const {
     s.events.neuron = h5::read_ranges<std::int32_t>(d.group, "spike_neuron", ranges);
     s.events.step = h5::read_ranges<std::uint8_t>(d.group, "spike_step", ranges);
     for (std::size_t e = 0; e < s.events.neuron.size(); ++e)
-      if (s.events.neuron[e] < 0 || s.events.neuron[e] >= h.inputs() || s.events.step[e] > h.raw_steps)
-        throw Error(where + ": spike event out of range (neuron " + std::to_string(s.events.neuron[e]) + ", step " +
+      if (s.events.neuron[e] < 0 || s.events.neuron[e] >= h.inputs() ||
+          s.events.step[e] > h.raw_steps)
+        throw Error(where + ": spike event out of range (neuron " +
+                    std::to_string(s.events.neuron[e]) + ", step " +
                     std::to_string(s.events.step[e]) + ")");
   }
   if (h.guide_rows > 0) {
@@ -211,7 +234,8 @@ bool has_split(const std::string& path, const std::string& split) {
   return h5::exists(f, split);
 }
 
-Split read_split(const std::string& path, const std::string& split, std::vector<std::string>* class_names) {
+Split read_split(const std::string& path, const std::string& split,
+                 std::vector<std::string>* class_names) {
   SplitReader r(path, split);
   if (class_names) *class_names = r.class_names();
   return r.read_all();

@@ -64,8 +64,9 @@ class SplitReader {
   const std::vector<std::int32_t>& labels() const;  // all labels of the split
   // Shape of the split (count, height, width, raw_steps, guide_rows), no sample data.
   const Split& header() const;
-  // Samples idx (in that order, repeats allowed) as a split of idx.size() samples.
-  Split read(const std::vector<int>& idx) const;
+  // Samples idx (in that order, repeats allowed) as a split of idx.size() samples; without
+  // `pixels`, images and spike events are left out (labels and guidance only).
+  Split read(const std::vector<int>& idx, bool pixels = true) const;
   Split read_all() const;
 
  private:
@@ -73,7 +74,8 @@ class SplitReader {
   std::unique_ptr<Impl> impl_;
 };
 
-Split read_split(const std::string& path, const std::string& split, std::vector<std::string>* class_names);
+Split read_split(const std::string& path, const std::string& split,
+                 std::vector<std::string>* class_names);
 bool has_split(const std::string& path, const std::string& split);
 
 // Class of a sample under the seed's convention: the guidance row with the largest sum.

@@ -5,14 +5,19 @@
 
 namespace supsnn {
 
-DistributedSampler::DistributedSampler(int count, int world, int rank, std::uint64_t seed, bool shuffle,
-                                       bool drop_last)
-    : count_(count), world_(world), rank_(rank), seed_(seed), shuffle_(shuffle), drop_last_(drop_last) {
+DistributedSampler::DistributedSampler(int count, int world, int rank, std::uint64_t seed,
+                                       bool shuffle, bool drop_last)
+    : count_(count),
+      world_(world),
+      rank_(rank),
+      seed_(seed),
+      shuffle_(shuffle),
+      drop_last_(drop_last) {
   if (world < 1 || rank < 0 || rank >= world) throw Error("sampler: rank out of range");
   per_rank_ = drop_last ? count / world : (count + world - 1) / world;
   if (per_rank_ == 0)
-    throw Error("sampler: " + std::to_string(count) + " samples cannot feed " + std::to_string(world) +
-                " ranks with drop_last");
+    throw Error("sampler: " + std::to_string(count) + " samples cannot feed " +
+                std::to_string(world) + " ranks with drop_last");
 }
 
 std::vector<int> DistributedSampler::indices() const {

@@ -11,7 +11,8 @@ namespace supsnn {
 
 class DistributedSampler {
  public:
-  DistributedSampler(int count, int world, int rank, std::uint64_t seed, bool shuffle, bool drop_last);
+  DistributedSampler(int count, int world, int rank, std::uint64_t seed, bool shuffle,
+                     bool drop_last);
   void set_epoch(long epoch) { epoch_ = epoch; }
   int per_rank() const { return per_rank_; }  // samples of each rank per epoch
   std::vector<int> indices() const;           // this rank's samples of the current epoch, in order

@@ -9,9 +9,9 @@
 #include <cstring>
 #include <fstream>
 
-#include <csetjmp>
 #include <jpeglib.h>
 #include <png.h>
+#include <csetjmp>
 
 #include "common/error.hpp"
 
@@ -55,8 +55,7 @@ float luma(unsigned r, unsigned g, unsigned b) {
 void check_size(const std::string& path, const char* what, long long w, long long h) {
   if (w <= 0 || h <= 0 || w * h > kMaxPixels)
     throw Error(path + ": " + what + " of " + std::to_string(w) + " x " + std::to_string(h) +
-                " pixels is outside the supported 1 .. " + std::to_string(kMaxPixels) +
-                " pixels");
+                " pixels is outside the supported 1 .. " + std::to_string(kMaxPixels) + " pixels");
 }
 
 // ---- JPEG ----------------------------------------------------------------------------------
@@ -259,8 +258,7 @@ long required_long(const std::string& path, const PhoenixHeader& h, const std::s
   errno = 0;
   const long n = v.empty() ? -1 : std::strtol(v.c_str(), &end, 10);
   if (v.empty() || *end != '\0' || errno != 0 || n < 0 || v[0] == '-' || v[0] == '+')
-    throw Error(path + ": MSTAR raw header " + key + "= '" + v +
-                "' is not a non-negative integer");
+    throw Error(path + ": MSTAR raw header " + key + "= '" + v + "' is not a non-negative integer");
   return n;
 }
 
@@ -307,8 +305,7 @@ PhoenixHeader parse_phoenix(const std::string& path, const std::vector<unsigned 
   h.cols = static_cast<int>(cols);
 
   const long long size = static_cast<long long>(bytes.size());
-  const long long offset =
-      static_cast<long long>(h.phoenix_header_length) + h.native_header_length;
+  const long long offset = static_cast<long long>(h.phoenix_header_length) + h.native_header_length;
   if (offset > size)
     throw Error(path + ": MSTAR raw header puts the data at byte " + std::to_string(offset) +
                 " (PhoenixHeaderLength " + std::to_string(h.phoenix_header_length) +
@@ -319,8 +316,7 @@ PhoenixHeader parse_phoenix(const std::string& path, const std::vector<unsigned 
     throw Error(path + ": MSTAR raw chip of " + std::to_string(rows) + " rows x " +
                 std::to_string(cols) + " columns: expected " + std::to_string(expected) +
                 " bytes (header " + std::to_string(offset) +
-                " + float32 magnitude and phase blocks), found " + std::to_string(size) +
-                " bytes");
+                " + float32 magnitude and phase blocks), found " + std::to_string(size) + " bytes");
   return h;
 }
 

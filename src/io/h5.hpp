@@ -53,7 +53,8 @@ std::vector<T> read_rows(const Handle& loc, const std::string& name, hsize_t row
 // Rows `rows` (any order, repeats allowed) of a dataset along its first dimension, in that
 // order, with one read of a union of hyperslabs. Each rank reads only the samples it needs.
 template <class T>
-std::vector<T> read_row_set(const Handle& loc, const std::string& name, const std::vector<hsize_t>& rows);
+std::vector<T> read_row_set(const Handle& loc, const std::string& name,
+                            const std::vector<hsize_t>& rows);
 // Elements [begin, end) of a 1-D dataset for each range, concatenated in the given order.
 template <class T>
 std::vector<T> read_ranges(const Handle& loc, const std::string& name,

@@ -12,9 +12,10 @@
 #include "common/error.hpp"
 #include "common/rng.hpp"
 #include "data/batch.hpp"
-#include "data/encode_split.hpp"
+#include "data/sampler.hpp"
 #include "io/h5.hpp"
 #include "model/seed_bilayer.hpp"
+#include "train/batch_source.hpp"
 #include "train/optimizer.hpp"
 
 namespace supsnn {
@@ -41,64 +42,73 @@ std::pair<int, int> rank_slice(int count, int rank, int size) {
   return {static_cast<int>(c * rank / size), static_cast<int>(c * (rank + 1) / size)};
 }
 
-Split load_split(const std::string& path, const std::string& name, int raw_steps,
-                 std::vector<std::string>* classes) {
-  Split s = read_split(path, name, classes);
-  if (s.has_images()) {
-    RateCode code;
-    code.raw_steps = raw_steps;
-    encode_split(s, code);
-  }
-  return s;
-}
-
-// Both splits, read and checked before anything is written, so bad data leaves no run directory.
-struct TrainData {
-  Split train, test;
+// What the data files hold, checked before anything is written, so bad data leaves no run
+// directory: class names, whether there is a test split, the number of output neurons and
+// where the targets come from.
+struct DataPlan {
+  std::string train_path, test_path;
   bool have_test = false;
   std::vector<std::string> classes;
+  DataOptions opt;
 };
 
-TrainData load_data(const Config& cfg) {
-  const std::string train_path = cfg.get_string("data.train");
-  const std::string test_path =
-      cfg.get_string("data.test").empty() ? train_path : cfg.get_string("data.test");
-  const int raw_steps = static_cast<int>(cfg.get_int("data.raw_steps"));
-  TrainData d;
-  d.train = load_split(train_path, "train", raw_steps, &d.classes);
-  if (d.train.guide_rows == 0)
-    throw Error(train_path +
-                ": split 'train' has no guidance traces (the trace-matching loss needs them; "
-                "make the dataset with supsnn synth or supsnn import-seed)");
-  if (d.train.count == 0) throw Error(train_path + ": split 'train' is empty");
-  if (static_cast<int>(d.classes.size()) > d.train.guide_rows)
-    throw Error(train_path + ": " + std::to_string(d.classes.size()) +
-                " classes but guidance has only " + std::to_string(d.train.guide_rows) +
+DataPlan plan_data(const Config& cfg) {
+  DataPlan d;
+  d.train_path = cfg.get_string("data.train");
+  d.test_path = cfg.get_string("data.test").empty() ? d.train_path : cfg.get_string("data.test");
+  const SplitReader train(d.train_path, "train");
+  d.classes = train.class_names();
+  const Split& h = train.header();
+  if (h.count == 0) throw Error(d.train_path + ": split 'train' is empty");
+  const std::string mode = cfg.get_string("data.guidance");
+  if (mode == "dataset" && h.guide_rows == 0)
+    throw Error(d.train_path +
+                ": split 'train' has no guidance traces (data.guidance = \"dataset\"); "
+                "use data.guidance = \"template\" or a dataset with guidance");
+  d.opt.template_guidance = mode == "template" || (mode == "auto" && h.guide_rows == 0);
+  d.opt.outputs = d.opt.template_guidance ? static_cast<int>(d.classes.size()) : h.guide_rows;
+  if (static_cast<int>(d.classes.size()) > d.opt.outputs)
+    throw Error(d.train_path + ": " + std::to_string(d.classes.size()) +
+                " classes but guidance has only " + std::to_string(d.opt.outputs) +
                 " rows (one output neuron per class is needed)");
-  d.have_test = has_split(test_path, "test");
+  const std::string code = cfg.get_string("data.encoder");
+  d.opt.code = code == "poisson"   ? SpikeCode::Poisson
+               : code == "latency" ? SpikeCode::Latency
+                                   : SpikeCode::Rate;
+  d.opt.raw_steps = static_cast<int>(cfg.get_int("data.raw_steps"));
+  d.opt.augment.crop = static_cast<int>(cfg.get_int("data.crop"));
+  d.opt.augment.random_shift = cfg.get_bool("data.random_shift");
+  d.opt.augment.flip = cfg.get_bool("data.flip");
+  d.opt.augment.speckle = cfg.get_float("data.speckle");
+  d.opt.seed = static_cast<std::uint64_t>(cfg.get_int("train.seed"));
+  d.opt.prefetch = cfg.get_bool("data.prefetch");
+  d.have_test = has_split(d.test_path, "test");
   if (d.have_test) {
-    std::vector<std::string> test_classes;
-    d.test = load_split(test_path, "test", raw_steps, &test_classes);
-    if (d.test.inputs() != d.train.inputs() || d.test.raw_steps != d.train.raw_steps ||
-        test_classes != d.classes)
-      throw Error(test_path +
-                  ": test split differs from the train split in image size, steps or class names");
+    const SplitReader test(d.test_path, "test");
+    const Split& t = test.header();
+    if (t.height != h.height || t.width != h.width || test.class_names() != d.classes ||
+        test.kind() != train.kind())
+      throw Error(d.test_path +
+                  ": test split differs from the train split in image size, kind or class names");
   }
   return d;
 }
 
 template <class Real>
 TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& log,
-                         const TrainData& data) {
+                         const DataPlan& plan) {
   using Clock = std::chrono::steady_clock;
-  const Split& train = data.train;
-  const Split& test = data.test;
-  const bool have_test = data.have_test;
-  const auto& classes = data.classes;
-  if (!have_test) log.warn("no 'test' split; test accuracy is not measured");
-  const int n = train.guide_rows, m = train.inputs();
+  BatchSource<Real> train(plan.train_path, "train", plan.opt, true);
+  std::unique_ptr<BatchSource<Real>> test;
+  if (plan.have_test)
+    test = std::make_unique<BatchSource<Real>>(plan.test_path, "test", plan.opt, false);
+  else
+    log.warn("{}: no 'test' split; test accuracy is not measured", plan.test_path);
+  const auto& classes = plan.classes;
+  const int n = plan.opt.outputs, m = train.inputs();
+  const int N = train.reader().header().count;
 
-  TimeGrid grid{train.raw_steps, static_cast<int>(cfg.get_int("model.steps"))};
+  TimeGrid grid{train.raw_steps(), static_cast<int>(cfg.get_int("model.steps"))};
   SeedBilayer<Real> model(n, m, grid, static_cast<Real>(cfg.get_float("model.leak")));
   model.init_uniform(static_cast<std::uint64_t>(cfg.get_int("train.seed")),
                      cfg.get_float("model.init_low"), cfg.get_float("model.init_high"));
@@ -113,86 +123,100 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
 
   const long epochs = cfg.get_int("train.epochs");
   const int batch = static_cast<int>(cfg.get_int("train.batch_size"));
+  if (batch % comm.size() != 0)
+    throw Error("train.batch_size = " + std::to_string(batch) + " is not a multiple of the " +
+                std::to_string(comm.size()) +
+                " MPI ranks (each rank trains batch_size / ranks samples per step)");
+  const int local = batch / comm.size();
   const int eval_batch = static_cast<int>(cfg.get_int("train.eval_batch_size"));
-  const auto seed = static_cast<std::uint64_t>(cfg.get_int("train.seed"));
+  DistributedSampler sampler(N, comm.size(), comm.rank(), plan.opt.seed,
+                             cfg.get_bool("train.shuffle"), cfg.get_bool("data.drop_last"));
+  const int per_rank = sampler.per_rank();
+  const int steps_per_epoch = (per_rank + local - 1) / local;
   log.info(
-      "train: {} samples, test: {} samples, {} classes, {} inputs x {} raw steps -> {} steps, "
-      "{} ranks, global batch {}, {} precision",
-      train.count, test.count, classes.size(), m, train.raw_steps + 1, grid.steps, comm.size(),
-      batch, sizeof(Real) == 8 ? "double" : "float");
+      "train: {} samples ({} per rank), test: {} samples, {} classes, {} inputs x {} raw steps -> "
+      "{} steps, "
+      "{} ranks x local batch {} = global batch {}, {} precision, {} targets",
+      N, per_rank, test ? test->reader().header().count : 0, classes.size(), m,
+      train.raw_steps() + 1, grid.steps, comm.size(), local, batch,
+      sizeof(Real) == 8 ? "double" : "float", plan.opt.template_guidance ? "template" : "dataset");
 
-  BatchBuilder<Real> builder;
   auto grads_host = Kokkos::create_mirror_view(model.grads());
   MetricsLog metrics(cfg.get_string("run.dir"));
   TrainSummary summary;
 
-  // Loss and accuracy of a whole split, each rank evaluating its contiguous slice.
-  auto evaluate = [&](const Split& s, double* mean_loss) {
-    const auto [begin, end] = rank_slice(s.count, comm.rank(), comm.size());
+  // Loss and accuracy of the test split, each rank evaluating a contiguous slice.
+  auto evaluate = [&](double* mean_loss) {
+    const int count = test->reader().header().count;
+    const auto [begin, end] = rank_slice(count, comm.rank(), comm.size());
     double sums[2] = {0, 0};  // loss, correct
-    for (int b0 = begin; b0 < end; b0 += eval_batch) {
-      std::vector<int> idx;
-      for (int i = b0; i < std::min(end, b0 + eval_batch); ++i) idx.push_back(i);
-      builder.build(s, idx);
-      model.forward(builder.events());
-      if (s.guide_rows == n)
-        for (double l : model.loss(builder.guidance_raw(), builder.labels(), kind, delta, Real(1)))
-          sums[0] += l;
+    std::vector<int> slice;
+    for (int i = begin; i < end; ++i) slice.push_back(i);
+    test->start(slice, eval_batch, 0);
+    for (int s = 0; s * eval_batch < end - begin; ++s) {
+      auto& bb = test->take(s);
+      model.forward(bb.events());
+      for (double l : model.loss(bb.guidance_raw(), bb.labels(), kind, delta, Real(1)))
+        sums[0] += l;
       const auto pred = model.predictions();
-      for (std::size_t b = 0; b < idx.size(); ++b) sums[1] += pred[b] == s.labels[idx[b]];
+      for (int b = 0; b < bb.batch(); ++b)
+        sums[1] += pred[b] == test->reader().labels()[slice[s * eval_batch + b]];
     }
+    test->finish();
     comm.allreduce_sum(sums, 2);
-    *mean_loss = s.guide_rows == n ? sums[0] / s.count : NAN;
-    return sums[1] / s.count;
+    *mean_loss = sums[0] / count;
+    return sums[1] / count;
   };
 
   for (long epoch = 1; epoch <= epochs; ++epoch) {
     const double lr =
         scheduled_lr(ap.lr, cfg.get_string("optim.schedule") == "step",
                      cfg.get_int_list("optim.milestones"), cfg.get_float("optim.gamma"), epoch);
-    const auto order = cfg.get_bool("train.shuffle") ? shuffled_indices(train.count, seed, epoch)
-                                                     : shuffled_indices(train.count, seed, 0);
+    sampler.set_epoch(epoch);
+    const std::vector<int> mine = sampler.indices();
+    auto step_indices = [&](int s) {
+      return std::vector<int>(mine.begin() + s * local,
+                              mine.begin() + std::min(per_rank, (s + 1) * local));
+    };
     const auto t0 = Clock::now();
     double sums[2] = {0, 0};  // loss, correct (this rank's samples)
-    for (int g0 = 0; g0 < train.count; g0 += batch) {
-      const int global = std::min(batch, train.count - g0);
-      const auto [begin, end] = rank_slice(global, comm.rank(), comm.size());
-      std::vector<int> idx(order.begin() + g0 + begin, order.begin() + g0 + end);
-      if (!idx.empty()) {
-        builder.build(train, idx);
-        model.forward(builder.events());
-        const auto losses =
-            model.loss(builder.guidance_raw(), builder.labels(), kind, delta, Real(1) / global);
-        const auto pred = model.predictions();  // with the weights before this step's update
-        for (std::size_t b = 0; b < idx.size(); ++b) {
-          if (!std::isfinite(losses[b]))
-            throw Error("training diverged: loss of train sample " + std::to_string(idx[b]) +
-                        " is " + std::to_string(losses[b]) + " at epoch " + std::to_string(epoch));
-          sums[0] += losses[b];
-          sums[1] += pred[b] == train.labels[idx[b]];
-        }
-        model.backward(builder.events());
-      } else {
-        Kokkos::deep_copy(model.grads(), Real(0));
+    train.start(mine, local, epoch);
+    for (int s = 0; s < steps_per_epoch; ++s) {
+      const std::vector<int> idx = step_indices(s);
+      auto& bb = train.take(s);
+      // Every rank holds the same number of samples per step (the sampler pads or drops).
+      const int global = static_cast<int>(idx.size()) * comm.size();
+      model.forward(bb.events());
+      const auto losses = model.loss(bb.guidance_raw(), bb.labels(), kind, delta, Real(1) / global);
+      const auto pred = model.predictions();  // with the weights before this step's update
+      for (std::size_t b = 0; b < idx.size(); ++b) {
+        if (!std::isfinite(losses[b]))
+          throw Error("training diverged: loss of train sample " + std::to_string(idx[b]) + " is " +
+                      std::to_string(losses[b]) + " at epoch " + std::to_string(epoch));
+        sums[0] += losses[b];
+        sums[1] += pred[b] == train.reader().labels()[idx[b]];
       }
+      model.backward(bb.events());
       // The all-reduce reads host memory, so wait for the backward kernels (deep_copy fences).
       Kokkos::deep_copy(grads_host, model.grads());
       comm.allreduce_sum(grads_host.data(), grads_host.extent(0));
       Kokkos::deep_copy(model.grads(), grads_host);
       adam.step(model.params(), model.grads(), lr);
     }
+    train.finish();
     Kokkos::fence();
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     comm.allreduce_sum(sums, 2);
+    const double trained = static_cast<double>(per_rank) * comm.size();
     EpochMetrics em;
     em.epoch = epoch;
     em.lr = lr;
     em.seconds = seconds;
-    em.samples_per_s = train.count / seconds;
-    em.train_loss = sums[0] / train.count;
-    em.train_accuracy = sums[1] / train.count;
+    em.samples_per_s = trained / seconds;
+    em.train_loss = sums[0] / trained;
+    em.train_accuracy = sums[1] / trained;
     em.test_loss = NAN;
-    em.test_accuracy = have_test ? evaluate(test, &em.test_loss) : NAN;
+    em.test_accuracy = test ? evaluate(&em.test_loss) : NAN;
     log.info(
         "epoch {}/{}  train loss {:.6g}  train acc {:.4f}  test loss {:.6g}  test acc {:.4f}  lr "
         "{:.3g}  "
@@ -212,14 +236,14 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       auto f = h5::create_file(out.temp_path());
       h5::set_attr(f, "schema", std::string("supsnn-model"));
       h5::set_attr(f, "schema_version", static_cast<std::int64_t>(1));
-      h5::set_attr(f, "height", static_cast<std::int64_t>(train.height));
-      h5::set_attr(f, "width", static_cast<std::int64_t>(train.width));
+      h5::set_attr(f, "height", static_cast<std::int64_t>(train.height()));
+      h5::set_attr(f, "width", static_cast<std::int64_t>(train.width()));
       h5::write_strings(f, "class_names", classes);
       h5::write(f, "W", {static_cast<hsize_t>(n), static_cast<hsize_t>(m)}, summary.weights.data());
     }
     out.commit();
   }
-  if (have_test && !summary.epochs.empty())
+  if (test && !summary.epochs.empty())
     log.info("final test accuracy: {:.4f} ({} classes, chance {:.4f})",
              summary.epochs.back().test_accuracy, classes.size(), 1.0 / classes.size());
   return summary;
@@ -229,7 +253,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
 
 TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string& command_line) {
   comm.check_launch();
-  const TrainData data = load_data(cfg);
+  const DataPlan plan = plan_data(cfg);
   const std::string run_dir = cfg.get_string("run.dir");
   if (comm.rank() == 0) {
     std::error_code ec;
@@ -241,8 +265,8 @@ TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string
   auto log = make_logger(run_dir, cfg.get_string("run.log_level"), comm.rank());
   log->info("supsnn train, run directory {}", run_dir);
   if (cfg.get_string("model.precision") == "float")
-    return train_typed<float>(cfg, comm, *log, data);
-  return train_typed<double>(cfg, comm, *log, data);
+    return train_typed<float>(cfg, comm, *log, plan);
+  return train_typed<double>(cfg, comm, *log, plan);
 }
 
 }  // namespace supsnn

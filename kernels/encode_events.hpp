@@ -1,0 +1,395 @@
+// Kernel: encode a batch of grey images straight into an EventBatch on the device, for three spike
+// codes, without ever building dense m x (T+1) spike tensors (seed-model.md section 1).
+//
+// Every code starts from the receptive-field potential `pot` of each input neuron (pixel), computed
+// exactly as in encode_rate.hpp (detail::rf_potential, pot = s / 2040 for an integer tap sum s):
+//
+//  Rate     deterministic: spikes at steps period, 2*period, ... <= T with period =
+//  rate_period(pot)
+//           = ceil(period_scale / freq(pot)); none when pot <= 0. Exactly the events that
+//           encode_rate_periods + append_events_from_periods produce.
+//  Poisson  at each step k = 1..T independently with probability p = freq(pot) / period_scale
+//           (the rate code's frequency, so the expected count T*p ~ T*freq/600 matches the rate
+//           code's count); none when pot <= 0. The draw is uniform01_4(seed, sample_id, neuron, k)
+//           < p (kernels/counter_rng.hpp): a sample's spikes depend on (seed, its global index)
+//           only, not on its batch, its position in the batch or the number of ranks.
+//  Latency  time to first spike: one spike at step k = 1 + floor((T-1) * (1 - x)) with
+//           x = clamp(pot / pot_hi, 0, 1); none when pot <= 0. The brightest (pot >= pot_hi) fire
+//           at step 1. Note 1 + floor((T-1)(1-x)) == T - ceil((T-1)x): positive potentials use
+//           steps 1..T-1 (step T only if 1 - x rounds to 1, x < ~1e-16); for T = 70 the smallest
+//           positive potential, 1/2040, fires at step 69. Requires pot_hi > 0.
+// freq(pot) is the rate code's np.interp(pot, [pot_lo, pot_hi], [f_lo, f_hi]) (clamped).
+// No code ever spikes at step 0.
+//
+// Output layout (identical to BatchBuilder<Real>::build from stored events, src/data/batch.cpp):
+//   fwd_offsets (B*(T+1)+1), fwd_neuron: events in (sample, step, neuron) order;
+//   bwd_offsets (m+1), bwd_slot = b*(T+1)+k: events in (neuron, sample, step) order.
+//
+// Algorithm (deterministic: no atomics, every output position comes from an exclusive scan):
+//   1. per (b, i): the code's per-neuron parameter (period / probability + hash prefix / step);
+//   2. forward: per (b, k, chunk of 256 neurons) count -> exclusive scan in (b, k, chunk) order ->
+//      fill, each work item walking its neurons in increasing order;
+//   3. backward: per (b, i) count -> exclusive scan in i-major (i*B + b) order -> fill, each (b, i)
+//      work item walking its steps in increasing order.
+// Per-(b, i) scratch is stored i-major (index i*B + b) so both passes read it contiguously.
+//
+// Scratch views live in an EventEncoder object (never in statics: views must be released before
+// Kokkos::finalize). Reuse one EventEncoder across batches to avoid reallocations; views grow when
+// too small and never shrink, as do the EventBatch views.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common.hpp"
+#include "counter_rng.hpp"
+#include "encode_rate.hpp"
+
+namespace supsnn {
+
+enum class SpikeCode : int { Rate = 0, Poisson = 1, Latency = 2 };
+
+struct SpikeCodeParams {
+  SpikeCode code = SpikeCode::Rate;
+  RateCode rate;           // potential / frequency ranges, period_scale, raw_steps (T)
+  std::uint64_t seed = 0;  // Poisson only
+};
+
+namespace detail {
+
+// The rate code's frequency: np.interp(pot, [pot_lo, pot_hi], [f_lo, f_hi]), same operation order
+// as in rate_period (encode_rate.hpp).
+KOKKOS_INLINE_FUNCTION double rate_freq(const RateCode& rc, double pot) {
+  if (pot < rc.pot_lo) return rc.f_lo;
+  if (pot >= rc.pot_hi) return rc.f_hi;
+  const double slope = (rc.f_hi - rc.f_lo) / (rc.pot_hi - rc.pot_lo);
+  return slope * (pot - rc.pot_lo) + rc.f_lo;
+}
+
+// Poisson per-step spike probability; 0 when pot <= 0 (never spikes).
+KOKKOS_INLINE_FUNCTION double poisson_prob(const RateCode& rc, double pot) {
+  if (!(pot > 0.0)) return 0.0;
+  return rate_freq(rc, pot) / rc.period_scale;
+}
+
+// Latency spike step in 1..T; 0 when pot <= 0 (never spikes).
+KOKKOS_INLINE_FUNCTION int latency_step(const RateCode& rc, double pot) {
+  if (!(pot > 0.0)) return 0;
+  double x = pot / rc.pot_hi;
+  if (x > 1.0) x = 1.0;
+  if (x < 0.0) x = 0.0;
+  const double q = static_cast<double>(rc.raw_steps - 1) * (1.0 - x);  // >= 0
+  return 1 + static_cast<int>(q);  // truncation == floor for q >= 0
+}
+
+// Spike rules on the per-(b, i) scratch (index s = i*B + b). fires(s, k) is only called for
+// k >= 1; next(s, k) returns the first firing step > k, or T + 1 when there is none.
+struct RateRule {
+  View1<const int> period;  // 0: never in 1..T (pot <= 0 or period > T)
+  int T;
+  KOKKOS_INLINE_FUNCTION bool fires(int s, int k) const {
+    const int p = period(s);
+    return p > 0 && p <= k && k % p == 0;  // p <= k: skips the division for most neurons
+  }
+  KOKKOS_INLINE_FUNCTION int next(int s, int k) const {
+    const int p = period(s);
+    if (p <= 0 || p > T) return T + 1;
+    const int n = (k / p + 1) * p;
+    return n <= T ? n : T + 1;
+  }
+};
+
+struct LatencyRule {
+  View1<const int> step;  // 0: never
+  int T;
+  KOKKOS_INLINE_FUNCTION bool fires(int s, int k) const { return step(s) == k; }
+  KOKKOS_INLINE_FUNCTION int next(int s, int k) const {
+    const int t = step(s);
+    return t > k ? t : T + 1;
+  }
+};
+
+struct PoissonRule {
+  View1<const double> prob;           // 0: never
+  View1<const std::uint64_t> prefix;  // hash4_prefix(seed, sample_id(b), i)
+  int T;
+  KOKKOS_INLINE_FUNCTION bool fires(int s, int k) const {
+    const double p = prob(s);
+    return p > 0.0 && crng::to_unit53(hash4_step(prefix(s), static_cast<std::uint64_t>(k))) < p;
+  }
+  KOKKOS_INLINE_FUNCTION int next(int s, int k) const {
+    const double p = prob(s);
+    if (!(p > 0.0)) return T + 1;
+    const std::uint64_t pre = prefix(s);
+    for (int j = k + 1; j <= T; ++j)
+      if (crng::to_unit53(hash4_step(pre, static_cast<std::uint64_t>(j))) < p) return j;
+    return T + 1;
+  }
+};
+
+constexpr int kEventChunk = 256;  // neurons per forward work item
+
+// Grows a 1-D view to at least n entries (contents are rewritten by the caller); never shrinks.
+template <class T>
+void ensure_view(View1<T>& v, std::size_t n, const char* label) {
+  if (v.extent(0) < n)
+    v = View1<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), n);
+}
+
+// Steps 2-3 of the algorithm for one rule. cnt/start: scratch of at least
+// max(B*(T+1)*nchunk, B*m) ints. ev.fwd_offsets / ev.bwd_offsets must already be large enough.
+template <class Rule>
+void build_events(const Rule rule, int B, int m, int T, View1<int> cnt, View1<int> start,
+                  EventBatch& ev) {
+  const int T1 = T + 1;
+  const int CH = kEventChunk;  // local copy: captured by value in the lambdas
+  const int nchunk = (m + CH - 1) / CH;
+  const int NF = B * T1 * nchunk;  // forward work items, scan order (b, k, c)
+  const int NB = B * m;            // backward work items, scan order i*B + b
+  View1<int> fo = ev.fwd_offsets, bo = ev.bwd_offsets;
+
+  // Forward counts. Work item order is (b, c, k) with k fastest, so neighbouring threads read the
+  // same scratch entry (broadcast on GPUs); results go to scan order (b, k, c).
+  Kokkos::parallel_for(
+      "supsnn::encode_events::fwd_count", Kokkos::RangePolicy<ExecSpace>(0, NF),
+      KOKKOS_LAMBDA(const int idx) {
+        const int b = idx / (nchunk * T1);
+        const int r = idx - b * nchunk * T1;
+        const int c = r / T1, k = r - c * T1;
+        int n = 0;
+        if (k > 0) {
+          const int i1 = (c + 1) * CH < m ? (c + 1) * CH : m;
+          for (int i = c * CH; i < i1; ++i)
+            if (rule.fires(i * B + b, k)) ++n;
+        }
+        cnt((b * T1 + k) * nchunk + c) = n;
+      });
+  // No fence between kernels: launches on the same execution space instance run in order.
+
+  // Exclusive scan (int64 so that an overflow of int can be detected) -> chunk starts; chunk 0 of
+  // (b, k) also gives fwd_offsets(b*T1 + k); the last item writes the total.
+  long long E = 0;
+  Kokkos::parallel_scan(
+      "supsnn::encode_events::fwd_scan", Kokkos::RangePolicy<ExecSpace>(0, NF),
+      KOKKOS_LAMBDA(const int j, long long& upd, const bool final) {
+        const int n = cnt(j);
+        if (final) {
+          start(j) = static_cast<int>(upd);
+          if (j % nchunk == 0) fo(j / nchunk) = static_cast<int>(upd);
+          if (j == NF - 1) fo(B * T1) = static_cast<int>(upd + n);
+        }
+        upd += n;
+      },
+      E);
+  // Synchronisation: the host needs the total E to size fwd_neuron / bwd_slot. The scan with a
+  // scalar result fences in Kokkos 3.4; the explicit fence keeps that guarantee on every version.
+  ExecSpace().fence();
+  if (E > static_cast<long long>(std::numeric_limits<int>::max()))
+    throw std::runtime_error(
+        "encode_events: batch holds more than 2^31 spike events; lower the batch size");
+  ensure_view(ev.fwd_neuron, static_cast<std::size_t>(E), "fwd_neuron");
+  ensure_view(ev.bwd_slot, static_cast<std::size_t>(E), "bwd_slot");
+  View1<int> fn = ev.fwd_neuron, bs = ev.bwd_slot;
+
+  // Forward fill: same decomposition as the count, each item writes its events in neuron order.
+  Kokkos::parallel_for(
+      "supsnn::encode_events::fwd_fill", Kokkos::RangePolicy<ExecSpace>(0, NF),
+      KOKKOS_LAMBDA(const int idx) {
+        const int b = idx / (nchunk * T1);
+        const int r = idx - b * nchunk * T1;
+        const int c = r / T1, k = r - c * T1;
+        if (k == 0) return;
+        int pos = start((b * T1 + k) * nchunk + c);
+        const int i1 = (c + 1) * CH < m ? (c + 1) * CH : m;
+        for (int i = c * CH; i < i1; ++i)
+          if (rule.fires(i * B + b, k)) fn(pos++) = i;
+      });
+  // In order after fwd_fill (same instance); cnt/start are reused below only after fwd_fill read
+  // them, which the in-order execution guarantees.
+
+  // Backward counts per (b, i), stored at s = i*B + b (the scan order).
+  Kokkos::parallel_for(
+      "supsnn::encode_events::bwd_count", Kokkos::RangePolicy<ExecSpace>(0, NB),
+      KOKKOS_LAMBDA(const int s) {
+        int n = 0;
+        for (int k = rule.next(s, 0); k <= T; k = rule.next(s, k)) ++n;
+        cnt(s) = n;
+      });
+  long long E2 = 0;
+  Kokkos::parallel_scan(
+      "supsnn::encode_events::bwd_scan", Kokkos::RangePolicy<ExecSpace>(0, NB),
+      KOKKOS_LAMBDA(const int s, long long& upd, const bool final) {
+        const int n = cnt(s);
+        if (final) {
+          start(s) = static_cast<int>(upd);
+          if (s % B == 0) bo(s / B) = static_cast<int>(upd);
+          if (s == NB - 1) bo(m) = static_cast<int>(upd + n);
+        }
+        upd += n;
+      },
+      E2);
+  // Synchronisation: fence so that the consistency check below reads the finished total.
+  ExecSpace().fence();
+  if (E2 != E) throw std::logic_error("encode_events: forward and backward event counts differ");
+
+  // Backward fill: each (b, i) writes its slots b*T1 + k in increasing k; neurons are i-major in
+  // the scan, so the order is (neuron, sample, step), as BatchBuilder's stable counting sort.
+  Kokkos::parallel_for(
+      "supsnn::encode_events::bwd_fill", Kokkos::RangePolicy<ExecSpace>(0, NB),
+      KOKKOS_LAMBDA(const int s) {
+        const int b = s % B;
+        int pos = start(s);
+        for (int k = rule.next(s, 0); k <= T; k = rule.next(s, k)) bs(pos++) = b * T1 + k;
+      });
+  // No fence at the end: later kernels on ExecSpace see the results; host reads must go through
+  // deep_copy / create_mirror_view_and_copy (which fence) or an explicit fence.
+}
+
+}  // namespace detail
+
+// Holds the scratch views of encode_events so that repeated calls (one per training batch) do not
+// reallocate. Not thread-safe; one per stream of batches.
+class EventEncoder {
+ public:
+  // img: (B, H, W) uint8 grey; sample_id: (B) global sample index (the Poisson RNG key).
+  // Fills ev (see the file comment). Views of ev and of the encoder grow when too small and never
+  // shrink, so ev's views may be longer than the batch needs: use ev.batch, ev.inputs,
+  // fwd_offsets(B*(T+1)) (= number of events) and bwd_offsets(m), not the view extents.
+  // Returns without a final fence (see detail::build_events); it does fence twice internally to
+  // read event totals on the host.
+  void encode(const SpikeCodeParams& p, View3<const std::uint8_t> img,
+              View1<const std::int64_t> sample_id, EventBatch& ev) {
+    const RateCode rc = p.rate;
+    const std::size_t B = img.extent(0), H = img.extent(1), W = img.extent(2);
+    const std::size_t m = H * W;
+    const int T = rc.raw_steps;
+    if (T < 1) throw std::invalid_argument("encode_events: raw_steps must be >= 1");
+    if (sample_id.extent(0) != B)
+      throw std::invalid_argument("encode_events: sample_id must have one entry per image");
+    if (p.code == SpikeCode::Latency && !(rc.pot_hi > 0.0))
+      throw std::invalid_argument("encode_events: the latency code needs pot_hi > 0");
+    if (p.code != SpikeCode::Rate && p.code != SpikeCode::Poisson && p.code != SpikeCode::Latency)
+      throw std::invalid_argument("encode_events: unknown spike code");
+    const std::size_t T1 = static_cast<std::size_t>(T) + 1;
+    const std::size_t nchunk = (m + detail::kEventChunk - 1) / detail::kEventChunk;
+    const std::size_t imax = static_cast<std::size_t>(std::numeric_limits<int>::max());
+    if (B * m > imax || B * T1 * nchunk > imax || B * T1 + 1 > imax)
+      throw std::invalid_argument("encode_events: batch too large for int indexing");
+
+    ev.batch = static_cast<int>(B);
+    ev.inputs = static_cast<int>(m);
+    ev.raw_steps = T;
+    detail::ensure_view(ev.fwd_offsets, B * T1 + 1, "fwd_offsets");
+    detail::ensure_view(ev.bwd_offsets, m + 1, "bwd_offsets");
+    if (B == 0 || m == 0) {  // no events: all offsets 0
+      Kokkos::deep_copy(
+          Kokkos::subview(ev.fwd_offsets, std::pair<std::size_t, std::size_t>(0, B * T1 + 1)), 0);
+      Kokkos::deep_copy(
+          Kokkos::subview(ev.bwd_offsets, std::pair<std::size_t, std::size_t>(0, m + 1)), 0);
+      return;
+    }
+    const std::size_t nscan = std::max(B * T1 * nchunk, B * m);
+    detail::ensure_view(cnt_, nscan, "encode_events::cnt");
+    detail::ensure_view(start_, nscan, "encode_events::start");
+
+    const int Bi = static_cast<int>(B), Hi = static_cast<int>(H), Wi = static_cast<int>(W);
+    const int mi = static_cast<int>(m);
+    if (p.code == SpikeCode::Poisson) {
+      detail::ensure_view(prob_, B * m, "encode_events::prob");
+      detail::ensure_view(prefix_, B * m, "encode_events::prefix");
+      View1<double> prob = prob_;
+      View1<std::uint64_t> prefix = prefix_;
+      const std::uint64_t seed = p.seed;
+      Kokkos::parallel_for(
+          "supsnn::encode_events::prep_poisson", Kokkos::RangePolicy<ExecSpace>(0, Bi * mi),
+          KOKKOS_LAMBDA(const int s) {
+            const int i = s / Bi, b = s - i * Bi;
+            const int y = i / Wi, x = i - y * Wi;
+            const detail::ViewPixels pix{img, b};
+            prob(s) = detail::poisson_prob(rc, detail::rf_potential(pix, Hi, Wi, y, x));
+            prefix(s) = hash4_prefix(seed, static_cast<std::uint64_t>(sample_id(b)),
+                                     static_cast<std::uint64_t>(i));
+          });
+      // In order before the build kernels (same execution space instance): no fence.
+      detail::build_events(detail::PoissonRule{prob, prefix, T}, Bi, mi, T, cnt_, start_, ev);
+    } else {
+      detail::ensure_view(key_, B * m, "encode_events::key");
+      View1<int> key = key_;
+      const bool rate = p.code == SpikeCode::Rate;
+      Kokkos::parallel_for(
+          "supsnn::encode_events::prep_key", Kokkos::RangePolicy<ExecSpace>(0, Bi * mi),
+          KOKKOS_LAMBDA(const int s) {
+            const int i = s / Bi, b = s - i * Bi;
+            const int y = i / Wi, x = i - y * Wi;
+            const detail::ViewPixels pix{img, b};
+            const double pot = detail::rf_potential(pix, Hi, Wi, y, x);
+            if (rate) {
+              const int per = detail::rate_period(rc, pot);
+              key(s) = per <= T ? per : 0;  // 0: no spike in 1..T
+            } else {
+              key(s) = detail::latency_step(rc, pot);
+            }
+          });
+      // In order before the build kernels (same execution space instance): no fence.
+      if (rate)
+        detail::build_events(detail::RateRule{key, T}, Bi, mi, T, cnt_, start_, ev);
+      else
+        detail::build_events(detail::LatencyRule{key, T}, Bi, mi, T, cnt_, start_, ev);
+    }
+  }
+
+ private:
+  View1<int> key_;               // Rate: period, Latency: step (i-major: i*B + b)
+  View1<double> prob_;           // Poisson: per-step probability
+  View1<std::uint64_t> prefix_;  // Poisson: hash4_prefix(seed, sample_id(b), i)
+  View1<int> cnt_, start_;       // per-work-item counts and their exclusive scan
+};
+
+// One-shot convenience: a temporary EventEncoder (allocates its scratch on every call; prefer a
+// long-lived EventEncoder in training loops).
+inline void encode_events(const SpikeCodeParams& p, View3<const std::uint8_t> img,
+                          View1<const std::int64_t> sample_id, EventBatch& ev) {
+  EventEncoder enc;
+  enc.encode(p, img, sample_id, ev);
+}
+
+// Plain CPU reference on B row-major images (B*H*W bytes): per sample, its (step, neuron) events
+// sorted by (step, neuron). Evaluates each code's rule directly (Poisson with the full hash4).
+inline void encode_events_ref(const SpikeCodeParams& p, int B, int H, int W,
+                              const std::uint8_t* img, const std::int64_t* sample_id,
+                              std::vector<std::vector<std::pair<int, int>>>& events_per_sample) {
+  const RateCode& rc = p.rate;
+  const int T = rc.raw_steps, m = H * W;
+  events_per_sample.assign(static_cast<std::size_t>(B), {});
+  std::vector<double> pot(static_cast<std::size_t>(m));
+  for (int b = 0; b < B; ++b) {
+    receptive_field_ref(H, W, img + static_cast<std::size_t>(b) * m, pot.data());
+    auto& out = events_per_sample[static_cast<std::size_t>(b)];
+    for (int k = 1; k <= T; ++k)
+      for (int i = 0; i < m; ++i) {
+        bool spike = false;
+        switch (p.code) {
+          case SpikeCode::Rate: {
+            const int per = detail::rate_period(rc, pot[i]);
+            spike = per > 0 && k % per == 0;
+            break;
+          }
+          case SpikeCode::Poisson:
+            spike = uniform01_4(p.seed, static_cast<std::uint64_t>(sample_id[b]),
+                                static_cast<std::uint64_t>(i),
+                                static_cast<std::uint64_t>(k)) < detail::poisson_prob(rc, pot[i]);
+            break;
+          case SpikeCode::Latency:
+            spike = detail::latency_step(rc, pot[i]) == k;
+            break;
+        }
+        if (spike) out.emplace_back(k, i);
+      }
+  }
+}
+
+}  // namespace supsnn
