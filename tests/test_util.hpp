@@ -58,9 +58,14 @@ struct CommandResult {
 // (the test process is itself an MPI singleton whose variables would confuse the child).
 inline CommandResult run_supsnn(const std::string& args, const std::string& workdir = ".") {
   const char* path = std::getenv("PATH");
-  const std::string cmd = "cd '" + workdir + "' && env -i PATH='" +
-                          std::string(path ? path : "/usr/bin:/bin") + "' HOME=/tmp " +
-                          SUPSNN_TEST_BINARY + " " + args + " 2>&1";
+  // Kokkos' OpenMP backend warns on stderr (4 lines) when OMP_PROC_BIND is unset, which would
+  // break the one-line error checks; keep the caller's OpenMP settings (default: no binding).
+  const char* bind = std::getenv("OMP_PROC_BIND");
+  const char* threads = std::getenv("OMP_NUM_THREADS");
+  const std::string cmd = "cd '" + workdir + "' && env -i PATH='" + std::string(path ? path : "/usr/bin:/bin") +
+                          "' HOME=/tmp OMP_PROC_BIND='" + std::string(bind && *bind ? bind : "false") + "'" +
+                          (threads && *threads ? " OMP_NUM_THREADS='" + std::string(threads) + "'" : std::string()) +
+                          " " + SUPSNN_TEST_BINARY + " " + args + " 2>&1";
   CommandResult r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;

@@ -14,6 +14,7 @@ CommandRunner add_train_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_import_seed_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_synth_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_prepare_command(CLI::App& app, const std::string& command_line);
+CommandRunner add_bench_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_config_command(CLI::App& app, const std::string& command_line);
 
 }  // namespace supsnn

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
     add(supsnn::add_prepare_command);
     add(supsnn::add_synth_command);
     add(supsnn::add_config_command);
+    add(supsnn::add_bench_command);
     bool parsed = false;
     try {
       app.parse(argc, argv);
