@@ -26,18 +26,30 @@
 //   bwd_offsets (m+1), bwd_slot = b*(T+1)+k: events in (neuron, sample, step) order.
 //
 // Algorithm (deterministic: no atomics, every output position comes from an exclusive scan):
-//   1. per (b, i): the code's per-neuron parameter (period / probability + hash prefix / step);
+//   1. per (b, i): the code's per-neuron parameter (period / probability + hash prefix / step).
+//      Rate / Latency: the parameter depends only on the integer tap sum, so it is read from a
+//      table built once per call (bit-identical to evaluating it per pixel).
+//   Poisson (dense: any neuron may fire at any step), build_events_dense:
 //   2. forward: per (b, k, chunk of 256 neurons) count -> exclusive scan in (b, k, chunk) order ->
 //      fill, each work item walking its neurons in increasing order;
 //   3. backward: per (b, i) count -> exclusive scan in i-major (i*B + b) order -> fill, each (b, i)
 //      work item walking its steps in increasing order.
-// Per-(b, i) scratch is stored i-major (index i*B + b) so both passes read it contiguously.
+//      Per-(b, i) scratch is stored i-major (index i*B + b) so both passes read it contiguously.
+//   Rate / Latency (sparse: a neuron's spikes follow from one number), build_events_sparse, cost
+//   O(B*m + events) instead of O(B*(T+1)*m):
+//   2. forward: per (b, chunk of neurons) one walk builds the chunk's per-step histogram ->
+//      exclusive scan in (b, k, chunk) order -> a second walk appends each firing neuron to its
+//      steps (neurons in increasing order within each (b, k, chunk));
+//   3. backward: per neuron the count over samples (floor(T / period) or 1 each) -> exclusive scan
+//      over neurons -> per neuron a walk over samples in order writing steps in increasing order.
+//      Per-(b, i) scratch is stored sample-major (b*ms + i, ms = m + 16).
 //
 // Scratch views live in an EventEncoder object (never in statics: views must be released before
 // Kokkos::finalize). Reuse one EventEncoder across batches to avoid reallocations; views grow when
 // too small and never shrink, as do the EventBatch views.
 #pragma once
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
@@ -86,33 +98,41 @@ KOKKOS_INLINE_FUNCTION int latency_step(const RateCode& rc, double pot) {
   return 1 + static_cast<int>(q);  // truncation == floor for q >= 0
 }
 
-// Spike rules on the per-(b, i) scratch (index s = i*B + b). fires(s, k) is only called for
-// k >= 1; next(s, k) returns the first firing step > k, or T + 1 when there is none.
-struct RateRule {
-  View1<const int> period;  // 0: never in 1..T (pot <= 0 or period > T)
-  int T;
-  KOKKOS_INLINE_FUNCTION bool fires(int s, int k) const {
-    const int p = period(s);
-    return p > 0 && p <= k && k % p == 0;  // p <= k: skips the division for most neurons
+// Integer tap sum s of rf_potential (encode_rate.hpp) at pixel (y, x) of image b: rf_potential
+// returns exactly static_cast<double>(s) / 2040.0. At least 2 pixels from the border all 25 taps
+// exist and the sum is spelled out (integer addition is exact, so the grouping does not matter);
+// border pixels skip the missing taps as rf_potential does. -kRfSumNeg <= s <= kRfSumMax.
+KOKKOS_INLINE_FUNCTION int rf_sum(const View3<const std::uint8_t>& img, int b, int H, int W, int y,
+                                  int x) {
+  if (y < 2 || x < 2 || y >= H - 2 || x >= W - 2) {
+    int s = 0;
+    for (int dy = -2; dy <= 2; ++dy) {
+      const int yy = y + dy;
+      if (yy < 0 || yy >= H) continue;
+      for (int dx = -2; dx <= 2; ++dx) {
+        const int xx = x + dx;
+        if (xx < 0 || xx >= W) continue;
+        s += static_cast<int>(img(b, yy, xx)) * rf_weight8(dy, dx);
+      }
+    }
+    return s;
   }
-  KOKKOS_INLINE_FUNCTION int next(int s, int k) const {
-    const int p = period(s);
-    if (p <= 0 || p > T) return T + 1;
-    const int n = (k / p + 1) * p;
-    return n <= T ? n : T + 1;
-  }
-};
+  const std::uint8_t* c = &img(b, y, x);
+  const std::ptrdiff_t r = static_cast<std::ptrdiff_t>(img.stride(1));  // row stride
+  const std::ptrdiff_t r2 = 2 * r;
+  // 8 x weights: centre 8; (0,1) 5; (0,2) 1; (1,1) 1; (1,2) -1; (2,2) -4 (up to symmetry).
+  return 8 * c[0] + 5 * (c[-1] + c[1] + c[-r] + c[r]) + (c[-2] + c[2] + c[-r2] + c[r2]) +
+         (c[-r - 1] + c[-r + 1] + c[r - 1] + c[r + 1]) -
+         (c[-r - 2] + c[-r + 2] + c[r - 2] + c[r + 2] + c[-r2 - 1] + c[-r2 + 1] + c[r2 - 1] +
+          c[r2 + 1]) -
+         4 * (c[-r2 - 2] + c[-r2 + 2] + c[r2 - 2] + c[r2 + 2]);
+}
+// Extreme tap sums: 255 * (8 + 4*5 + 4*1 + 4*1) (the positive weights), 255 * (8*1 + 4*4).
+constexpr int kRfSumMax = 255 * 36;
+constexpr int kRfSumNeg = 255 * 24;
 
-struct LatencyRule {
-  View1<const int> step;  // 0: never
-  int T;
-  KOKKOS_INLINE_FUNCTION bool fires(int s, int k) const { return step(s) == k; }
-  KOKKOS_INLINE_FUNCTION int next(int s, int k) const {
-    const int t = step(s);
-    return t > k ? t : T + 1;
-  }
-};
-
+// Spike rule of the dense path (Poisson) on the per-(b, i) scratch (index s = i*B + b). fires(s, k)
+// is only called for k >= 1; next(s, k) returns the first firing step > k, or T + 1 when none.
 struct PoissonRule {
   View1<const double> prob;           // 0: never
   View1<const std::uint64_t> prefix;  // hash4_prefix(seed, sample_id(b), i)
@@ -131,7 +151,15 @@ struct PoissonRule {
   }
 };
 
-constexpr int kEventChunk = 256;  // neurons per forward work item
+constexpr int kEventChunk = 256;  // neurons per forward work item of the dense path (Poisson)
+// Neurons per forward work item of the sparse path (Rate, Latency). Each work item owns T+1 scan
+// entries, so larger chunks shorten the forward scan; on host backends that matters more than the
+// number of work items, on GPUs the work items (B * m / chunk) must still fill the device.
+// Pixels per work item of the Rate / Latency setup kernel: whole rows on host backends.
+constexpr int kPrepSegment =
+    Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible ? (1 << 30) : 1;
+constexpr int kSparseChunk =
+    Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible ? 1024 : 256;
 
 // Grows a 1-D view to at least n entries (contents are rewritten by the caller); never shrinks.
 template <class T>
@@ -140,11 +168,11 @@ void ensure_view(View1<T>& v, std::size_t n, const char* label) {
     v = View1<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), n);
 }
 
-// Steps 2-3 of the algorithm for one rule. cnt/start: scratch of at least
+// Dense path (Poisson), steps 2-3 of the algorithm for one rule. cnt/start: scratch of at least
 // max(B*(T+1)*nchunk, B*m) ints. ev.fwd_offsets / ev.bwd_offsets must already be large enough.
 template <class Rule>
-void build_events(const Rule rule, int B, int m, int T, View1<int> cnt, View1<int> start,
-                  EventBatch& ev) {
+void build_events_dense(const Rule rule, int B, int m, int T, View1<int> cnt, View1<int> start,
+                        EventBatch& ev) {
   const int T1 = T + 1;
   const int CH = kEventChunk;  // local copy: captured by value in the lambdas
   const int nchunk = (m + CH - 1) / CH;
@@ -249,6 +277,144 @@ void build_events(const Rule rule, int B, int m, int T, View1<int> cnt, View1<in
   // deep_copy / create_mirror_view_and_copy (which fence) or an explicit fence.
 }
 
+// Sparse path (Rate, Latency), steps 2-3 of the algorithm with a cost of O(B*m + events) instead of
+// O(B*(T+1)*m). key(b*ms + i) (sample-major, row stride ms >= m) is the first spike step in 1..T of
+// neuron i in sample b, 0 when it has none; its spikes are key, key + d, key + 2d, ... <= T with d
+// = key (Rate: multiples of the period) or d = T (Latency: a single spike).
+//   forward:  per (b, chunk of kSparseChunk neurons) one walk over the chunk counts events per
+//             step (a histogram) -> exclusive scan in (b, k, chunk) order -> a second walk appends
+//             each neuron to its steps, the item's own scan entries serving as write cursors;
+//   backward: per neuron i, its count over all samples (floor(T/period) or 1 per sample) ->
+//             exclusive scan over i -> per neuron a walk over the samples writing the slots.
+// cnt/start: scratch of at least max(B*(T+1)*nchunk, m) ints, nchunk = ceil(m / kSparseChunk).
+// ev.fwd_offsets / ev.bwd_offsets must already be large enough.
+inline void build_events_sparse(const View1<const int> key, const int ms, const bool rate, int B,
+                                int m, int T, View1<int> cnt, View1<int> start, EventBatch& ev) {
+  const int T1 = T + 1;
+  const int CH = kSparseChunk;  // local copy: captured by value in the lambdas
+  const int nchunk = (m + CH - 1) / CH;
+  const int NW = B * nchunk;       // forward work items (b, c)
+  const int NF = B * T1 * nchunk;  // forward scan entries, order (b, k, c)
+  View1<int> fo = ev.fwd_offsets, bo = ev.bwd_offsets;
+
+  // Forward histogram: work item (b, c) walks the neurons of chunk c of sample b once and counts
+  // its events per step into cnt((b*T1 + k)*nchunk + c), entries that it alone writes (no
+  // atomics, so the result does not depend on scheduling).
+  Kokkos::parallel_for(
+      "supsnn::encode_events::sparse_fwd_count", Kokkos::RangePolicy<ExecSpace>(0, NW),
+      KOKKOS_LAMBDA(const int w) {
+        const int b = w / nchunk, c = w - b * nchunk;
+        const int base = b * T1 * nchunk + c;  // entry of step k: base + k*nchunk
+        for (int k = 0; k < T1; ++k) cnt(base + k * nchunk) = 0;
+        const int i1 = (c + 1) * CH < m ? (c + 1) * CH : m;
+        const int off = b * ms;
+        for (int i = c * CH; i < i1; ++i) {
+          const int k0 = key(off + i);
+          if (k0 == 0) continue;
+          const int d = rate ? k0 : T;
+          for (int k = k0;; k += d) {  // k <= T; the test below avoids int overflow of k + d
+            ++cnt(base + k * nchunk);
+            if (d > T - k) break;
+          }
+        }
+      });
+  // No fence between kernels: launches on the same execution space instance run in order.
+
+  // Exclusive scan in (b, k, c) order, as in the dense path.
+  long long E = 0;
+  Kokkos::parallel_scan(
+      "supsnn::encode_events::sparse_fwd_scan", Kokkos::RangePolicy<ExecSpace>(0, NF),
+      KOKKOS_LAMBDA(const int j, long long& upd, const bool final) {
+        const int n = cnt(j);
+        if (final) {
+          start(j) = static_cast<int>(upd);
+          if (j % nchunk == 0) fo(j / nchunk) = static_cast<int>(upd);
+          if (j == NF - 1) fo(B * T1) = static_cast<int>(upd + n);
+        }
+        upd += n;
+      },
+      E);
+  // Synchronisation: the host needs the total E to size fwd_neuron / bwd_slot. The scan with a
+  // scalar result fences in Kokkos 3.4; the explicit fence keeps that guarantee on every version.
+  ExecSpace().fence();
+  if (E > static_cast<long long>(std::numeric_limits<int>::max()))
+    throw std::runtime_error(
+        "encode_events: batch holds more than 2^31 spike events; lower the batch size");
+  ensure_view(ev.fwd_neuron, static_cast<std::size_t>(E), "fwd_neuron");
+  ensure_view(ev.bwd_slot, static_cast<std::size_t>(E), "bwd_slot");
+  View1<int> fn = ev.fwd_neuron, bs = ev.bwd_slot;
+
+  // Forward fill: same work items; each walks its neurons in increasing order and appends neuron i
+  // to every step it fires at, using its own start entries as write cursors. Within each (b, k, c)
+  // the events are therefore in neuron order, and the (b, k, c) ranges follow the scan order.
+  Kokkos::parallel_for(
+      "supsnn::encode_events::sparse_fwd_fill", Kokkos::RangePolicy<ExecSpace>(0, NW),
+      KOKKOS_LAMBDA(const int w) {
+        const int b = w / nchunk, c = w - b * nchunk;
+        const int base = b * T1 * nchunk + c;
+        const int i1 = (c + 1) * CH < m ? (c + 1) * CH : m;
+        const int off = b * ms;
+        for (int i = c * CH; i < i1; ++i) {
+          const int k0 = key(off + i);
+          if (k0 == 0) continue;
+          const int d = rate ? k0 : T;
+          for (int k = k0;; k += d) {
+            fn(start(base + k * nchunk)++) = i;
+            if (d > T - k) break;
+          }
+        }
+      });
+  // In order after sparse_fwd_fill (same instance): cnt/start are overwritten below only after
+  // the fill has used them.
+
+  // Backward counts per neuron over all samples: floor(T / period) (Rate) or 1 (Latency) for each
+  // sample where it fires. Neighbouring items read neighbouring key entries for each b.
+  Kokkos::parallel_for(
+      "supsnn::encode_events::sparse_bwd_count", Kokkos::RangePolicy<ExecSpace>(0, m),
+      KOKKOS_LAMBDA(const int i) {
+        int n = 0;
+        for (int b = 0; b < B; ++b) {
+          const int k0 = key(b * ms + i);
+          n += k0 == 0 ? 0 : (rate ? T / k0 : 1);
+        }
+        cnt(i) = n;
+      });
+  long long E2 = 0;
+  Kokkos::parallel_scan(
+      "supsnn::encode_events::sparse_bwd_scan", Kokkos::RangePolicy<ExecSpace>(0, m),
+      KOKKOS_LAMBDA(const int i, long long& upd, const bool final) {
+        const int n = cnt(i);
+        if (final) {
+          bo(i) = static_cast<int>(upd);
+          if (i == m - 1) bo(m) = static_cast<int>(upd + n);
+        }
+        upd += n;
+      },
+      E2);
+  // Synchronisation: fence so that the consistency check below reads the finished total.
+  ExecSpace().fence();
+  if (E2 != E) throw std::logic_error("encode_events: forward and backward event counts differ");
+
+  // Backward fill: neuron i writes the slots b*T1 + k of its events from bo(i) on, samples in
+  // increasing order and steps increasing within a sample: order (neuron, sample, step), as
+  // BatchBuilder's stable counting sort.
+  Kokkos::parallel_for(
+      "supsnn::encode_events::sparse_bwd_fill", Kokkos::RangePolicy<ExecSpace>(0, m),
+      KOKKOS_LAMBDA(const int i) {
+        int pos = bo(i);
+        for (int b = 0; b < B; ++b) {
+          const int k0 = key(b * ms + i);
+          if (k0 == 0) continue;
+          const int d = rate ? k0 : T;
+          for (int k = k0;; k += d) {
+            bs(pos++) = b * T1 + k;
+            if (d > T - k) break;
+          }
+        }
+      });
+  // No fence at the end (see build_events_dense).
+}
+
 }  // namespace detail
 
 // Holds the scratch views of encode_events so that repeated calls (one per training batch) do not
@@ -275,7 +441,9 @@ class EventEncoder {
     if (p.code != SpikeCode::Rate && p.code != SpikeCode::Poisson && p.code != SpikeCode::Latency)
       throw std::invalid_argument("encode_events: unknown spike code");
     const std::size_t T1 = static_cast<std::size_t>(T) + 1;
-    const std::size_t nchunk = (m + detail::kEventChunk - 1) / detail::kEventChunk;
+    const std::size_t chunk = static_cast<std::size_t>(
+        p.code == SpikeCode::Poisson ? detail::kEventChunk : detail::kSparseChunk);
+    const std::size_t nchunk = (m + chunk - 1) / chunk;
     const std::size_t imax = static_cast<std::size_t>(std::numeric_limits<int>::max());
     if (B * m > imax || B * T1 * nchunk > imax || B * T1 + 1 > imax)
       throw std::invalid_argument("encode_events: batch too large for int indexing");
@@ -309,44 +477,70 @@ class EventEncoder {
           KOKKOS_LAMBDA(const int s) {
             const int i = s / Bi, b = s - i * Bi;
             const int y = i / Wi, x = i - y * Wi;
-            const detail::ViewPixels pix{img, b};
-            prob(s) = detail::poisson_prob(rc, detail::rf_potential(pix, Hi, Wi, y, x));
+            const double pot = static_cast<double>(detail::rf_sum(img, b, Hi, Wi, y, x)) / 2040.0;
+            prob(s) = detail::poisson_prob(rc, pot);
             prefix(s) = hash4_prefix(seed, static_cast<std::uint64_t>(sample_id(b)),
                                      static_cast<std::uint64_t>(i));
           });
       // In order before the build kernels (same execution space instance): no fence.
-      detail::build_events(detail::PoissonRule{prob, prefix, T}, Bi, mi, T, cnt_, start_, ev);
+      detail::build_events_dense(detail::PoissonRule{prob, prefix, T}, Bi, mi, T, cnt_, start_, ev);
     } else {
-      detail::ensure_view(key_, B * m, "encode_events::key");
+      // Sample-major key with a row stride of m + 16 ints: for large power-of-two m the entries of
+      // one neuron in the B samples would otherwise map to the same cache set (backward pass).
+      ms_ = mi + 16;
+      if (B * static_cast<std::size_t>(ms_) > imax)
+        throw std::invalid_argument("encode_events: batch too large for int indexing");
+      detail::ensure_view(key_, B * static_cast<std::size_t>(ms_), "encode_events::key");
       View1<int> key = key_;
       const bool rate = p.code == SpikeCode::Rate;
+      // The key depends on the pixel only through its integer tap sum v (pot = v / 2040, key 0
+      // when v <= 0), so it is tabulated once per call, lut(v + kRfSumNeg) for every possible v:
+      // the same function on the same v, hence bit-identical to evaluating it per pixel, without
+      // a double division and an unpredictable branch per pixel.
+      const int nlut = detail::kRfSumNeg + detail::kRfSumMax + 1;
+      detail::ensure_view(lut_, static_cast<std::size_t>(nlut), "encode_events::lut");
+      View1<int> lut = lut_;
       Kokkos::parallel_for(
-          "supsnn::encode_events::prep_key", Kokkos::RangePolicy<ExecSpace>(0, Bi * mi),
-          KOKKOS_LAMBDA(const int s) {
-            const int i = s / Bi, b = s - i * Bi;
-            const int y = i / Wi, x = i - y * Wi;
-            const detail::ViewPixels pix{img, b};
-            const double pot = detail::rf_potential(pix, Hi, Wi, y, x);
+          "supsnn::encode_events::key_table", Kokkos::RangePolicy<ExecSpace>(0, nlut),
+          KOKKOS_LAMBDA(const int j) {
+            const double pot =
+                static_cast<double>(j - detail::kRfSumNeg) / 2040.0;  // as rf_potential
             if (rate) {
-              const int per = detail::rate_period(rc, pot);
-              key(s) = per <= T ? per : 0;  // 0: no spike in 1..T
+              const int per = detail::rate_period(rc, pot);  // 0 when pot <= 0
+              lut(j) = per <= T ? per : 0;                   // 0: no spike in 1..T
             } else {
-              key(s) = detail::latency_step(rc, pot);
+              lut(j) = detail::latency_step(rc, pot);  // 0 when pot <= 0
             }
           });
+      // In order before prep_key (same execution space instance): no fence.
+      // Work item (b, y, segment of XS pixels of row y). On host backends a segment is the whole
+      // row (no index divisions per pixel, a plain loop); on GPUs one pixel per item, so that
+      // neighbouring threads read neighbouring pixels and the device is filled.
+      const int XS = detail::kPrepSegment < Wi ? detail::kPrepSegment : Wi;
+      const int nseg = (Wi + XS - 1) / XS;
+      const int ms = ms_;
+      Kokkos::parallel_for(
+          "supsnn::encode_events::prep_key", Kokkos::RangePolicy<ExecSpace>(0, Bi * Hi * nseg),
+          KOKKOS_LAMBDA(const int t) {
+            const int row = t / nseg, sg = t - row * nseg;
+            const int b = row / Hi, y = row - b * Hi;
+            const int x1 = (sg + 1) * XS < Wi ? (sg + 1) * XS : Wi;
+            int* out = &key(b * ms + y * Wi);
+            for (int x = sg * XS; x < x1; ++x)
+              out[x] = lut(detail::rf_sum(img, b, Hi, Wi, y, x) + detail::kRfSumNeg);
+          });
       // In order before the build kernels (same execution space instance): no fence.
-      if (rate)
-        detail::build_events(detail::RateRule{key, T}, Bi, mi, T, cnt_, start_, ev);
-      else
-        detail::build_events(detail::LatencyRule{key, T}, Bi, mi, T, cnt_, start_, ev);
+      detail::build_events_sparse(key, ms, rate, Bi, mi, T, cnt_, start_, ev);
     }
   }
 
  private:
-  View1<int> key_;               // Rate: period, Latency: step (i-major: i*B + b)
+  View1<int> key_;               // Rate: period, Latency: step (sample-major: b*ms_ + i)
+  int ms_ = 0;                   // row stride of key_
   View1<double> prob_;           // Poisson: per-step probability
   View1<std::uint64_t> prefix_;  // Poisson: hash4_prefix(seed, sample_id(b), i)
   View1<int> cnt_, start_;       // per-work-item counts and their exclusive scan
+  View1<int> lut_;               // Rate / Latency: key of each tap sum (offset by kRfSumNeg)
 };
 
 // One-shot convenience: a temporary EventEncoder (allocates its scratch on every call; prefer a

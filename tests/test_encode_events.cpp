@@ -451,6 +451,50 @@ TEST(EncodeEvents, ReusedEncoderLargerThenSmaller) {
     }
 }
 
+TEST(EncodeEvents, SparseEdgeCasesMatchReference) {
+  // Rate / Latency walk only firing neurons: black samples between lit ones, T = 1, T equal to the
+  // smallest period (ceil(600 / 20) = 30: only the brightest fire, once, at step T), a single
+  // saturated pixel, and images whose size is not a multiple of the work chunk.
+  const int H = 45, W = 53, m = H * W;
+  std::vector<uint8_t> img = random_images(1, H, W, 4);
+  const std::vector<uint8_t> black(m, 0);
+  std::vector<uint8_t> dot(m, 0);
+  dot[(H / 2) * W + W / 2] = 255;
+  std::vector<uint8_t> white(m, 255);
+  std::vector<uint8_t> batch;
+  const std::vector<const std::vector<uint8_t>*> parts = {&black, &img,   &black, &black,
+                                                          &dot,   &white, &black};
+  for (const auto* part : parts) batch.insert(batch.end(), part->begin(), part->end());
+  const int B = 7;
+  EventEncoder enc;
+  EventBatch ev;
+  for (SpikeCode code : {SpikeCode::Rate, SpikeCode::Latency, SpikeCode::Poisson})
+    for (int T : {1, 2, 29, 30, 31, 70}) {
+      const auto p = params(code, T);
+      const auto ids = iota_ids(B, 9);
+      const std::string what = std::string(code_name(code)) + " T=" + std::to_string(T);
+      const HostEvents got = encode(enc, ev, p, B, H, W, batch, ids);
+      const Events ref = reference(p, B, H, W, batch, ids);
+      expect_same_layout(got, layout_from_ref(ref, m, T), what);
+      for (int b : {0, 2, 3, 6}) EXPECT_TRUE(ref[b].empty()) << what << " sample " << b;
+      if (code == SpikeCode::Rate && T == 30) {
+        EXPECT_FALSE(ref[5].empty()) << what;  // saturated centre: period 30
+        for (const auto& e : ref[5]) EXPECT_EQ(e.first, 30) << what;
+      }
+      if (code == SpikeCode::Rate && T < 30) {
+        EXPECT_EQ(got.fo.back(), 0) << what;  // every period is at least 30
+      }
+      // Only the black samples, and a single sample.
+      const std::vector<uint8_t> two_black(batch.begin() + 2 * m, batch.begin() + 4 * m);
+      const HostEvents none = encode(enc, ev, p, 2, H, W, two_black, {0, 1});
+      EXPECT_EQ(none.fo.back(), 0) << what;
+      EXPECT_EQ(none.bo, std::vector<int>(m + 1, 0)) << what;
+      const std::vector<uint8_t> one(batch.begin() + m, batch.begin() + 2 * m);
+      expect_same_layout(encode(enc, ev, p, 1, H, W, one, {4}),
+                         layout_from_ref(reference(p, 1, H, W, one, {4}), m, T), what + " B=1");
+    }
+}
+
 TEST(EncodeEvents, RejectsBadArguments) {
   EventEncoder enc;
   EventBatch ev;
