@@ -105,10 +105,11 @@ TEST(Cli, PrepareThenTrainWithAugmentation) {
   auto r = test::run_supsnn("prepare --input " + odd + " --output odd.h5 --crop 128", dir.str());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("train 10 chips; 5 classes, 128 x 128"), std::string::npos) << r.output;
-  r = test::run_supsnn("train --set data.train=odd.h5 --set data.crop=96 --set data.flip=true "
-                       "--set data.speckle=0.1 --set data.encoder=poisson --set train.epochs=2 "
-                       "--set train.batch_size=2 --run-dir run",
-                       dir.str());
+  r = test::run_supsnn(
+      "train --set data.train=odd.h5 --set data.crop=96 --set data.flip=true "
+      "--set data.speckle=0.1 --set data.encoder=poisson --set train.epochs=2 "
+      "--set train.batch_size=2 --run-dir run",
+      dir.str());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("10 samples (10 per rank)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("9216 inputs"), std::string::npos) << "96 x 96 crops: " << r.output;
@@ -118,10 +119,13 @@ TEST(Cli, PrepareThenTrainWithAugmentation) {
   EXPECT_EQ(h5::attr_int(f, "width"), 96);
   EXPECT_EQ(h5::shape(f, "W"), (std::vector<hsize_t>{5, 9216}));
   // A crop larger than the images, or a batch that does not divide over the ranks, is refused.
-  r = test::run_supsnn("train --set data.train=odd.h5 --set data.crop=200 --run-dir run2", dir.str());
+  r = test::run_supsnn("train --set data.train=odd.h5 --set data.crop=200 --run-dir run2",
+                       dir.str());
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.output.find("data.crop = 200 is larger than the 128 x 128 images"), std::string::npos) << r.output;
-  r = test::run_supsnn("train --set data.train=odd.h5 --set data.guidance=dataset --run-dir run3", dir.str());
+  EXPECT_NE(r.output.find("data.crop = 200 is larger than the 128 x 128 images"), std::string::npos)
+      << r.output;
+  r = test::run_supsnn("train --set data.train=odd.h5 --set data.guidance=dataset --run-dir run3",
+                       dir.str());
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("has no guidance traces"), std::string::npos) << r.output;
 }

@@ -18,16 +18,6 @@ namespace fs = std::filesystem;
 namespace supsnn {
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(Dataset, SpikeDatasetRoundTrips) {
   test::ScratchDir dir("ds");
   DatasetFile ds;
@@ -46,9 +36,10 @@ TEST(Dataset, SpikeDatasetRoundTrips) {
   EXPECT_EQ(s.labels, ds.splits[0].labels);
   EXPECT_EQ(s.guidance, ds.splits[0].guidance);
   EXPECT_FALSE(has_split(dir.file("s.h5"), "test"));
-  EXPECT_NE(
-      error_of([&] { read_split(dir.file("s.h5"), "test", nullptr); }).find("no 'test' split"),
-      std::string::npos);
+  EXPECT_NE(test::error_of([&] {
+              read_split(dir.file("s.h5"), "test", nullptr);
+            }).find("no 'test' split"),
+            std::string::npos);
 }
 
 TEST(Dataset, ImageDatasetRoundTripsAndEncodes) {
@@ -77,18 +68,20 @@ TEST(Dataset, ImageDatasetRoundTripsAndEncodes) {
 
 TEST(Dataset, SchemaAndShapeMismatchesAreClear) {
   test::ScratchDir dir("ds");
-  EXPECT_NE(
-      error_of([&] { read_split(dir.file("none.h5"), "train", nullptr); }).find("file not found"),
-      std::string::npos);
+  EXPECT_NE(test::error_of([&] {
+              read_split(dir.file("none.h5"), "train", nullptr);
+            }).find("file not found"),
+            std::string::npos);
   std::ofstream(dir.file("junk.h5")) << "not hdf5";
-  EXPECT_NE(
-      error_of([&] { read_split(dir.file("junk.h5"), "train", nullptr); }).find("not an HDF5 file"),
-      std::string::npos);
+  EXPECT_NE(test::error_of([&] {
+              read_split(dir.file("junk.h5"), "train", nullptr);
+            }).find("not an HDF5 file"),
+            std::string::npos);
   {
     auto f = h5::create_file(dir.file("other.h5"));
     h5::set_attr(f, "schema", std::string("something-else"));
   }
-  EXPECT_NE(error_of([&] {
+  EXPECT_NE(test::error_of([&] {
               read_split(dir.file("other.h5"), "train", nullptr);
             }).find("not a supsnn dataset"),
             std::string::npos);
@@ -107,9 +100,10 @@ TEST(Dataset, SchemaAndShapeMismatchesAreClear) {
     h5::set_attr(h, "schema_version", static_cast<std::int64_t>(99));
     // And a labels dataset of the wrong length in another copy below.
   }
-  EXPECT_NE(
-      error_of([&] { read_split(dir.file("v2.h5"), "train", nullptr); }).find("schema version 99"),
-      std::string::npos);
+  EXPECT_NE(test::error_of([&] {
+              read_split(dir.file("v2.h5"), "train", nullptr);
+            }).find("schema version 99"),
+            std::string::npos);
   fs::copy_file(dir.file("v.h5"), dir.file("v3.h5"));
   {
     hid_t f = H5Fopen(dir.file("v3.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
@@ -117,14 +111,14 @@ TEST(Dataset, SchemaAndShapeMismatchesAreClear) {
     auto g = h5::open_group(h, "train");
     h5::set_attr(g, "count", static_cast<std::int64_t>(5));
   }
-  const std::string e = error_of([&] { read_split(dir.file("v3.h5"), "train", nullptr); });
+  const std::string e = test::error_of([&] { read_split(dir.file("v3.h5"), "train", nullptr); });
   EXPECT_NE(e.find("dataset labels has shape 3, expected 5"), std::string::npos) << e;
 }
 
 TEST(SeedImport, SharedSeedSamples) {
   const std::string seed = test::shared_path("data/seed");
   // The seed's archive has a truncated Test/Spikes/0.npy: importing fails and names it...
-  const std::string e = error_of([&] { import_seed_folder(seed, {}); });
+  const std::string e = test::error_of([&] { import_seed_folder(seed, {}); });
   EXPECT_NE(e.find("Test/Spikes/0.npy"), std::string::npos) << e;
   EXPECT_NE(e.find("truncated"), std::string::npos) << e;
   // ...unless the user asks to skip malformed samples.
@@ -155,19 +149,19 @@ TEST(SeedImport, MalformedSamplesNameTheFile) {
   const std::vector<double> half = {0, 0.5, 1, 0, 0, 0, 1, 1};
   test::write_npy(dir.file("Train/Spikes/1.npy"), "<f8", {4, 2}, half.data(), 64);
   test::write_npy(dir.file("Train/Labels/1.npy"), "<f8", {3, 1}, guide.data(), 24);
-  std::string e = error_of([&] { import_seed_folder(dir.str(), {}); });
+  std::string e = test::error_of([&] { import_seed_folder(dir.str(), {}); });
   EXPECT_NE(e.find("Train/Spikes/1.npy: value 0.5"), std::string::npos) << e;
 
   test::write_npy(dir.file("Train/Spikes/1.npy"), "<f8", {4, 2}, spikes.data(), 64);
   const std::vector<double> nan_guide = {1, NAN, 2};
   test::write_npy(dir.file("Train/Labels/1.npy"), "<f8", {3, 1}, nan_guide.data(), 24);
-  e = error_of([&] { import_seed_folder(dir.str(), {}); });
+  e = test::error_of([&] { import_seed_folder(dir.str(), {}); });
   EXPECT_NE(e.find("Train/Labels/1.npy: guidance holds NaN"), std::string::npos) << e;
 
   const std::vector<double> wide(4 * 3, 0.0);
   test::write_npy(dir.file("Train/Labels/1.npy"), "<f8", {3, 1}, guide.data(), 24);
   test::write_npy(dir.file("Train/Spikes/1.npy"), "<f8", {4, 3}, wide.data(), 96);
-  e = error_of([&] { import_seed_folder(dir.str(), {}); });
+  e = test::error_of([&] { import_seed_folder(dir.str(), {}); });
   EXPECT_NE(e.find("Train/Spikes/1.npy: shape 4 x 3 differs"), std::string::npos) << e;
 }
 

@@ -4,8 +4,8 @@
 
 #include <cmath>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
@@ -18,16 +18,6 @@ namespace fs = std::filesystem;
 
 namespace supsnn {
 namespace {
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(Prepare, Soc3HasTheProtocolCounts) {
   PrepareOptions o;
@@ -60,11 +50,14 @@ TEST(Prepare, OddSizesNeedACrop) {
   EXPECT_EQ(ds.class_names.size(), 5u);
   EXPECT_EQ(ds.splits[0].width, 128);
   o.crop = 0;
-  const std::string e = error_of([&] { prepare_dataset(o); });
-  EXPECT_NE(e.find("BRDM_2/HB19377.001.jpeg: 128 x 129 (w x h) differs from 158 x 158"), std::string::npos) << e;
+  const std::string e = test::error_of([&] { prepare_dataset(o); });
+  EXPECT_NE(e.find("BRDM_2/HB19377.001.jpeg: 128 x 129 (w x h) differs from 158 x 158"),
+            std::string::npos)
+      << e;
   EXPECT_NE(e.find("--crop"), std::string::npos) << e;
   o.crop = 160;  // larger than the 128 x 129 chips
-  EXPECT_NE(error_of([&] { prepare_dataset(o); }).find("smaller than --crop 160"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { prepare_dataset(o); }).find("smaller than --crop 160"),
+            std::string::npos);
 }
 
 TEST(Prepare, CentreCropTakesTheMiddle) {
@@ -99,7 +92,10 @@ TEST(Prepare, RawChipsScaleAndKeepMetadata) {
   std::vector<float> mag(rows * cols), phase(rows * cols, 0.f);
   for (int i = 0; i < rows * cols; ++i) mag[i] = 0.01f * (i + 1);
   write_mstar_raw(dir.file("T72/SN_132/HB03333.015"), rows, cols, mag, phase,
-                  {{"TargetType", "t72_tank"}, {"TargetSerNum", "132"}, {"TargetAz", "35.5"}, {"DesiredDepression", "17"}});
+                  {{"TargetType", "t72_tank"},
+                   {"TargetSerNum", "132"},
+                   {"TargetAz", "35.5"},
+                   {"DesiredDepression", "17"}});
   PrepareOptions o;
   o.input = dir.str();
   o.crop = 4;
@@ -138,8 +134,10 @@ TEST(Prepare, MalformedInputsNameTheFileAndWriteNothing) {
   const std::vector<Case> cases = {
       {"text", "T72/notes.txt: not a JPEG, PNG or MSTAR raw chip",
        [](const std::string& r) { std::ofstream(r + "/T72/notes.txt") << "hello"; }},
-      {"empty_class", "ZSU: empty class folder", [](const std::string& r) { fs::create_directories(r + "/ZSU"); }},
-      {"zero_byte", "T72/zero.jpeg", [](const std::string& r) { std::ofstream(r + "/T72/zero.jpeg").close(); }},
+      {"empty_class", "ZSU: empty class folder",
+       [](const std::string& r) { fs::create_directories(r + "/ZSU"); }},
+      {"zero_byte", "T72/zero.jpeg",
+       [](const std::string& r) { std::ofstream(r + "/T72/zero.jpeg").close(); }},
       {"truncated", "T72/cut.jpeg: corrupt or truncated JPEG",
        [&](const std::string& r) {
          fs::copy_file(good, r + "/T72/cut.jpeg");
@@ -198,7 +196,8 @@ TEST(Prepare, WrittenFileReadsBackWithProvenance) {
   const Split some = r.read({7, 2, 7});
   ASSERT_EQ(some.count, 3);
   EXPECT_EQ(some.labels[0], all.labels[7]);
-  EXPECT_TRUE(std::equal(some.images.begin(), some.images.begin() + 128 * 128, all.images.begin() + 7 * 128 * 128));
+  EXPECT_TRUE(std::equal(some.images.begin(), some.images.begin() + 128 * 128,
+                         all.images.begin() + 7 * 128 * 128));
   EXPECT_TRUE(std::equal(some.images.begin() + 128 * 128, some.images.begin() + 2 * 128 * 128,
                          all.images.begin() + 2 * 128 * 128));
 }

@@ -16,10 +16,11 @@ namespace {
 // All ranks' index lists, gathered on every rank: result[r] = rank r's list.
 std::vector<std::vector<int>> gather(const Comm& c, const std::vector<int>& mine) {
   std::vector<int> all(mine.size() * c.size());
-  MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_INT, all.data(), static_cast<int>(mine.size()), MPI_INT,
-                c.raw());
+  MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_INT, all.data(),
+                static_cast<int>(mine.size()), MPI_INT, c.raw());
   std::vector<std::vector<int>> out(c.size());
-  for (int r = 0; r < c.size(); ++r) out[r].assign(all.begin() + r * mine.size(), all.begin() + (r + 1) * mine.size());
+  for (int r = 0; r < c.size(); ++r)
+    out[r].assign(all.begin() + r * mine.size(), all.begin() + (r + 1) * mine.size());
   return out;
 }
 
@@ -77,7 +78,8 @@ TEST(SamplerMpi, GlobalBatchesDoNotDependOnRanks) {
   for (int step = 0; step < n / batch; ++step) {
     std::vector<int> global;
     for (int r = 0; r < c.size(); ++r)
-      global.insert(global.end(), lists[r].begin() + step * local, lists[r].begin() + (step + 1) * local);
+      global.insert(global.end(), lists[r].begin() + step * local,
+                    lists[r].begin() + (step + 1) * local);
     std::vector<int> want(perm.begin() + step * batch, perm.begin() + (step + 1) * batch);
     std::sort(global.begin(), global.end());
     std::sort(want.begin(), want.end());
@@ -89,7 +91,8 @@ TEST(SamplerMpi, UnshuffledIsInOrder) {
   const Comm c;
   DistributedSampler s(10, c.size(), c.rank(), 1, false, false);
   const auto mine = s.indices();
-  for (std::size_t j = 0; j < mine.size(); ++j) EXPECT_EQ(mine[j], static_cast<int>((j * c.size() + c.rank()) % 10));
+  for (std::size_t j = 0; j < mine.size(); ++j)
+    EXPECT_EQ(mine[j], static_cast<int>((j * c.size() + c.rank()) % 10));
 }
 
 }  // namespace

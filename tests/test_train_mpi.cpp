@@ -128,11 +128,13 @@ TEST(TrainMpi, PoissonAndAugmentationDoNotDependOnRanks) {
     return c;
   };
   const auto dist = run_training(cfg(dir + "/pd"), world, "test");
-  const auto single = run_training(cfg(dir + "/ps" + std::to_string(world.rank())), Comm(MPI_COMM_SELF), "test");
+  const auto single =
+      run_training(cfg(dir + "/ps" + std::to_string(world.rank())), Comm(MPI_COMM_SELF), "test");
   ASSERT_EQ(dist.weights.size(), 3u * 28 * 28);
   double max_rel = 0;
   for (std::size_t i = 0; i < dist.weights.size(); ++i)
-    max_rel = std::max(max_rel, std::fabs(dist.weights[i] - single.weights[i]) / (1e-12 + std::fabs(single.weights[i])));
+    max_rel = std::max(max_rel, std::fabs(dist.weights[i] - single.weights[i]) /
+                                    (1e-12 + std::fabs(single.weights[i])));
   EXPECT_LT(max_rel, 1e-9);
   MPI_Barrier(MPI_COMM_WORLD);
   if (world.rank() == 0) std::filesystem::remove_all(dir);

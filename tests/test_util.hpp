@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <string>
 
+#include "common/error.hpp"
+
 namespace supsnn::test {
 
 // SUPSNN_SHARED_DIR overrides the configured default (../shared beside the repository).
@@ -49,6 +51,17 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
+// The message of the supsnn::Error that f() throws, or "" when it throws none.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 struct CommandResult {
   int status = -1;
   std::string output;  // stdout and stderr together
@@ -62,10 +75,11 @@ inline CommandResult run_supsnn(const std::string& args, const std::string& work
   // break the one-line error checks; keep the caller's OpenMP settings (default: no binding).
   const char* bind = std::getenv("OMP_PROC_BIND");
   const char* threads = std::getenv("OMP_NUM_THREADS");
-  const std::string cmd = "cd '" + workdir + "' && env -i PATH='" + std::string(path ? path : "/usr/bin:/bin") +
-                          "' HOME=/tmp OMP_PROC_BIND='" + std::string(bind && *bind ? bind : "false") + "'" +
-                          (threads && *threads ? " OMP_NUM_THREADS='" + std::string(threads) + "'" : std::string()) +
-                          " " + SUPSNN_TEST_BINARY + " " + args + " 2>&1";
+  const std::string cmd =
+      "cd '" + workdir + "' && env -i PATH='" + std::string(path ? path : "/usr/bin:/bin") +
+      "' HOME=/tmp OMP_PROC_BIND='" + std::string(bind && *bind ? bind : "false") + "'" +
+      (threads && *threads ? " OMP_NUM_THREADS='" + std::string(threads) + "'" : std::string()) +
+      " " + SUPSNN_TEST_BINARY + " " + args + " 2>&1";
   CommandResult r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;

@@ -4,13 +4,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/counter_rng.hpp"
+
 namespace supsnn {
 
+// The splitmix64 finaliser, shared with the device-side counter RNG.
 inline std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
+  return crng::mix64(x);
 }
 
 inline std::uint64_t hash3(std::uint64_t seed, std::uint64_t stream, std::uint64_t index) {
@@ -19,7 +19,7 @@ inline std::uint64_t hash3(std::uint64_t seed, std::uint64_t stream, std::uint64
 
 // Uniform double in [0, 1) from the top 53 bits.
 inline double uniform01(std::uint64_t seed, std::uint64_t stream, std::uint64_t index) {
-  return static_cast<double>(hash3(seed, stream, index) >> 11) * 0x1.0p-53;
+  return crng::to_unit53(hash3(seed, stream, index));
 }
 
 // Streams used by supsnn (keep distinct).
