@@ -101,22 +101,11 @@ KOKKOS_INLINE_FUNCTION int latency_step(const RateCode& rc, double pot) {
 // Integer tap sum s of rf_potential (encode_rate.hpp) at pixel (y, x) of image b: rf_potential
 // returns exactly static_cast<double>(s) / 2040.0. At least 2 pixels from the border all 25 taps
 // exist and the sum is spelled out (integer addition is exact, so the grouping does not matter);
-// border pixels skip the missing taps as rf_potential does. -kRfSumNeg <= s <= kRfSumMax.
+// border pixels use rf_potential's own border-safe loop (rf_tap_sum). -kRfSumNeg <= s <= kRfSumMax.
 KOKKOS_INLINE_FUNCTION int rf_sum(const View3<const std::uint8_t>& img, int b, int H, int W, int y,
                                   int x) {
-  if (y < 2 || x < 2 || y >= H - 2 || x >= W - 2) {
-    int s = 0;
-    for (int dy = -2; dy <= 2; ++dy) {
-      const int yy = y + dy;
-      if (yy < 0 || yy >= H) continue;
-      for (int dx = -2; dx <= 2; ++dx) {
-        const int xx = x + dx;
-        if (xx < 0 || xx >= W) continue;
-        s += static_cast<int>(img(b, yy, xx)) * rf_weight8(dy, dx);
-      }
-    }
-    return s;
-  }
+  if (y < 2 || x < 2 || y >= H - 2 || x >= W - 2)
+    return rf_tap_sum(ViewRefPixels{img, b}, H, W, y, x);
   const std::uint8_t* c = &img(b, y, x);
   const std::ptrdiff_t r = static_cast<std::ptrdiff_t>(img.stride(1));  // row stride
   const std::ptrdiff_t r2 = 2 * r;
@@ -168,6 +157,92 @@ void ensure_view(View1<T>& v, std::size_t n, const char* label) {
     v = View1<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), n);
 }
 
+// Exclusive scan of cnt(0..N-1), N = G * groups, in int64 so that an overflow of int can be
+// detected: writes start(j) (only when write_start), offs(g) = the scan at each group's first
+// entry j = g*G and offs(N / G) = the total, which it also returns. Used by both build paths for
+// the forward scan (groups (b, k) of nchunk chunks, offs = fwd_offsets) and the backward scan
+// (dense: groups of B samples per neuron; sparse: one entry per neuron, offs = bwd_offsets).
+inline long long scan_offsets(const char* label, const View1<const int> cnt, const View1<int> start,
+                              const bool write_start, const View1<int> offs, const int N,
+                              const int G) {
+  long long total = 0;
+  Kokkos::parallel_scan(
+      label, Kokkos::RangePolicy<ExecSpace>(0, N),
+      KOKKOS_LAMBDA(const int j, long long& upd, const bool final) {
+        const int n = cnt(j);
+        if (final) {
+          if (write_start) start(j) = static_cast<int>(upd);
+          if (j % G == 0) offs(j / G) = static_cast<int>(upd);
+          if (j == N - 1) offs(N / G) = static_cast<int>(upd + n);
+        }
+        upd += n;
+      },
+      total);
+  // Synchronisation: the host reads the total (to size the event lists, or to check it). The scan
+  // with a scalar result fences in Kokkos 3.4; the explicit fence keeps that guarantee on every
+  // version.
+  ExecSpace().fence();
+  return total;
+}
+
+// Forward scan of both paths: cnt(0..NF-1) in (b, k, c) order, nchunk chunks per (b, k) ->
+// start(j), fwd_offsets(b*T1 + k) at chunk 0 and fwd_offsets(B*T1) = E; then sizes
+// ev.fwd_neuron / ev.bwd_slot for the E events (grow only). Returns E; fences (scan_offsets).
+inline long long scan_forward(const char* label, const View1<const int> cnt, const View1<int> start,
+                              const int NF, const int nchunk, EventBatch& ev) {
+  const long long E = scan_offsets(label, cnt, start, true, ev.fwd_offsets, NF, nchunk);
+  if (E > static_cast<long long>(std::numeric_limits<int>::max()))
+    throw std::runtime_error(
+        "encode_events: batch holds more than 2^31 spike events; lower the batch size");
+  ensure_view(ev.fwd_neuron, static_cast<std::size_t>(E), "fwd_neuron");
+  ensure_view(ev.bwd_slot, static_cast<std::size_t>(E), "bwd_slot");
+  return E;
+}
+
+// Forward work item idx of the dense path, decomposed as (b, c, k) with k fastest: sample b,
+// chunk c = neurons [i0, i1), step k, and its scan entry j = (b*T1 + k)*nchunk + c.
+struct DenseItem {
+  int b, k, i0, i1, j;
+  KOKKOS_INLINE_FUNCTION DenseItem(int idx, int nchunk, int T1, int CH, int m) {
+    b = idx / (nchunk * T1);
+    const int r = idx - b * nchunk * T1;
+    const int c = r / T1;
+    k = r - c * T1;
+    i0 = c * CH;
+    i1 = (c + 1) * CH < m ? (c + 1) * CH : m;
+    j = (b * T1 + k) * nchunk + c;
+  }
+};
+
+// Sparse path: calls f(k) for each spike step k = k0, k0 + d, ... <= T of a neuron with key
+// k0 >= 1 (d = k0 for Rate, T for Latency). The loop test avoids int overflow of k + d.
+template <class F>
+KOKKOS_INLINE_FUNCTION void for_each_spike(const int k0, const bool rate, const int T, F&& f) {
+  const int d = rate ? k0 : T;
+  for (int k = k0;; k += d) {
+    f(k);
+    if (d > T - k) break;
+  }
+}
+
+// Sparse path: calls f(i, k) for every spike (step k) of the neurons i in [i0, i1) of one sample,
+// whose keys start at key(off); neurons in increasing order, steps increasing per neuron.
+template <class F>
+KOKKOS_INLINE_FUNCTION void for_each_chunk_spike(const View1<const int>& key, const int off,
+                                                 const int i0, const int i1, const bool rate,
+                                                 const int T, F&& f) {
+  for (int i = i0; i < i1; ++i) {
+    const int k0 = key(off + i);
+    if (k0 == 0) continue;
+    for_each_spike(k0, rate, T, [&](const int k) { f(i, k); });
+  }
+}
+
+// The backward scan must see exactly the forward scan's events.
+inline void check_event_totals(const long long E, const long long E2) {
+  if (E2 != E) throw std::logic_error("encode_events: forward and backward event counts differ");
+}
+
 // Dense path (Poisson), steps 2-3 of the algorithm for one rule. cnt/start: scratch of at least
 // max(B*(T+1)*nchunk, B*m) ints. ev.fwd_offsets / ev.bwd_offsets must already be large enough.
 template <class Rule>
@@ -178,63 +253,35 @@ void build_events_dense(const Rule rule, int B, int m, int T, View1<int> cnt, Vi
   const int nchunk = (m + CH - 1) / CH;
   const int NF = B * T1 * nchunk;  // forward work items, scan order (b, k, c)
   const int NB = B * m;            // backward work items, scan order i*B + b
-  View1<int> fo = ev.fwd_offsets, bo = ev.bwd_offsets;
 
   // Forward counts. Work item order is (b, c, k) with k fastest, so neighbouring threads read the
   // same scratch entry (broadcast on GPUs); results go to scan order (b, k, c).
   Kokkos::parallel_for(
       "supsnn::encode_events::fwd_count", Kokkos::RangePolicy<ExecSpace>(0, NF),
       KOKKOS_LAMBDA(const int idx) {
-        const int b = idx / (nchunk * T1);
-        const int r = idx - b * nchunk * T1;
-        const int c = r / T1, k = r - c * T1;
+        const DenseItem w(idx, nchunk, T1, CH, m);
         int n = 0;
-        if (k > 0) {
-          const int i1 = (c + 1) * CH < m ? (c + 1) * CH : m;
-          for (int i = c * CH; i < i1; ++i)
-            if (rule.fires(i * B + b, k)) ++n;
-        }
-        cnt((b * T1 + k) * nchunk + c) = n;
+        if (w.k > 0)
+          for (int i = w.i0; i < w.i1; ++i)
+            if (rule.fires(i * B + w.b, w.k)) ++n;
+        cnt(w.j) = n;
       });
   // No fence between kernels: launches on the same execution space instance run in order.
 
-  // Exclusive scan (int64 so that an overflow of int can be detected) -> chunk starts; chunk 0 of
-  // (b, k) also gives fwd_offsets(b*T1 + k); the last item writes the total.
-  long long E = 0;
-  Kokkos::parallel_scan(
-      "supsnn::encode_events::fwd_scan", Kokkos::RangePolicy<ExecSpace>(0, NF),
-      KOKKOS_LAMBDA(const int j, long long& upd, const bool final) {
-        const int n = cnt(j);
-        if (final) {
-          start(j) = static_cast<int>(upd);
-          if (j % nchunk == 0) fo(j / nchunk) = static_cast<int>(upd);
-          if (j == NF - 1) fo(B * T1) = static_cast<int>(upd + n);
-        }
-        upd += n;
-      },
-      E);
-  // Synchronisation: the host needs the total E to size fwd_neuron / bwd_slot. The scan with a
-  // scalar result fences in Kokkos 3.4; the explicit fence keeps that guarantee on every version.
-  ExecSpace().fence();
-  if (E > static_cast<long long>(std::numeric_limits<int>::max()))
-    throw std::runtime_error(
-        "encode_events: batch holds more than 2^31 spike events; lower the batch size");
-  ensure_view(ev.fwd_neuron, static_cast<std::size_t>(E), "fwd_neuron");
-  ensure_view(ev.bwd_slot, static_cast<std::size_t>(E), "bwd_slot");
+  // Exclusive scan -> chunk starts; chunk 0 of (b, k) also gives fwd_offsets(b*T1 + k); the last
+  // item writes the total. Fences (the host needs E to size fwd_neuron / bwd_slot).
+  const long long E = scan_forward("supsnn::encode_events::fwd_scan", cnt, start, NF, nchunk, ev);
   View1<int> fn = ev.fwd_neuron, bs = ev.bwd_slot;
 
   // Forward fill: same decomposition as the count, each item writes its events in neuron order.
   Kokkos::parallel_for(
       "supsnn::encode_events::fwd_fill", Kokkos::RangePolicy<ExecSpace>(0, NF),
       KOKKOS_LAMBDA(const int idx) {
-        const int b = idx / (nchunk * T1);
-        const int r = idx - b * nchunk * T1;
-        const int c = r / T1, k = r - c * T1;
-        if (k == 0) return;
-        int pos = start((b * T1 + k) * nchunk + c);
-        const int i1 = (c + 1) * CH < m ? (c + 1) * CH : m;
-        for (int i = c * CH; i < i1; ++i)
-          if (rule.fires(i * B + b, k)) fn(pos++) = i;
+        const DenseItem w(idx, nchunk, T1, CH, m);
+        if (w.k == 0) return;
+        int pos = start(w.j);
+        for (int i = w.i0; i < w.i1; ++i)
+          if (rule.fires(i * B + w.b, w.k)) fn(pos++) = i;
       });
   // In order after fwd_fill (same instance); cnt/start are reused below only after fwd_fill read
   // them, which the in-order execution guarantees.
@@ -247,22 +294,10 @@ void build_events_dense(const Rule rule, int B, int m, int T, View1<int> cnt, Vi
         for (int k = rule.next(s, 0); k <= T; k = rule.next(s, k)) ++n;
         cnt(s) = n;
       });
-  long long E2 = 0;
-  Kokkos::parallel_scan(
-      "supsnn::encode_events::bwd_scan", Kokkos::RangePolicy<ExecSpace>(0, NB),
-      KOKKOS_LAMBDA(const int s, long long& upd, const bool final) {
-        const int n = cnt(s);
-        if (final) {
-          start(s) = static_cast<int>(upd);
-          if (s % B == 0) bo(s / B) = static_cast<int>(upd);
-          if (s == NB - 1) bo(m) = static_cast<int>(upd + n);
-        }
-        upd += n;
-      },
-      E2);
-  // Synchronisation: fence so that the consistency check below reads the finished total.
-  ExecSpace().fence();
-  if (E2 != E) throw std::logic_error("encode_events: forward and backward event counts differ");
+  // Scan in i-major order: bwd_offsets(i) at the first entry s = i*B of each neuron. Fences so
+  // that the consistency check reads the finished total.
+  check_event_totals(
+      E, scan_offsets("supsnn::encode_events::bwd_scan", cnt, start, true, ev.bwd_offsets, NB, B));
 
   // Backward fill: each (b, i) writes its slots b*T1 + k in increasing k; neurons are i-major in
   // the scan, so the order is (neuron, sample, step), as BatchBuilder's stable counting sort.
@@ -295,7 +330,7 @@ inline void build_events_sparse(const View1<const int> key, const int ms, const 
   const int nchunk = (m + CH - 1) / CH;
   const int NW = B * nchunk;       // forward work items (b, c)
   const int NF = B * T1 * nchunk;  // forward scan entries, order (b, k, c)
-  View1<int> fo = ev.fwd_offsets, bo = ev.bwd_offsets;
+  View1<int> bo = ev.bwd_offsets;
 
   // Forward histogram: work item (b, c) walks the neurons of chunk c of sample b once and counts
   // its events per step into cnt((b*T1 + k)*nchunk + c), entries that it alone writes (no
@@ -307,41 +342,14 @@ inline void build_events_sparse(const View1<const int> key, const int ms, const 
         const int base = b * T1 * nchunk + c;  // entry of step k: base + k*nchunk
         for (int k = 0; k < T1; ++k) cnt(base + k * nchunk) = 0;
         const int i1 = (c + 1) * CH < m ? (c + 1) * CH : m;
-        const int off = b * ms;
-        for (int i = c * CH; i < i1; ++i) {
-          const int k0 = key(off + i);
-          if (k0 == 0) continue;
-          const int d = rate ? k0 : T;
-          for (int k = k0;; k += d) {  // k <= T; the test below avoids int overflow of k + d
-            ++cnt(base + k * nchunk);
-            if (d > T - k) break;
-          }
-        }
+        for_each_chunk_spike(key, b * ms, c * CH, i1, rate, T,
+                             [&](int, const int k) { ++cnt(base + k * nchunk); });
       });
   // No fence between kernels: launches on the same execution space instance run in order.
 
-  // Exclusive scan in (b, k, c) order, as in the dense path.
-  long long E = 0;
-  Kokkos::parallel_scan(
-      "supsnn::encode_events::sparse_fwd_scan", Kokkos::RangePolicy<ExecSpace>(0, NF),
-      KOKKOS_LAMBDA(const int j, long long& upd, const bool final) {
-        const int n = cnt(j);
-        if (final) {
-          start(j) = static_cast<int>(upd);
-          if (j % nchunk == 0) fo(j / nchunk) = static_cast<int>(upd);
-          if (j == NF - 1) fo(B * T1) = static_cast<int>(upd + n);
-        }
-        upd += n;
-      },
-      E);
-  // Synchronisation: the host needs the total E to size fwd_neuron / bwd_slot. The scan with a
-  // scalar result fences in Kokkos 3.4; the explicit fence keeps that guarantee on every version.
-  ExecSpace().fence();
-  if (E > static_cast<long long>(std::numeric_limits<int>::max()))
-    throw std::runtime_error(
-        "encode_events: batch holds more than 2^31 spike events; lower the batch size");
-  ensure_view(ev.fwd_neuron, static_cast<std::size_t>(E), "fwd_neuron");
-  ensure_view(ev.bwd_slot, static_cast<std::size_t>(E), "bwd_slot");
+  // Exclusive scan in (b, k, c) order, as in the dense path (fences).
+  const long long E =
+      scan_forward("supsnn::encode_events::sparse_fwd_scan", cnt, start, NF, nchunk, ev);
   View1<int> fn = ev.fwd_neuron, bs = ev.bwd_slot;
 
   // Forward fill: same work items; each walks its neurons in increasing order and appends neuron i
@@ -353,16 +361,8 @@ inline void build_events_sparse(const View1<const int> key, const int ms, const 
         const int b = w / nchunk, c = w - b * nchunk;
         const int base = b * T1 * nchunk + c;
         const int i1 = (c + 1) * CH < m ? (c + 1) * CH : m;
-        const int off = b * ms;
-        for (int i = c * CH; i < i1; ++i) {
-          const int k0 = key(off + i);
-          if (k0 == 0) continue;
-          const int d = rate ? k0 : T;
-          for (int k = k0;; k += d) {
-            fn(start(base + k * nchunk)++) = i;
-            if (d > T - k) break;
-          }
-        }
+        for_each_chunk_spike(key, b * ms, c * CH, i1, rate, T,
+                             [&](const int i, const int k) { fn(start(base + k * nchunk)++) = i; });
       });
   // In order after sparse_fwd_fill (same instance): cnt/start are overwritten below only after
   // the fill has used them.
@@ -379,21 +379,10 @@ inline void build_events_sparse(const View1<const int> key, const int ms, const 
         }
         cnt(i) = n;
       });
-  long long E2 = 0;
-  Kokkos::parallel_scan(
-      "supsnn::encode_events::sparse_bwd_scan", Kokkos::RangePolicy<ExecSpace>(0, m),
-      KOKKOS_LAMBDA(const int i, long long& upd, const bool final) {
-        const int n = cnt(i);
-        if (final) {
-          bo(i) = static_cast<int>(upd);
-          if (i == m - 1) bo(m) = static_cast<int>(upd + n);
-        }
-        upd += n;
-      },
-      E2);
-  // Synchronisation: fence so that the consistency check below reads the finished total.
-  ExecSpace().fence();
-  if (E2 != E) throw std::logic_error("encode_events: forward and backward event counts differ");
+  // Scan over neurons straight into bwd_offsets (the fill uses them as starts; no start entries).
+  // Fences so that the consistency check reads the finished total.
+  check_event_totals(E, scan_offsets("supsnn::encode_events::sparse_bwd_scan", cnt, start, false,
+                                     ev.bwd_offsets, m, 1));
 
   // Backward fill: neuron i writes the slots b*T1 + k of its events from bo(i) on, samples in
   // increasing order and steps increasing within a sample: order (neuron, sample, step), as
@@ -404,12 +393,7 @@ inline void build_events_sparse(const View1<const int> key, const int ms, const 
         int pos = bo(i);
         for (int b = 0; b < B; ++b) {
           const int k0 = key(b * ms + i);
-          if (k0 == 0) continue;
-          const int d = rate ? k0 : T;
-          for (int k = k0;; k += d) {
-            bs(pos++) = b * T1 + k;
-            if (d > T - k) break;
-          }
+          if (k0 != 0) for_each_spike(k0, rate, T, [&](const int k) { bs(pos++) = b * T1 + k; });
         }
       });
   // No fence at the end (see build_events_dense).

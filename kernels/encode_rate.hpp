@@ -50,9 +50,11 @@ KOKKOS_INLINE_FUNCTION int rf_weight8(int dy, int dx) {
   }
 }
 
-// Potential at (y, x): zero padding (out-of-image taps skipped). pix(yy, xx) returns the pixel.
+// Integer tap sum s = sum(pixel * 8 * weight) at (y, x), zero padding (out-of-image taps
+// skipped), so it is safe at the border. pix(yy, xx) returns the pixel. The one loop behind both
+// rf_potential and the border path of rf_sum (encode_events.hpp).
 template <class Pixels>
-KOKKOS_INLINE_FUNCTION double rf_potential(const Pixels& pix, int H, int W, int y, int x) {
+KOKKOS_INLINE_FUNCTION int rf_tap_sum(const Pixels& pix, int H, int W, int y, int x) {
   int s = 0;
   for (int dy = -2; dy <= 2; ++dy) {
     const int yy = y + dy;
@@ -63,7 +65,13 @@ KOKKOS_INLINE_FUNCTION double rf_potential(const Pixels& pix, int H, int W, int 
       s += static_cast<int>(pix(yy, xx)) * rf_weight8(dy, dx);
     }
   }
-  return static_cast<double>(s) / 2040.0;  // s / (8 * 255)
+  return s;
+}
+
+// Potential at (y, x): zero padding (out-of-image taps skipped). pix(yy, xx) returns the pixel.
+template <class Pixels>
+KOKKOS_INLINE_FUNCTION double rf_potential(const Pixels& pix, int H, int W, int y, int x) {
+  return static_cast<double>(rf_tap_sum(pix, H, W, y, x)) / 2040.0;  // s / (8 * 255)
 }
 
 // ceil(q) for q >= 0 without libm (device-safe); exact for integral q. Saturates at INT_MAX.
@@ -91,6 +99,14 @@ KOKKOS_INLINE_FUNCTION int rate_period(const RateCode& rc, double pot) {
 
 struct ViewPixels {
   View3<const uint8_t> img;
+  int b;
+  KOKKOS_INLINE_FUNCTION uint8_t operator()(int y, int x) const { return img(b, y, x); }
+};
+
+// Like ViewPixels, but refers to the caller's view instead of copying it (no reference-count
+// traffic on host backends); for use inside a kernel, where img outlives the accessor.
+struct ViewRefPixels {
+  const View3<const uint8_t>& img;
   int b;
   KOKKOS_INLINE_FUNCTION uint8_t operator()(int y, int x) const { return img(b, y, x); }
 };

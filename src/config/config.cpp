@@ -53,9 +53,21 @@ const std::vector<ConfigKey>& config_schema() {
        "read the next batch in a background thread while the current one trains"},
       {"model.dynamics",
        std::string("seed-compat"),
-       "neuron dynamics; seed-compat: integrate and leak, no threshold/reset/inhibition, as the "
-       "seed's code computes it",
-       {"seed-compat"}},
+       "output neurons: seed-compat (= integrator: integrate and leak, no threshold/reset/inhibition, as the "
+       "seed's code computes it), lif (threshold, reset, refractory period) or lif-wta (lif plus "
+       "winner-take-all inhibition, the dynamics that made the guidance)",
+       {"seed-compat", "integrator", "lif", "lif-wta"}},
+      {"model.threshold", 80.0, "P_th of lif/lif-wta"},
+      {"model.reset", 0.0, "P_reset after a spike (lif/lif-wta)"},
+      {"model.refractory", 20.0, "refractory period in raw steps (ms); converted to points of the fine grid", {}, 0,
+       1e6},
+      {"model.inhibit", -500.0, "P_in: potential of the losers after the first spike (lif-wta)"},
+      {"model.surrogate",
+       std::string("fast-sigmoid"),
+       "surrogate of dS/dV at the threshold: fast-sigmoid 1/(1+|x|/w)^2, arctan 1/(1+(pi x/2w)^2), "
+       "triangle max(0, 1-|x|/w)",
+       {"fast-sigmoid", "arctan", "triangle"}},
+      {"model.surrogate_width", 10.0, "w of the surrogate, in potential units", {}, 1e-300, 1e300},
       {"model.precision",
        std::string("double"),
        "floating-point type of parameters and kernels",
@@ -92,6 +104,48 @@ const std::vector<ConfigKey>& config_schema() {
       {"train.seed", 1L, "seed of weight initialisation and shuffling", {}, 0, 9.2e18},
       {"train.shuffle", true, "reshuffle the training split every epoch"},
       {"train.eval_batch_size", 64L, "batch size of test-set evaluation", {}, 1, 1e9},
+      {"guide.epochs", 12L, "STDP guidance stage: passes over the train split", {}, 0, 1e9},
+      {"guide.outputs", 0L, "output neurons n of the STDP network; 0 = number of classes", {}, 0,
+       1e6},
+      {"guide.threshold",
+       std::string("adaptive"),
+       "firing threshold: adaptive (per image: max over steps of the inputs spiking at a step, "
+       "divided by guide.threshold_divisor) or fixed (guide.p_th)",
+       {"adaptive", "fixed"}},
+      {"guide.threshold_divisor", 3.0, "divisor of the adaptive threshold", {}, 1e-300, 1e300},
+      {"guide.p_th", 80.0, "fixed threshold (guide.threshold = fixed)"},
+      {"guide.leak", 5.0, "D: leak subtracted per step while the potential is above rest"},
+      {"guide.t_ref", 20L, "refractory steps after an output spike", {}, 0, 1e6},
+      {"guide.p_rest", 0.0, "resting (initial) potential"},
+      {"guide.p_reset", 0.0, "potential after an output spike"},
+      {"guide.p_inhibit", -500.0, "potential of the losers of winner-take-all (kept to the end)"},
+      {"guide.a_plus", 0.8, "STDP depression amplitude (pre after post)", {}, 0, 1e300},
+      {"guide.a_minus", 0.3, "STDP potentiation amplitude (pre before post)", {}, 0, 1e300},
+      {"guide.tau_plus", 8.0, "time constant of depression (steps)", {}, 1e-300, 1e300},
+      {"guide.tau_minus", 5.0, "time constant of potentiation (steps)", {}, 1e-300, 1e300},
+      {"guide.window",
+       20L,
+       "STDP pairs pre/post spikes with |dt| in [2, window] steps",
+       {},
+       0,
+       255},
+      {"guide.sigma", 0.1, "STDP learning rate of the soft bounds", {}, 0, 1e300},
+      {"guide.w_max", 1.5, "upper weight bound"},
+      {"guide.w_min", -1.2, "lower weight bound"},
+      {"guide.init_low", 0.0, "initial weights are uniform in [init_low, init_high]"},
+      {"guide.init_high", 0.4, "upper end of the initial STDP weights"},
+      {"guide.unused_penalty",
+       0.06,
+       "after an image, the winner's weight from every input that never spiked drops by this",
+       {},
+       0,
+       1e300},
+      {"guide.mode",
+       std::string("per-sample"),
+       "guidance written: per-sample (each sample's own trace), teacher (winner forced to the "
+       "class neuron) or class-mean (mean trace of the class's correctly won training samples)",
+       {"per-sample", "teacher", "class-mean"}},
+      {"guide.seed", 1L, "seed of the STDP weights and the presentation order", {}, 0, 9.2e18},
       {"run.dir", std::string("runs/default"), "run directory (config, log, metrics)"},
       {"run.log_level",
        std::string("info"),
@@ -121,7 +175,7 @@ std::string known_keys_in(const std::string& section) {
   const std::string known = known_keys_in(section);
   throw Error(where + "unknown config key '" + key + "'" +
               (known.empty() ? " (unknown section '" + section +
-                                   "'; sections: data, model, loss, optim, train, run)"
+                                   "'; sections: data, model, loss, optim, train, guide, run)"
                              : " (known keys: " + known + ")"));
 }
 

@@ -68,6 +68,7 @@ void write_dataset(const std::string& path, const DatasetFile& ds, const std::st
     h5::set_attr(f, "preprocessing", ds.preprocessing);
     h5::write_strings(f, "class_names", ds.class_names);
     for (const auto& s : ds.splits) write_split(f, s, ds.kind);
+    if (ds.write_extra) ds.write_extra(f);
   }
   out.commit();
 }

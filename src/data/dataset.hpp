@@ -3,11 +3,16 @@
 // guidance traces for the trace-matching loss, and optional per-sample provenance.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace supsnn {
+
+namespace h5 {
+class Handle;
+}
 
 constexpr std::int64_t kDatasetSchemaVersion = 2;
 
@@ -44,6 +49,9 @@ struct DatasetFile {
   std::vector<std::string> class_names;
   std::string preprocessing = "{}";  // JSON: how the images were made (recorded, not interpreted)
   std::vector<Split> splits;
+  // Optional: writes extra groups/attributes into the open file after the splits (e.g. the
+  // `guide` group of supsnn guide); part of the same atomic write.
+  std::function<void(const h5::Handle& file)> write_extra;
 };
 
 // Writes through a temporary file renamed on success (no partial output on failure).

@@ -14,6 +14,7 @@
 #include <csetjmp>
 
 #include "common/error.hpp"
+#include "io/chip_common.hpp"
 
 namespace supsnn {
 
@@ -52,6 +53,22 @@ float luma(unsigned r, unsigned g, unsigned b) {
   return static_cast<float>((299 * r + 587 * g + 114 * b + 500) / 1000);
 }
 
+// A decoded JPEG / PNG: width x height pixels of `channels` (1 grey or 3 RGB) 8-bit samples in buf,
+// row-major, turned into grey (luma for RGB).
+Chip grey_chip(ChipFormat format, int width, int height, const std::vector<unsigned char>& buf,
+               int channels) {
+  Chip chip;
+  chip.format = format;
+  chip.width = width;
+  chip.height = height;
+  chip.pixels.resize(static_cast<std::size_t>(width) * height);
+  for (std::size_t i = 0; i < chip.pixels.size(); ++i) {
+    const unsigned char* p = &buf[i * channels];
+    chip.pixels[i] = channels == 1 ? p[0] : luma(p[0], p[1], p[2]);
+  }
+  return chip;
+}
+
 void check_size(const std::string& path, const char* what, long long w, long long h) {
   if (w <= 0 || h <= 0 || w * h > kMaxPixels)
     throw Error(path + ": " + what + " of " + std::to_string(w) + " x " + std::to_string(h) +
@@ -59,25 +76,15 @@ void check_size(const std::string& path, const char* what, long long w, long lon
 }
 
 // ---- JPEG ----------------------------------------------------------------------------------
-// libjpeg reports errors by calling error_exit, which must not return; we longjmp back. The
+// libjpeg reports errors through chip_io::jpeg_fail (chip_common.hpp), which longjmps back. The
 // functions that call setjmp hold no C++ objects, so the jump skips no destructors.
 
-struct JpegErr {
-  jpeg_error_mgr pub;
-  std::jmp_buf jump;
-  char message[JMSG_LENGTH_MAX];
-};
-
-void jpeg_fail(j_common_ptr cinfo) {
-  auto* err = reinterpret_cast<JpegErr*>(cinfo->err);
-  (*cinfo->err->format_message)(cinfo, err->message);
-  std::longjmp(err->jump, 1);
-}
+using chip_io::JpegErr;
 
 // Warnings (level -1) such as "Premature end of JPEG file" mean a damaged chip: fail on them.
 // Trace messages (level >= 0) are ignored.
 void jpeg_message(j_common_ptr cinfo, int msg_level) {
-  if (msg_level < 0) jpeg_fail(cinfo);
+  if (msg_level < 0) chip_io::jpeg_fail(cinfo);
 }
 
 bool jpeg_start(jpeg_decompress_struct* cinfo, JpegErr* err, const unsigned char* data,
@@ -113,10 +120,7 @@ bool jpeg_rows(jpeg_decompress_struct* cinfo, JpegErr* err, unsigned char* out,
 Chip decode_jpeg(const std::string& path, const std::vector<unsigned char>& bytes) {
   jpeg_decompress_struct cinfo;
   JpegErr err;
-  err.message[0] = '\0';
-  cinfo.err = jpeg_std_error(&err.pub);
-  err.pub.error_exit = jpeg_fail;
-  err.pub.emit_message = jpeg_message;
+  cinfo.err = chip_io::jpeg_init_err(&err, jpeg_message, "");
   jpeg_create_decompress(&cinfo);
   auto fail = [&]() {
     jpeg_destroy_decompress(&cinfo);
@@ -134,16 +138,7 @@ Chip decode_jpeg(const std::string& path, const std::vector<unsigned char>& byte
   if (!jpeg_rows(&cinfo, &err, buf.data(), static_cast<std::size_t>(w * channels))) throw fail();
   jpeg_destroy_decompress(&cinfo);
 
-  Chip chip;
-  chip.format = ChipFormat::Jpeg;
-  chip.width = static_cast<int>(w);
-  chip.height = static_cast<int>(h);
-  chip.pixels.resize(static_cast<std::size_t>(w * h));
-  for (std::size_t i = 0; i < chip.pixels.size(); ++i) {
-    const unsigned char* p = &buf[i * channels];
-    chip.pixels[i] = channels == 1 ? p[0] : luma(p[0], p[1], p[2]);
-  }
-  return chip;
+  return grey_chip(ChipFormat::Jpeg, static_cast<int>(w), static_cast<int>(h), buf, channels);
 }
 
 // ---- PNG -----------------------------------------------------------------------------------
@@ -225,16 +220,7 @@ Chip decode_png(const std::string& path, const std::vector<unsigned char>& bytes
   if (!png_rows(png, info, rows.data())) throw fail();
   png_destroy_read_struct(&png, &info, nullptr);
 
-  Chip chip;
-  chip.format = ChipFormat::Png;
-  chip.width = static_cast<int>(w);
-  chip.height = static_cast<int>(h);
-  chip.pixels.resize(static_cast<std::size_t>(w) * h);
-  for (std::size_t i = 0; i < chip.pixels.size(); ++i) {
-    const unsigned char* p = &buf[i * channels];
-    chip.pixels[i] = channels == 1 ? p[0] : luma(p[0], p[1], p[2]);
-  }
-  return chip;
+  return grey_chip(ChipFormat::Png, static_cast<int>(w), static_cast<int>(h), buf, channels);
 }
 
 // ---- MSTAR raw -----------------------------------------------------------------------------

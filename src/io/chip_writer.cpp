@@ -12,6 +12,7 @@
 #include <csetjmp>
 
 #include "common/error.hpp"
+#include "io/chip_common.hpp"
 
 namespace supsnn {
 
@@ -95,18 +96,10 @@ void write_png(const std::string& path, int height, int width, const std::uint8_
 }
 
 // ---- JPEG ----------------------------------------------------------------------------------
+// Errors go through chip_io::jpeg_fail (chip_common.hpp), which longjmps back to jpeg_encode;
+// jpeg_encode holds no C++ objects, so no destructor is skipped.
 
-struct JpegErr {
-  jpeg_error_mgr pub;
-  std::jmp_buf jump;
-  char message[JMSG_LENGTH_MAX];
-};
-
-void jpeg_fail(j_common_ptr cinfo) {
-  auto* err = reinterpret_cast<JpegErr*>(cinfo->err);
-  (*cinfo->err->format_message)(cinfo, err->message);
-  std::longjmp(err->jump, 1);
-}
+using chip_io::JpegErr;
 
 void jpeg_quiet(j_common_ptr, int) {}
 
@@ -142,10 +135,7 @@ void write_jpeg(const std::string& path, int height, int width, const std::uint8
   CFile file(path);
   jpeg_compress_struct cinfo;
   JpegErr err;
-  std::snprintf(err.message, sizeof err.message, "unknown libjpeg error");
-  cinfo.err = jpeg_std_error(&err.pub);
-  err.pub.error_exit = jpeg_fail;
-  err.pub.emit_message = jpeg_quiet;
+  cinfo.err = chip_io::jpeg_init_err(&err, jpeg_quiet, "unknown libjpeg error");
   jpeg_create_compress(&cinfo);
   const bool ok = jpeg_encode(&cinfo, &err, file.get(), height, width, channels, quality, data);
   jpeg_destroy_compress(&cinfo);

@@ -12,10 +12,24 @@ auto first(const V& v, int B) {
 }
 }  // namespace
 
+namespace {
+NeuronParams integrator(double leak) {
+  NeuronParams p;
+  p.leak = leak;
+  return p;
+}
+}  // namespace
+
 template <class Real>
 SeedBilayer<Real>::SeedBilayer(int outputs, int inputs, TimeGrid grid, Real leak)
-    : n_(outputs), m_(inputs), grid_(grid), leak_(leak) {
+    : SeedBilayer(outputs, inputs, grid, integrator(leak)) {}
+
+template <class Real>
+SeedBilayer<Real>::SeedBilayer(int outputs, int inputs, TimeGrid grid, const NeuronParams& neuron)
+    : n_(outputs), m_(inputs), grid_(grid), neuron_(neuron) {
   if (n_ < 1 || m_ < 1) throw Error("model: need at least one input and one output neuron");
+  if (neuron_.dynamics != Dynamics::Integrator && n_ > 16)
+    throw Error("model: lif dynamics support at most 16 output neurons, got " + std::to_string(n_));
   params_ = View1<Real>("params", static_cast<std::size_t>(n_) * m_);
   grads_ = View1<Real>("grads", static_cast<std::size_t>(n_) * m_);
   W_ = View2<Real>(params_.data(), n_, m_);
@@ -29,6 +43,10 @@ void SeedBilayer<Real>::reserve(int B) {
     c_ = View3<Real>("current", B, n_, T1);
     dc_ = View3<Real>("d_current", B, n_, T1);
     P_ = View3<Real>("potential", B, n_, S1);
+    if (neuron_.dynamics != Dynamics::Integrator) {
+      V_ = View3<Real>("pre_reset_potential", B, n_, S1);
+      state_ = View3<unsigned char>("neuron_state", B, n_, S1);
+    }
     G_ = View3<Real>("guidance", B, n_, S1);
     dP_ = View3<Real>("d_potential", B, n_, S1);
     psum_ = View2<Real>("potential_sum", B, n_);
@@ -68,8 +86,11 @@ void SeedBilayer<Real>::forward(const EventBatch& ev) {
   B_ = ev.batch;
   const auto c = first(c_, B_);
   event_current_forward<Real>(ev, W_, c);
-  seed_integrate_forward<Real>(grid_, leak_, c, first(P_, B_),
-                               Kokkos::subview(psum_, std::make_pair(0, B_), Kokkos::ALL));
+  const auto psum = Kokkos::subview(psum_, std::make_pair(0, B_), Kokkos::ALL);
+  if (neuron_.dynamics == Dynamics::Integrator)
+    seed_integrate_forward<Real>(grid_, static_cast<Real>(neuron_.leak), c, first(P_, B_), psum);
+  else
+    lif_forward<Real>(grid_, neuron_, c, first(P_, B_), first(V_, B_), first(state_, B_), psum);
 }
 
 template <class Real>
@@ -90,7 +111,10 @@ std::vector<double> SeedBilayer<Real>::loss(View3<const Real> guidance_raw, View
 template <class Real>
 void SeedBilayer<Real>::backward(const EventBatch& ev) {
   if (ev.batch != B_) throw Error("model: backward() on a batch that forward() did not see");
-  seed_integrate_backward<Real>(grid_, first(dP_, B_), first(dc_, B_));
+  if (neuron_.dynamics == Dynamics::Integrator)
+    seed_integrate_backward<Real>(grid_, first(dP_, B_), first(dc_, B_));
+  else
+    lif_backward<Real>(grid_, neuron_, first(V_, B_), first(state_, B_), first(dP_, B_), first(dc_, B_));
   event_current_backward<Real>(ev, first(dc_, B_), dW_);
 }
 
@@ -102,6 +126,17 @@ std::vector<double> SeedBilayer<Real>::potentials_host() const {
   for (std::size_t b = 0; b < h.extent(0); ++b)
     for (std::size_t j = 0; j < h.extent(1); ++j)
       for (std::size_t s = 0; s < h.extent(2); ++s) out[q++] = h(b, j, s);
+  return out;
+}
+
+template <class Real>
+std::vector<int> SeedBilayer<Real>::states_host() const {
+  if (neuron_.dynamics == Dynamics::Integrator) return {};
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), first(state_, B_));
+  std::vector<int> out;
+  for (std::size_t b = 0; b < h.extent(0); ++b)
+    for (std::size_t j = 0; j < h.extent(1); ++j)
+      for (std::size_t s = 0; s < h.extent(2); ++s) out.push_back(h(b, j, s));
   return out;
 }
 

@@ -10,6 +10,8 @@
 #include "kernels/common.hpp"
 #include "kernels/event_current.hpp"
 #include "kernels/interp.hpp"
+#include "kernels/lif_output.hpp"
+#include "kernels/neuron_model.hpp"
 #include "kernels/seed_integrate.hpp"
 #include "kernels/time_grid.hpp"
 #include "kernels/trace_loss.hpp"
@@ -19,11 +21,17 @@ namespace supsnn {
 template <class Real>
 class SeedBilayer {
  public:
+  // Seed-compat integrator dynamics with leak D (the golden-tested mode of the seed's code).
   SeedBilayer(int outputs, int inputs, TimeGrid grid, Real leak);
+  // Any output dynamics: integrator, lif or lif-wta (kernels/neuron_model.hpp).
+  SeedBilayer(int outputs, int inputs, TimeGrid grid, const NeuronParams& neuron);
 
   int outputs() const { return n_; }
   int inputs() const { return m_; }
   const TimeGrid& grid() const { return grid_; }
+  const NeuronParams& neuron() const { return neuron_; }
+  // Neuron states of the last forward pass (B*n*(steps+1), kernels/neuron_model.hpp), lif only.
+  std::vector<int> states_host() const;
 
   View1<Real> params() const { return params_; }  // W, row-major n x m
   View1<Real> grads() const { return grads_; }    // dL/dW of the last backward()
@@ -54,11 +62,12 @@ class SeedBilayer {
 
   int n_, m_;
   TimeGrid grid_;
-  Real leak_;
+  NeuronParams neuron_;
   int B_ = 0;
   View1<Real> params_, grads_;
   View2<Real> W_, dW_;
-  View3<Real> c_, P_, G_, dP_, dc_;
+  View3<Real> c_, P_, V_, G_, dP_, dc_;
+  View3<unsigned char> state_;
   View2<Real> psum_;
   View1<Real> loss_;
 };

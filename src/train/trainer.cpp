@@ -42,6 +42,21 @@ std::pair<int, int> rank_slice(int count, int rank, int size) {
   return {static_cast<int>(c * rank / size), static_cast<int>(c * (rank + 1) / size)};
 }
 
+NeuronParams neuron_params(const Config& cfg, const TimeGrid& grid) {
+  NeuronParams p;
+  const std::string d = cfg.get_string("model.dynamics");
+  p.dynamics = d == "lif" ? Dynamics::Lif : d == "lif-wta" ? Dynamics::LifWta : Dynamics::Integrator;
+  p.leak = cfg.get_float("model.leak");
+  p.threshold = cfg.get_float("model.threshold");
+  p.reset = cfg.get_float("model.reset");
+  p.refractory = static_cast<int>(std::lround(cfg.get_float("model.refractory") * grid.steps / grid.raw_steps));
+  p.inhibit = cfg.get_float("model.inhibit");
+  const std::string sg = cfg.get_string("model.surrogate");
+  p.surrogate = sg == "arctan" ? Surrogate::Arctan : sg == "triangle" ? Surrogate::Triangle : Surrogate::FastSigmoid;
+  p.width = cfg.get_float("model.surrogate_width");
+  return p;
+}
+
 // What the data files hold, checked before anything is written, so bad data leaves no run
 // directory: class names, whether there is a test split, the number of output neurons and
 // where the targets come from.
@@ -109,7 +124,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   const int N = train.reader().header().count;
 
   TimeGrid grid{train.raw_steps(), static_cast<int>(cfg.get_int("model.steps"))};
-  SeedBilayer<Real> model(n, m, grid, static_cast<Real>(cfg.get_float("model.leak")));
+  SeedBilayer<Real> model(n, m, grid, neuron_params(cfg, grid));
   model.init_uniform(static_cast<std::uint64_t>(cfg.get_int("train.seed")),
                      cfg.get_float("model.init_low"), cfg.get_float("model.init_high"));
   AdamParams ap;

@@ -1,0 +1,227 @@
+// Kernels of the unsupervised STDP guidance stage (seed-model.md section 2, docs/model.md "STDP
+// guidance stage"): the input current of the output neurons per raw step, the STDP weight update
+// of one output neuron at one of its spikes, the unused-input penalty after an image, and the
+// per-step LIF / winner-take-all logic (a few scalar operations on n <= ~10 neurons, host only).
+//
+// The spikes of one sample are given twice (both sorted, so every kernel is a gather: no atomics,
+// bit-reproducible on every backend):
+//   step-major   off(k) .. off(k+1) (k = 0..T, T+2 offsets): input neurons spiking at step k;
+//   input-major  act_neuron(a) (a = 0..A-1, the inputs that spike at least once, increasing),
+//                act_off(a) .. act_off(a+1): their spike steps, increasing.
+// Kernels are templated on the execution space (the guide runs its sequential sample loop on the
+// host space; tests also run them on the default one). Each has a plain CPU reference below.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "common.hpp"
+
+namespace supsnn {
+
+struct StdpParams {
+  double a_plus = 0.8, a_minus = 0.3;  // depression / potentiation amplitudes
+  double tau_plus = 8, tau_minus = 5;  // their time constants (steps)
+  int window = 20;                     // |dt| in [2, window]
+  double sigma = 0.1;                  // learning rate of the soft bounds
+  double w_max = 1.5, w_min = -1.2;
+};
+
+struct LifParams {
+  double leak = 5, p_rest = 0, p_reset = 0, p_inhibit = -500;
+  int t_ref = 20;
+};
+
+template <class Exec>
+using GView1 = Kokkos::View<double*, typename Exec::memory_space>;
+template <class Exec>
+using GView2 = Kokkos::View<double**, Kokkos::LayoutRight, typename Exec::memory_space>;
+template <class Exec>
+using GIndex = Kokkos::View<const int*, typename Exec::memory_space>;
+
+// dw of one pre-spike at dt = t_pre - t_post (0 outside both windows).
+KOKKOS_INLINE_FUNCTION double stdp_dw(const StdpParams& p, int dt) {
+  if (dt <= -2 && dt >= -p.window) return p.a_minus * kmath::exp(dt / p.tau_minus);
+  if (dt >= 2 && dt <= p.window) return -p.a_plus * kmath::exp(-dt / p.tau_plus);
+  return 0.0;
+}
+
+// One soft-bounded update (the base implementation's rule, kept as is: for w < |w_min| the
+// depression branch also increases w), then clamped to [w_min, w_max].
+KOKKOS_INLINE_FUNCTION double stdp_apply(const StdpParams& p, double w, double dw) {
+  const double abs_min = p.w_min < 0 ? -p.w_min : p.w_min;
+  if (dw > 0)
+    w += p.sigma * dw * (p.w_max - w);
+  else if (dw < 0)
+    w += p.sigma * dw * (w - abs_min);
+  return w < p.w_min ? p.w_min : (w > p.w_max ? p.w_max : w);
+}
+
+// All updates of one input at an output spike at step t, from its sorted spike steps s[0..c), in
+// the base implementation's order: dt = -2, -3, ..., -window, then 2, 3, ..., window.
+template <class Steps>
+KOKKOS_INLINE_FUNCTION double stdp_input(const StdpParams& p, double w, const Steps& s, int lo,
+                                         int hi, int t) {
+  for (int e = hi - 1; e >= lo; --e) {  // descending steps: dt = -2, -3, ...
+    const int dt = s(e) - t;
+    if (dt <= -2 && dt >= -p.window) w = stdp_apply(p, w, stdp_dw(p, dt));
+  }
+  for (int e = lo; e < hi; ++e) {  // ascending steps: dt = 2, 3, ...
+    const int dt = s(e) - t;
+    if (dt >= 2 && dt <= p.window) w = stdp_apply(p, w, stdp_dw(p, dt));
+  }
+  return w;
+}
+
+// Kernel: STDP of output neuron j at its spike at step t, one work item per spiking input (inputs
+// that never spike have no pre-spikes and keep their weight). Returns without a fence.
+template <class Exec>
+void stdp_update(const Exec& exec, const GView2<Exec> W, const int j, const int t,
+                 const GIndex<Exec> act_neuron, const GIndex<Exec> act_off,
+                 const GIndex<Exec> act_step, const int A, const StdpParams p) {
+  Kokkos::parallel_for(
+      "supsnn::stdp_update", Kokkos::RangePolicy<Exec>(exec, 0, A), KOKKOS_LAMBDA(const int a) {
+        const int i = act_neuron(a);
+        W(j, i) = stdp_input(p, W(j, i), act_step, act_off(a), act_off(a + 1), t);
+      });
+}
+
+// Kernel: input current cur(j, k) = sum_{i spiking at k} W(j, i) for every neuron j and step
+// k = k0..T (cur has T+1 columns; columns < k0 are left alone), j in [j0, j1). One work item per
+// (j, k), events in step order, so the sums are reproducible. Returns without a fence.
+template <class Exec>
+void step_currents(const Exec& exec, const GView2<Exec> W, const GIndex<Exec> off,
+                   const GIndex<Exec> neuron, const int j0, const int j1, const int k0,
+                   const int T, const GView2<Exec> cur) {
+  const int nk = T + 1 - k0;
+  if (nk <= 0 || j1 <= j0) return;
+  Kokkos::parallel_for(
+      "supsnn::stdp_step_currents", Kokkos::RangePolicy<Exec>(exec, 0, (j1 - j0) * nk),
+      KOKKOS_LAMBDA(const int w) {
+        const int j = j0 + w / nk, k = k0 + w % nk;
+        double c = 0;
+        for (int e = off(k); e < off(k + 1); ++e) c += W(j, neuron(e));
+        cur(j, k) = c;
+      });
+}
+
+// Kernel: after an image with a winner j, every input that never spiked (spiked(i) == 0) loses
+// `penalty` from its weight to j, clamped at w_min. Returns without a fence.
+template <class Exec>
+void unused_penalty(const Exec& exec, const GView2<Exec> W, const int j,
+                    const Kokkos::View<const std::uint8_t*, typename Exec::memory_space> spiked,
+                    const double penalty, const double w_min) {
+  const int m = static_cast<int>(W.extent(1));
+  Kokkos::parallel_for(
+      "supsnn::stdp_unused_penalty", Kokkos::RangePolicy<Exec>(exec, 0, m),
+      KOKKOS_LAMBDA(const int i) {
+        if (spiked(i)) return;
+        const double w = W(j, i) - penalty;
+        W(j, i) = w < w_min ? w_min : w;
+      });
+}
+
+// Neuron state of one sample (host).
+struct LifState {
+  std::vector<double> P;         // membrane potential
+  std::vector<int> ref_until;    // refractory (no integration) while t <= ref_until
+  std::vector<char> inhibited;   // set at the winner-take-all event, for the rest of the sample
+  int winner = -1;               // -1 until the first threshold crossing
+  void reset(int n, double p_rest) {
+    P.assign(n, p_rest);
+    ref_until.assign(n, 0);
+    inhibited.assign(n, 0);
+    winner = -1;
+  }
+};
+
+// Integration of step t (host): every neuron that is neither inhibited nor refractory adds its
+// input current cur[j] and, when above rest, loses the leak. Inhibited neurons stay at p_inhibit.
+inline void lif_integrate(const LifParams& lp, LifState& s, int t, const double* cur, int stride) {
+  const int n = static_cast<int>(s.P.size());
+  for (int j = 0; j < n; ++j) {
+    if (s.inhibited[j] || t <= s.ref_until[j]) continue;
+    s.P[j] += cur[static_cast<std::size_t>(j) * stride];
+    if (s.P[j] > lp.p_rest) s.P[j] -= lp.leak;
+  }
+}
+
+// Winner-take-all and spikes of step t after integration (host). The first time any potential
+// exceeds th, the argmax (lowest index on ties) wins, or `forced` when >= 0 (teacher mode), and
+// every other neuron is set to p_inhibit for the rest of the sample. Then every non-inhibited,
+// non-refractory neuron with P >= th spikes: P = p_reset, refractory for steps t+1..t+t_ref.
+// Writes the spiking neurons to spikes (returns their count).
+inline int lif_fire(const LifParams& lp, LifState& s, int t, double th, int forced, int* spikes) {
+  const int n = static_cast<int>(s.P.size());
+  if (s.winner < 0) {
+    int best = -1;
+    for (int j = 0; j < n; ++j)
+      if (s.P[j] > th && (best < 0 || s.P[j] > s.P[best])) best = j;
+    if (best >= 0) {
+      s.winner = forced >= 0 ? forced : best;
+      for (int j = 0; j < n; ++j)
+        if (j != s.winner) {
+          s.P[j] = lp.p_inhibit;
+          s.inhibited[j] = 1;
+        }
+    }
+  }
+  int ns = 0;
+  for (int j = 0; j < n; ++j) {
+    if (s.inhibited[j] || t <= s.ref_until[j] || !(s.P[j] >= th)) continue;
+    s.P[j] = lp.p_reset;
+    s.ref_until[j] = t + lp.t_ref;
+    spikes[ns++] = j;
+  }
+  return ns;
+}
+
+// ---- Plain CPU references (dense spike trains x[i*(T+1) + k], k = 0..T) ----
+
+// STDP of row w (m weights) at an output spike at step t, the base implementation's loops.
+inline void stdp_update_ref(const StdpParams& p, double* w, const std::uint8_t* x, int m, int T,
+                            int t) {
+  for (int i = 0; i < m; ++i) {
+    const std::uint8_t* xi = x + static_cast<std::size_t>(i) * (T + 1);
+    for (int dt = -2; dt >= -p.window; --dt)
+      if (t + dt >= 0 && t + dt <= T && xi[t + dt]) w[i] = stdp_apply(p, w[i], stdp_dw(p, dt));
+    for (int dt = 2; dt <= p.window; ++dt)
+      if (t + dt >= 0 && t + dt <= T && xi[t + dt]) w[i] = stdp_apply(p, w[i], stdp_dw(p, dt));
+  }
+}
+
+// One whole sample on dense trains: W (n x m, row-major) is updated in place when `learn`;
+// trace (n x T, steps 1..T) receives the potentials after integration and before
+// winner-take-all/reset of each step. Returns the winner (-1 when no potential exceeded th).
+inline int guide_sample_ref(const LifParams& lp, const StdpParams& sp, double penalty,
+                            std::vector<double>& W, int n, int m, int T, const std::uint8_t* x,
+                            double th, bool learn, int forced, double* trace) {
+  LifState s;
+  s.reset(n, lp.p_rest);
+  std::vector<double> cur(static_cast<std::size_t>(n));
+  std::vector<int> spikes(static_cast<std::size_t>(n));
+  for (int t = 1; t <= T; ++t) {
+    for (int j = 0; j < n; ++j) {
+      double c = 0;
+      for (int i = 0; i < m; ++i)
+        if (x[static_cast<std::size_t>(i) * (T + 1) + t]) c += W[static_cast<std::size_t>(j) * m + i];
+      cur[j] = c;
+    }
+    lif_integrate(lp, s, t, cur.data(), 1);
+    if (trace)
+      for (int j = 0; j < n; ++j) trace[static_cast<std::size_t>(j) * T + t - 1] = s.P[j];
+    const int ns = lif_fire(lp, s, t, th, forced, spikes.data());
+    if (learn)
+      for (int q = 0; q < ns; ++q)
+        stdp_update_ref(sp, &W[static_cast<std::size_t>(spikes[q]) * m], x, m, T, t);
+  }
+  if (learn && s.winner >= 0)
+    for (int i = 0; i < m; ++i) {
+      bool any = false;
+      for (int k = 0; k <= T; ++k) any = any || x[static_cast<std::size_t>(i) * (T + 1) + k];
+      double& w = W[static_cast<std::size_t>(s.winner) * m + i];
+      if (!any) w = w - penalty < sp.w_min ? sp.w_min : w - penalty;
+    }
+  return s.winner;
+}
+
+}  // namespace supsnn

@@ -1,0 +1,389 @@
+#include "guide/stdp_guide.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "common/error.hpp"
+#include "common/rng.hpp"
+#include "config/config.hpp"
+#include "kernels/encode_events.hpp"
+
+namespace supsnn {
+
+namespace {
+
+using HExec = Kokkos::DefaultHostExecutionSpace;
+using HIndex = GIndex<HExec>;
+constexpr std::uint64_t kStreamGuideInit = 0x91de1;  // weight initialisation
+constexpr std::uint64_t kStreamGuidePoisson = 0x91de2;  // fixed Poisson draw of image spikes
+
+HIndex index_view(const std::vector<int>& v, std::size_t first, std::size_t count) {
+  return HIndex(v.data() + first, count);  // unmanaged view of host memory
+}
+
+// Encodes the images of a split into stored-event form (per sample sorted by (step, neuron)).
+SpikeEvents encode_split(const Split& s, const GuideParams& p) {
+  SpikeCodeParams sc;
+  sc.code = p.encoder == "poisson"   ? SpikeCode::Poisson
+            : p.encoder == "latency" ? SpikeCode::Latency
+                                     : SpikeCode::Rate;
+  sc.rate.raw_steps = p.raw_steps;
+  sc.seed = hash3(p.seed, kStreamGuidePoisson, 0);
+  const int H = s.height, W = s.width, T1 = p.raw_steps + 1, B = 64;
+  const std::size_t hw = static_cast<std::size_t>(H) * W;
+  SpikeEvents out;
+  EventEncoder enc;
+  EventBatch ev;
+  View3<std::uint8_t> img("guide::img", B, H, W);
+  View1<std::int64_t> ids("guide::ids", B);
+  auto h_img = Kokkos::create_mirror_view(img);
+  auto h_ids = Kokkos::create_mirror_view(ids);
+  for (int b0 = 0; b0 < s.count; b0 += B) {
+    const int nb = std::min(B, s.count - b0);
+    std::copy(s.images.begin() + static_cast<std::ptrdiff_t>(b0 * hw),
+              s.images.begin() + static_cast<std::ptrdiff_t>((b0 + nb) * hw), h_img.data());
+    for (int b = 0; b < nb; ++b) h_ids(b) = b0 + b;
+    Kokkos::deep_copy(img, h_img);
+    Kokkos::deep_copy(ids, h_ids);
+    enc.encode(sc, Kokkos::subview(img, std::make_pair(0, nb), Kokkos::ALL, Kokkos::ALL),
+               Kokkos::subview(ids, std::make_pair(0, nb)), ev);
+    // The deep copies below fence the encoder's kernels before the host reads the events.
+    auto fo = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), ev.fwd_offsets);
+    auto fn = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), ev.fwd_neuron);
+    for (int b = 0; b < nb; ++b) {
+      for (int k = 0; k < T1; ++k)
+        for (int e = fo(b * T1 + k); e < fo(b * T1 + k + 1); ++e) {
+          out.neuron.push_back(fn(e));
+          out.step.push_back(static_cast<std::uint8_t>(k));
+        }
+      out.offsets.push_back(static_cast<std::int64_t>(out.neuron.size()));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+GuideParams guide_params(const Config& cfg) {
+  GuideParams p;
+  p.epochs = static_cast<int>(cfg.get_int("guide.epochs"));
+  p.outputs = static_cast<int>(cfg.get_int("guide.outputs"));
+  p.adaptive_threshold = cfg.get_string("guide.threshold") == "adaptive";
+  p.threshold_divisor = cfg.get_float("guide.threshold_divisor");
+  p.p_th = cfg.get_float("guide.p_th");
+  p.lif.leak = cfg.get_float("guide.leak");
+  p.lif.t_ref = static_cast<int>(cfg.get_int("guide.t_ref"));
+  p.lif.p_rest = cfg.get_float("guide.p_rest");
+  p.lif.p_reset = cfg.get_float("guide.p_reset");
+  p.lif.p_inhibit = cfg.get_float("guide.p_inhibit");
+  p.stdp.a_plus = cfg.get_float("guide.a_plus");
+  p.stdp.a_minus = cfg.get_float("guide.a_minus");
+  p.stdp.tau_plus = cfg.get_float("guide.tau_plus");
+  p.stdp.tau_minus = cfg.get_float("guide.tau_minus");
+  p.stdp.window = static_cast<int>(cfg.get_int("guide.window"));
+  p.stdp.sigma = cfg.get_float("guide.sigma");
+  p.stdp.w_max = cfg.get_float("guide.w_max");
+  p.stdp.w_min = cfg.get_float("guide.w_min");
+  p.init_low = cfg.get_float("guide.init_low");
+  p.init_high = cfg.get_float("guide.init_high");
+  p.unused_penalty = cfg.get_float("guide.unused_penalty");
+  p.mode = cfg.get_string("guide.mode");
+  p.seed = static_cast<std::uint64_t>(cfg.get_int("guide.seed"));
+  p.encoder = cfg.get_string("data.encoder");
+  p.raw_steps = static_cast<int>(cfg.get_int("data.raw_steps"));
+  if (p.stdp.w_min > p.stdp.w_max)
+    throw Error("config key 'guide.w_min': " + std::to_string(p.stdp.w_min) +
+                " is above guide.w_max");
+  if (p.init_low > p.init_high)
+    throw Error("config key 'guide.init_low': above guide.init_high");
+  return p;
+}
+
+GuideSpikes guide_spikes(const SpikeEvents& ev, int inputs, int raw_steps) {
+  GuideSpikes g;
+  const int N = static_cast<int>(ev.samples()), T = raw_steps, T2 = T + 2;
+  g.count = N;
+  g.inputs = inputs;
+  g.raw_steps = T;
+  g.neuron.assign(ev.neuron.begin(), ev.neuron.end());
+  g.step_off.assign(static_cast<std::size_t>(N) * T2, 0);
+  g.act_first.assign(1, 0);
+  g.act_off.assign(1, 0);
+  g.threshold_count.assign(static_cast<std::size_t>(N), 0);
+  std::vector<int> cnt(static_cast<std::size_t>(inputs), 0), pos(static_cast<std::size_t>(inputs));
+  for (int b = 0; b < N; ++b) {
+    const std::int64_t e0 = ev.offsets[b], e1 = ev.offsets[b + 1];
+    int* off = &g.step_off[static_cast<std::size_t>(b) * T2];
+    // Step offsets: events are sorted by step, so a count per step then a scan.
+    std::vector<int> per_step(static_cast<std::size_t>(T + 1), 0);
+    for (std::int64_t e = e0; e < e1; ++e) {
+      if (e > e0 && (ev.step[e] < ev.step[e - 1] ||
+                     (ev.step[e] == ev.step[e - 1] && ev.neuron[e] <= ev.neuron[e - 1])))
+        throw Error("guide: spike events of sample " + std::to_string(b) +
+                    " are not sorted by (step, neuron)");
+      ++per_step[ev.step[e]];
+      ++cnt[ev.neuron[e]];
+    }
+    off[0] = static_cast<int>(e0);
+    for (int k = 0; k <= T; ++k) {
+      off[k + 1] = off[k] + per_step[k];
+      g.threshold_count[b] = std::max(g.threshold_count[b], static_cast<double>(per_step[k]));
+    }
+    // Input-major lists: active inputs in increasing order, their steps increasing (a stable
+    // counting sort of the step-ordered events).
+    const int a0 = static_cast<int>(g.act_neuron.size());
+    for (std::int64_t e = e0; e < e1; ++e) {
+      const int i = ev.neuron[e];
+      if (cnt[i] > 0) {
+        g.act_neuron.push_back(i);
+        cnt[i] = -cnt[i];  // mark as listed
+      }
+    }
+    std::sort(g.act_neuron.begin() + a0, g.act_neuron.end());
+    const int base = static_cast<int>(g.act_step.size());
+    int at = base;
+    for (std::size_t a = static_cast<std::size_t>(a0); a < g.act_neuron.size(); ++a) {
+      const int i = g.act_neuron[a];
+      pos[i] = at;
+      at += -cnt[i];
+      g.act_off.push_back(at);
+      cnt[i] = 0;
+    }
+    g.act_step.resize(static_cast<std::size_t>(at));
+    for (std::int64_t e = e0; e < e1; ++e) g.act_step[pos[ev.neuron[e]]++] = ev.step[e];
+    g.act_first.push_back(static_cast<int>(g.act_neuron.size()));
+  }
+  return g;
+}
+
+struct StdpGuide::Views {
+  GView2<HExec> W, cur;
+  Kokkos::View<std::uint8_t*, HExec::memory_space> spiked;
+  LifState state;
+  std::vector<int> spikes;
+};
+
+StdpGuide::StdpGuide(const GuideParams& p, int outputs, int inputs, int raw_steps)
+    : p_(p), n_(outputs), m_(inputs), T_(raw_steps), v_(std::make_shared<Views>()) {
+  v_->W = GView2<HExec>("guide::W", n_, m_);
+  v_->cur = GView2<HExec>("guide::cur", n_, T_ + 1);
+  v_->spiked = Kokkos::View<std::uint8_t*, HExec::memory_space>("guide::spiked", m_);
+  v_->spikes.resize(static_cast<std::size_t>(n_));
+  for (int j = 0; j < n_; ++j)
+    for (int i = 0; i < m_; ++i)
+      v_->W(j, i) = p_.init_low + (p_.init_high - p_.init_low) *
+                                      uniform01(p_.seed, kStreamGuideInit,
+                                                static_cast<std::uint64_t>(j) * m_ + i);
+}
+
+std::vector<double> StdpGuide::weights() const {
+  return std::vector<double>(v_->W.data(), v_->W.data() + static_cast<std::size_t>(n_) * m_);
+}
+
+void StdpGuide::set_weights(const std::vector<double>& w) {
+  std::copy(w.begin(), w.end(), v_->W.data());
+}
+
+int StdpGuide::run_sample(const GuideSpikes& sp, int b, bool learn, int forced, double* trace) {
+  const HExec exec;
+  const int T = T_, T2 = T + 2;
+  Views& v = *v_;
+  const HIndex off = index_view(sp.step_off, static_cast<std::size_t>(b) * T2, T2);
+  const HIndex neuron = index_view(sp.neuron, 0, sp.neuron.size());
+  const int a0 = sp.act_first[b], A = sp.act_first[b + 1] - a0;
+  const HIndex act_neuron = index_view(sp.act_neuron, a0, A);
+  const HIndex act_off = index_view(sp.act_off, a0, A + 1);
+  const HIndex act_step = index_view(sp.act_step, 0, sp.act_step.size());
+  const double th = p_.adaptive_threshold ? sp.threshold_count[b] / p_.threshold_divisor : p_.p_th;
+
+  step_currents(exec, v.W, off, neuron, 0, n_, 1, T, v.cur);
+  exec.fence();  // the step loop reads the currents on the host
+  LifState& s = v.state;
+  s.reset(n_, p_.lif.p_rest);
+  spikes_last_ = 0;
+  for (int t = 1; t <= T; ++t) {
+    lif_integrate(p_.lif, s, t, &v.cur(0, t), T + 1);
+    if (trace)
+      for (int j = 0; j < n_; ++j) trace[static_cast<std::size_t>(j) * T + t - 1] = s.P[j];
+    const int ns = lif_fire(p_.lif, s, t, th, forced, v.spikes.data());
+    spikes_last_ += ns;
+    if (!learn) continue;
+    for (int q = 0; q < ns; ++q) {
+      const int j = v.spikes[q];
+      stdp_update(exec, v.W, j, t, act_neuron, act_off, act_step, A, p_.stdp);
+      // Row j changed: its currents of the later steps are recomputed (same instance: in order).
+      step_currents(exec, v.W, off, neuron, j, j + 1, t + 1, T, v.cur);
+    }
+    if (ns > 0) exec.fence();  // the next steps read the recomputed currents on the host
+  }
+  if (learn && s.winner >= 0 && p_.unused_penalty != 0) {
+    for (int a = 0; a < A; ++a) v.spiked(act_neuron(a)) = 1;
+    unused_penalty(exec, v.W, s.winner, decltype(v.spiked)::const_type(v.spiked),
+                   p_.unused_penalty, p_.stdp.w_min);
+    exec.fence();  // the host clears the marks (and later reads W)
+    for (int a = 0; a < A; ++a) v.spiked(act_neuron(a)) = 0;
+  }
+  return s.winner;
+}
+
+std::vector<int> assign_classes(const std::vector<long>& counts, int classes, int n) {
+  if (n < classes)
+    throw Error("guide: " + std::to_string(n) + " output neurons for " + std::to_string(classes) +
+                " classes (guide.outputs must be 0 or >= the number of classes)");
+  std::vector<int> assign(static_cast<std::size_t>(classes), -1);
+  std::vector<char> used(static_cast<std::size_t>(n), 0);
+  for (int round = 0; round < classes; ++round) {
+    int bc = -1, bj = -1;
+    long best = 0;
+    for (int c = 0; c < classes; ++c) {
+      if (assign[c] >= 0) continue;
+      for (int j = 0; j < n; ++j)
+        if (!used[j] && counts[static_cast<std::size_t>(c) * n + j] > best) {
+          best = counts[static_cast<std::size_t>(c) * n + j];
+          bc = c;
+          bj = j;
+        }
+    }
+    if (bc < 0) break;  // no free class has won samples on a free neuron
+    assign[bc] = bj;
+    used[bj] = 1;
+  }
+  for (int c = 0; c < classes; ++c)
+    if (assign[c] < 0)
+      for (int j = 0; j < n; ++j)
+        if (!used[j]) {
+          assign[c] = j;
+          used[j] = 1;
+          break;
+        }
+  return assign;
+}
+
+GuideResult run_guide(const GuideParams& p, DatasetFile& ds, void (*log)(const std::string&)) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto say = [&](const std::string& s) {
+    if (log) log(s);
+  };
+  const int C = static_cast<int>(ds.class_names.size());
+  const int n = p.outputs > 0 ? p.outputs : C;
+  Split* train = nullptr;
+  for (auto& s : ds.splits)
+    if (s.name == "train") train = &s;
+  if (!train || train->count == 0) throw Error("guide: the dataset has no (or an empty) train split");
+  const int m = train->inputs();
+  const bool images = ds.kind == "images";
+  const int T = images ? p.raw_steps : train->raw_steps;
+  std::vector<GuideSpikes> spikes;
+  for (auto& s : ds.splits) {
+    if (s.inputs() != m)
+      throw Error("guide: split '" + s.name + "' has " + std::to_string(s.height) + " x " +
+                  std::to_string(s.width) + " inputs, the train split " +
+                  std::to_string(train->height) + " x " + std::to_string(train->width));
+    if (!images && s.raw_steps != T)
+      throw Error("guide: split '" + s.name + "' has raw_steps " + std::to_string(s.raw_steps) +
+                  ", the train split " + std::to_string(T));
+    spikes.push_back(guide_spikes(images ? encode_split(s, p) : s.events, m, T));
+  }
+  const std::size_t it = static_cast<std::size_t>(train - ds.splits.data());
+  const GuideSpikes& tsp = spikes[it];
+
+  StdpGuide g(p, n, m, T);
+  const std::vector<int> order = shuffled_indices(train->count, p.seed, 0);
+  for (int e = 0; e < p.epochs; ++e) {
+    std::vector<long> won(static_cast<std::size_t>(n) + 1, 0);
+    for (int b : order) ++won[static_cast<std::size_t>(g.run_sample(tsp, b, true, -1, nullptr) + 1)];
+    std::string line = "guide: epoch " + std::to_string(e + 1) + "/" + std::to_string(p.epochs) +
+                       ": winners";
+    for (int j = 0; j < n; ++j) line += " " + std::to_string(won[j + 1]);
+    line += ", none " + std::to_string(won[0]);
+    say(line);
+  }
+
+  // Recording pass, weights frozen: natural winners and traces of every split.
+  const std::size_t nT = static_cast<std::size_t>(n) * T;
+  std::vector<std::vector<double>> traces(ds.splits.size());
+  std::vector<std::vector<int>> winners(ds.splits.size());
+  for (std::size_t si = 0; si < ds.splits.size(); ++si) {
+    const Split& s = ds.splits[si];
+    traces[si].assign(static_cast<std::size_t>(s.count) * nT, 0);
+    winners[si].resize(static_cast<std::size_t>(s.count));
+    for (int b = 0; b < s.count; ++b)
+      winners[si][b] = g.run_sample(spikes[si], b, false, -1, &traces[si][b * nT]);
+  }
+  std::vector<long> counts(static_cast<std::size_t>(C) * n, 0);
+  for (int b = 0; b < train->count; ++b)
+    if (winners[it][b] >= 0) ++counts[static_cast<std::size_t>(train->labels[b]) * n + winners[it][b]];
+  GuideResult r;
+  r.assignment = assign_classes(counts, C, n);
+  r.row_neuron = r.assignment;
+  for (int j = 0; j < n; ++j)
+    if (std::find(r.assignment.begin(), r.assignment.end(), j) == r.assignment.end())
+      r.row_neuron.push_back(j);
+  r.test_accuracy = std::nan("");
+  for (std::size_t si = 0; si < ds.splits.size(); ++si) {
+    const Split& s = ds.splits[si];
+    long ok = 0;
+    for (int b = 0; b < s.count; ++b) ok += winners[si][b] == r.assignment[s.labels[b]];
+    const double acc = s.count ? static_cast<double>(ok) / s.count : std::nan("");
+    if (s.name == "train") r.train_accuracy = acc;
+    if (s.name == "test") r.test_accuracy = acc;
+  }
+  r.train_winner = winners[it];
+  for (std::size_t si = 0; si < ds.splits.size(); ++si)
+    if (ds.splits[si].name == "test") r.test_winner = winners[si];
+
+  // Guidance rows: row r = neuron row_neuron[r].
+  auto permuted = [&](const double* tr, double* out) {
+    for (int row = 0; row < n; ++row)
+      std::copy(tr + static_cast<std::size_t>(r.row_neuron[row]) * T,
+                tr + static_cast<std::size_t>(r.row_neuron[row] + 1) * T,
+                out + static_cast<std::size_t>(row) * T);
+  };
+  std::vector<double> class_mean;
+  if (p.mode == "class-mean") {
+    class_mean.assign(static_cast<std::size_t>(C) * nT, 0);
+    std::vector<double> tmp(nT);
+    for (int c = 0; c < C; ++c) {
+      for (int pass = 0; pass < 2; ++pass) {  // pass 0: correctly won samples; 1: all of the class
+        long used = 0;
+        for (int b = 0; b < train->count; ++b) {
+          if (train->labels[b] != c || (pass == 0 && winners[it][b] != r.assignment[c])) continue;
+          permuted(&traces[it][b * nT], tmp.data());
+          for (std::size_t q = 0; q < nT; ++q) class_mean[c * nT + q] += tmp[q];
+          ++used;
+        }
+        if (used > 0) {
+          for (std::size_t q = 0; q < nT; ++q) class_mean[c * nT + q] /= static_cast<double>(used);
+          break;
+        }
+        if (pass == 0)
+          say("guide: warning: no training sample of class " + ds.class_names[c] +
+              " is won by its neuron; its class-mean guidance averages all its samples");
+      }
+    }
+  }
+  for (std::size_t si = 0; si < ds.splits.size(); ++si) {
+    Split& s = ds.splits[si];
+    s.raw_steps = T;
+    s.guide_rows = n;
+    s.guidance.assign(static_cast<std::size_t>(s.count) * nT, 0);
+    std::vector<double> tmp(nT);
+    for (int b = 0; b < s.count; ++b) {
+      double* out = &s.guidance[b * nT];
+      if (p.mode == "class-mean") {
+        std::copy(&class_mean[s.labels[b] * nT], &class_mean[s.labels[b] * nT] + nT, out);
+      } else if (p.mode == "teacher") {
+        g.run_sample(spikes[si], b, false, r.assignment[s.labels[b]], tmp.data());
+        permuted(tmp.data(), out);
+      } else {
+        permuted(&traces[si][b * nT], out);
+      }
+    }
+  }
+  r.weights = g.weights();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace supsnn

@@ -1,0 +1,90 @@
+// The unsupervised STDP guidance stage (seed-model.md section 2, docs/model.md "STDP guidance
+// stage"): a bilayer m -> n network trained online by STDP with winner-take-all, whose output
+// potential traces become the guidance signals of the supervised stage.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/dataset.hpp"
+#include "kernels/stdp.hpp"
+
+namespace supsnn {
+
+class Config;
+
+struct GuideParams {
+  int epochs = 12;
+  int outputs = 0;                  // n; 0 = number of classes
+  bool adaptive_threshold = true;   // threshold = max_k (#inputs spiking at k) / divisor
+  double threshold_divisor = 3, p_th = 80;
+  LifParams lif;
+  StdpParams stdp;
+  double init_low = 0, init_high = 0.4;
+  double unused_penalty = 0.06;
+  std::string mode = "per-sample";  // per-sample, teacher or class-mean
+  std::uint64_t seed = 1;
+  std::string encoder = "rate";  // spike code of image datasets (data.encoder)
+  int raw_steps = 70;            // T of image datasets (data.raw_steps); spikes keep the file's
+};
+
+GuideParams guide_params(const Config& cfg);  // from the guide.* keys
+
+// Spikes of all samples of a split in the two orders the kernels read (kernels/stdp.hpp), host.
+struct GuideSpikes {
+  int count = 0, inputs = 0, raw_steps = 0;
+  std::vector<std::int64_t> step_base;  // count+1: sample b's step offsets start at b*(T+2)
+  std::vector<int> step_off;            // count*(T+2), offsets into neuron (absolute)
+  std::vector<int> neuron;              // events, per sample by (step, neuron)
+  std::vector<int> act_first;           // count+1: sample b's active inputs [first(b), first(b+1))
+  std::vector<int> act_neuron;          // active inputs
+  std::vector<int> act_off;             // per active input (plus one at the end), into act_step
+  std::vector<int> act_step;            // their steps, increasing
+  std::vector<double> threshold_count;  // per sample: max_k #inputs spiking at k
+};
+
+// From stored events (sorted per sample by (step, neuron)).
+GuideSpikes guide_spikes(const SpikeEvents& ev, int inputs, int raw_steps);
+
+// Per sample result of the recording pass.
+struct GuideResult {
+  std::vector<double> weights;   // n x m after training
+  std::vector<int> assignment;   // class -> output neuron
+  std::vector<int> row_neuron;   // guidance row r = output neuron row_neuron[r]
+  double train_accuracy = 0, test_accuracy = 0;
+  std::vector<int> train_winner, test_winner;
+  double seconds = 0;
+};
+
+class StdpGuide {
+ public:
+  StdpGuide(const GuideParams& p, int outputs, int inputs, int raw_steps);
+  // One sample: trains when learn (weights change), records trace (n x T) when non-null.
+  // forced >= 0 forces the winner-take-all winner (teacher mode). Returns the winner or -1.
+  int run_sample(const GuideSpikes& sp, int b, bool learn, int forced, double* trace);
+  std::vector<double> weights() const;  // n x m
+  void set_weights(const std::vector<double>& w);
+  int outputs() const { return n_; }
+  int spikes_last() const { return spikes_last_; }
+
+ private:
+  struct Views;
+  GuideParams p_;
+  int n_, m_, T_;
+  std::shared_ptr<Views> v_;
+  int spikes_last_ = 0;
+};
+
+// Class -> neuron by majority winner: counts[c*n + j] = training samples of class c won by j.
+// Greedy over (count desc, class asc, neuron asc) on free classes and neurons, so it is a
+// permutation; classes left without a won sample take the free neurons in increasing order.
+// Requires n >= classes.
+std::vector<int> assign_classes(const std::vector<long>& counts, int classes, int n);
+
+// The whole stage on a dataset: trains on ds.splits "train", records guidance (rows permuted so
+// that row c = neuron of class c) into every split, and returns the summary. log (may be null)
+// receives progress lines.
+GuideResult run_guide(const GuideParams& p, DatasetFile& ds, void (*log)(const std::string&));
+
+}  // namespace supsnn
