@@ -56,7 +56,8 @@ TEST(Cli, SynthThenTrainWritesRunDirectory) {
   ASSERT_EQ(r.status, 0) << r.output;
   r = test::run_supsnn(
       "train --set data.train=data.h5 --set train.epochs=3 --set train.batch_size=4 "
-      "--run-dir run --set optim.schedule=\\\"step\\\" --set optim.milestones=[3]",
+      "--set data.validation=0.2 --run-dir run --set optim.schedule=\\\"step\\\" --set "
+      "optim.milestones=[3]",
       dir.str());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("final test accuracy"), std::string::npos) << r.output;
@@ -68,11 +69,24 @@ TEST(Cli, SynthThenTrainWritesRunDirectory) {
   const std::string csv = read_file(dir.file("run/metrics.csv"));
   EXPECT_EQ(count_lines(csv), 4) << csv;  // header + 3 epochs
   EXPECT_EQ(
-      csv.rfind("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,samples_per_s", 0), 0u);
+      csv.rfind("epoch,train_loss,train_accuracy,val_loss,val_accuracy,test_loss,test_accuracy,lr,"
+                "samples_per_s,seconds,test_accuracy_tank,test_accuracy_apc,test_accuracy_truck\n",
+                0),
+      0u)
+      << csv;
   EXPECT_NE(csv.find("\n3,"), std::string::npos);
   EXPECT_NE(csv.find(",0.001,"), std::string::npos) << "lr decayed at the milestone: " << csv;
   auto f = h5::open_file(dir.file("run/metrics.h5"));
-  EXPECT_EQ(h5::read<double>(f, "test_accuracy").size(), 3u);
+  const auto acc = h5::read<double>(f, "test_accuracy");
+  ASSERT_EQ(acc.size(), 3u);
+  std::vector<hsize_t> dims;
+  const auto conf = h5::read<double>(f, "test_confusion", &dims);
+  EXPECT_EQ(dims, (std::vector<hsize_t>{3, 3, 3}));
+  double total = 0, diag = 0;
+  for (int q = 0; q < 9; ++q) total += conf[18 + q];
+  for (int c = 0; c < 3; ++c) diag += conf[18 + c * 3 + c];
+  EXPECT_EQ(total, 30.0) << "every test sample counted once";
+  EXPECT_NEAR(diag / total, acc[2], 1e-12) << "confusion diagonal = accuracy";
   for (const auto& entry : fs::directory_iterator(dir.file("run")))
     EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << "leftover " << entry.path();
 }
@@ -94,7 +108,8 @@ TEST(Cli, ImportSeedAndTrainOnIt) {
   r = test::run_supsnn("train --set data.train=seed.h5 --set train.epochs=2 --run-dir run",
                        dir.str());
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("train: 3 samples (3 per rank), test: 2 samples"), std::string::npos)
+  EXPECT_NE(r.output.find("train: 3 samples (3 per rank), validation: 0, test: 2 samples"),
+            std::string::npos)
       << r.output;
   EXPECT_EQ(count_lines(read_file(dir.file("run/metrics.csv"))), 3);
 }

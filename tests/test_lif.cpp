@@ -84,9 +84,9 @@ TEST(Lif, WinnerTakeAllInhibitsTheOthersFromTheFirstSpike) {
   const int T = 12;
   // Neuron 1 reaches 20 at s = 2 (11 per point), neuron 0 at s = 4, neuron 2 never.
   const LifRun r = run_lif(lif_params(Dynamics::LifWta),
-                        {std::vector<double>(T + 1, 6.0), std::vector<double>(T + 1, 11.0),
-                         std::vector<double>(T + 1, 1.5)},
-                        T);
+                           {std::vector<double>(T + 1, 6.0), std::vector<double>(T + 1, 11.0),
+                            std::vector<double>(T + 1, 1.5)},
+                           T);
   EXPECT_EQ(r.st(1, 2), kSpike);
   EXPECT_EQ(r.at(r.P, 1, 2), 0.0);
   EXPECT_EQ(r.at(r.P, 0, 1), 5.0);  // before the first spike everyone integrates
@@ -102,14 +102,14 @@ TEST(Lif, WinnerTakeAllInhibitsTheOthersFromTheFirstSpike) {
   EXPECT_EQ(r.st(1, 7), kSpike);
   // Plain lif: no inhibition, neuron 0 spikes at s = 4.
   const LifRun q = run_lif(lif_params(Dynamics::Lif),
-                        {std::vector<double>(T + 1, 6.0), std::vector<double>(T + 1, 11.0)}, T);
+                           {std::vector<double>(T + 1, 6.0), std::vector<double>(T + 1, 11.0)}, T);
   EXPECT_EQ(q.st(0, 4), kSpike);
 }
 
 TEST(Lif, SimultaneousCrossingGoesToTheLargerPotential) {
   const int T = 5;
   const LifRun r = run_lif(lif_params(Dynamics::LifWta),
-                        {std::vector<double>(T + 1, 21.0), std::vector<double>(T + 1, 25.0)}, T);
+                           {std::vector<double>(T + 1, 21.0), std::vector<double>(T + 1, 25.0)}, T);
   EXPECT_EQ(r.st(1, 1), kSpike);
   EXPECT_EQ(r.st(0, 1), kInhibited);
   EXPECT_EQ(r.at(r.P, 0, 1), -500.0);
@@ -124,8 +124,8 @@ TEST(Lif, SurrogateBackwardAtASpike) {
     p.width = 4.0;
     p.reset = 2.0;
     const TimeGrid grid{T, T};
-    View3<double> c("c", 1, 1, T + 1), P("P", 1, 1, T + 1), V("V", 1, 1, T + 1), dP("dP", 1, 1, T + 1),
-        dc("dc", 1, 1, T + 1);
+    View3<double> c("c", 1, 1, T + 1), P("P", 1, 1, T + 1), V("V", 1, 1, T + 1),
+        dP("dP", 1, 1, T + 1), dc("dc", 1, 1, T + 1);
     View3<unsigned char> state("state", 1, 1, T + 1);
     View2<double> psum("psum", 1, 1);
     Kokkos::deep_copy(c, 6.0);
@@ -161,7 +161,8 @@ TEST(Lif, BelowThresholdEqualsIntegratorAndFiniteDifferences) {
   a.forward(bb.events());
   b.forward(bb.events());
   const auto pa = a.potentials_host(), pb = b.potentials_host();
-  for (std::size_t i = 0; i < pa.size(); ++i) ASSERT_NEAR(pa[i], pb[i], 1e-12 * (1 + std::fabs(pb[i])));
+  for (std::size_t i = 0; i < pa.size(); ++i)
+    ASSERT_NEAR(pa[i], pb[i], 1e-12 * (1 + std::fabs(pb[i])));
 
   auto total_loss = [&]() {
     a.forward(bb.events());

@@ -95,5 +95,23 @@ TEST(SamplerMpi, UnshuffledIsInOrder) {
     EXPECT_EQ(mine[j], static_cast<int>((j * c.size() + c.rank()) % 10));
 }
 
+TEST(Holdout, StratifiedDisjointAndSeeded) {
+  std::vector<std::int32_t> labels;
+  for (int i = 0; i < 100; ++i) labels.push_back(i < 60 ? 0 : i < 90 ? 1 : 2);  // 60 / 30 / 10
+  const auto [train, val] = stratified_holdout(labels, 3, 0.2, 5);
+  EXPECT_EQ(val.size(), 12u + 6u + 2u);
+  EXPECT_EQ(train.size() + val.size(), 100u);
+  std::vector<int> count(3, 0);
+  for (int i : val) ++count[labels[i]];
+  EXPECT_EQ(count, (std::vector<int>{12, 6, 2}));
+  std::vector<int> all(train);
+  all.insert(all.end(), val.begin(), val.end());
+  std::sort(all.begin(), all.end());
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(all[i], i);
+  EXPECT_EQ(stratified_holdout(labels, 3, 0.2, 5).second, val);
+  EXPECT_NE(stratified_holdout(labels, 3, 0.2, 6).second, val);
+  EXPECT_TRUE(stratified_holdout(labels, 3, 0.0, 5).second.empty());
+}
+
 }  // namespace
 }  // namespace supsnn

@@ -49,6 +49,10 @@ const std::vector<ConfigKey>& config_schema() {
       {"data.drop_last", false,
        "drop the samples that do not divide evenly over the ranks (else pad by repeating, like "
        "PyTorch)"},
+      {"data.validation", 0.0,
+       "fraction of every class of the train split held out for validation (evaluated every epoch; choose "
+       "hyperparameters on it, not on the test split)",
+       {}, 0, 0.9},
       {"data.prefetch", true,
        "read the next batch in a background thread while the current one trains"},
       {"model.dynamics",

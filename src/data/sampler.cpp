@@ -1,5 +1,7 @@
 #include "data/sampler.hpp"
 
+#include <cmath>
+
 #include "common/error.hpp"
 #include "common/rng.hpp"
 
@@ -32,6 +34,23 @@ std::vector<int> DistributedSampler::indices() const {
   mine.reserve(per_rank_);
   for (int p = rank_; p < total; p += world_) mine.push_back(order[p]);
   return mine;
+}
+
+std::pair<std::vector<int>, std::vector<int>> stratified_holdout(
+    const std::vector<std::int32_t>& labels, int classes, double fraction, std::uint64_t seed) {
+  std::vector<std::vector<int>> by_class(classes);
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    by_class.at(labels[i]).push_back(static_cast<int>(i));
+  std::vector<char> held(labels.size(), 0);
+  for (int c = 0; c < classes; ++c) {
+    const int k = static_cast<int>(std::lround(fraction * by_class[c].size()));
+    const auto order = shuffled_indices(static_cast<int>(by_class[c].size()), seed ^ 0x5a11da7e, c);
+    for (int q = 0; q < k; ++q) held[by_class[c][order[q]]] = 1;
+  }
+  std::pair<std::vector<int>, std::vector<int>> out;
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    (held[i] ? out.second : out.first).push_back(static_cast<int>(i));
+  return out;
 }
 
 }  // namespace supsnn

@@ -5,6 +5,7 @@
 // so global step s covers positions [s*B, (s+1)*B) of it whatever the number of ranks R.
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace supsnn {
@@ -23,5 +24,10 @@ class DistributedSampler {
   bool shuffle_, drop_last_;
   long epoch_ = 0;
 };
+
+// Holds out round(fraction x count) samples of every class for validation, chosen by a seeded
+// permutation per class; returns (training, validation) indices, each in increasing order.
+std::pair<std::vector<int>, std::vector<int>> stratified_holdout(
+    const std::vector<std::int32_t>& labels, int classes, double fraction, std::uint64_t seed);
 
 }  // namespace supsnn

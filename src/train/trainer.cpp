@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <tuple>
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
@@ -45,14 +46,19 @@ std::pair<int, int> rank_slice(int count, int rank, int size) {
 NeuronParams neuron_params(const Config& cfg, const TimeGrid& grid) {
   NeuronParams p;
   const std::string d = cfg.get_string("model.dynamics");
-  p.dynamics = d == "lif" ? Dynamics::Lif : d == "lif-wta" ? Dynamics::LifWta : Dynamics::Integrator;
+  p.dynamics = d == "lif"       ? Dynamics::Lif
+               : d == "lif-wta" ? Dynamics::LifWta
+                                : Dynamics::Integrator;
   p.leak = cfg.get_float("model.leak");
   p.threshold = cfg.get_float("model.threshold");
   p.reset = cfg.get_float("model.reset");
-  p.refractory = static_cast<int>(std::lround(cfg.get_float("model.refractory") * grid.steps / grid.raw_steps));
+  p.refractory = static_cast<int>(
+      std::lround(cfg.get_float("model.refractory") * grid.steps / grid.raw_steps));
   p.inhibit = cfg.get_float("model.inhibit");
   const std::string sg = cfg.get_string("model.surrogate");
-  p.surrogate = sg == "arctan" ? Surrogate::Arctan : sg == "triangle" ? Surrogate::Triangle : Surrogate::FastSigmoid;
+  p.surrogate = sg == "arctan"     ? Surrogate::Arctan
+                : sg == "triangle" ? Surrogate::Triangle
+                                   : Surrogate::FastSigmoid;
   p.width = cfg.get_float("model.surrogate_width");
   return p;
 }
@@ -64,6 +70,7 @@ struct DataPlan {
   std::string train_path, test_path;
   bool have_test = false;
   std::vector<std::string> classes;
+  std::vector<int> train_indices, val_indices;  // the train split minus / the validation part
   DataOptions opt;
 };
 
@@ -97,6 +104,12 @@ DataPlan plan_data(const Config& cfg) {
   d.opt.augment.speckle = cfg.get_float("data.speckle");
   d.opt.seed = static_cast<std::uint64_t>(cfg.get_int("train.seed"));
   d.opt.prefetch = cfg.get_bool("data.prefetch");
+  // Validation: a stratified, seeded fraction of every class of the train split.
+  const double frac = cfg.get_float("data.validation");
+  std::tie(d.train_indices, d.val_indices) =
+      stratified_holdout(train.labels(), static_cast<int>(d.classes.size()), frac, d.opt.seed);
+  if (d.train_indices.empty())
+    throw Error("data.validation = " + std::to_string(frac) + " leaves no training samples");
   d.have_test = has_split(d.test_path, "test");
   if (d.have_test) {
     const SplitReader test(d.test_path, "test");
@@ -108,6 +121,11 @@ DataPlan plan_data(const Config& cfg) {
   }
   return d;
 }
+
+struct EvalResult {
+  double loss = NAN, accuracy = NAN;
+  std::vector<double> confusion;  // classes x classes, true x predicted
+};
 
 template <class Real>
 TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& log,
@@ -121,7 +139,11 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     log.warn("{}: no 'test' split; test accuracy is not measured", plan.test_path);
   const auto& classes = plan.classes;
   const int n = plan.opt.outputs, m = train.inputs();
-  const int N = train.reader().header().count;
+  const int N = static_cast<int>(plan.train_indices.size());
+  std::unique_ptr<BatchSource<Real>>
+      val;  // the validation part of the train split, evaluated like test
+  if (!plan.val_indices.empty())
+    val = std::make_unique<BatchSource<Real>>(plan.train_path, "train", plan.opt, false);
 
   TimeGrid grid{train.raw_steps(), static_cast<int>(cfg.get_int("model.steps"))};
   SeedBilayer<Real> model(n, m, grid, neuron_params(cfg, grid));
@@ -149,46 +171,57 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   const int per_rank = sampler.per_rank();
   const int steps_per_epoch = (per_rank + local - 1) / local;
   log.info(
-      "train: {} samples ({} per rank), test: {} samples, {} classes, {} inputs x {} raw steps -> "
-      "{} steps, "
-      "{} ranks x local batch {} = global batch {}, {} precision, {} targets",
-      N, per_rank, test ? test->reader().header().count : 0, classes.size(), m,
-      train.raw_steps() + 1, grid.steps, comm.size(), local, batch,
+      "train: {} samples ({} per rank), validation: {}, test: {} samples, {} classes, {} inputs x "
+      "{} raw steps -> "
+      "{} steps, {} ranks x local batch {} = global batch {}, {} precision, {} targets",
+      N, per_rank, plan.val_indices.size(), test ? test->reader().header().count : 0,
+      classes.size(), m, train.raw_steps() + 1, grid.steps, comm.size(), local, batch,
       sizeof(Real) == 8 ? "double" : "float", plan.opt.template_guidance ? "template" : "dataset");
 
   auto grads_host = Kokkos::create_mirror_view(model.grads());
-  MetricsLog metrics(cfg.get_string("run.dir"));
+  MetricsLog metrics(cfg.get_string("run.dir"), classes);
   TrainSummary summary;
 
-  // Loss and accuracy of the test split, each rank evaluating a contiguous slice.
-  auto evaluate = [&](double* mean_loss) {
-    const int count = test->reader().header().count;
+  // Loss, accuracy and confusion matrix (true x predicted) of samples `indices` of a split, each
+  // rank evaluating a contiguous slice; the counts are summed over ranks.
+  const int C = static_cast<int>(classes.size());
+  auto evaluate = [&](BatchSource<Real>& src, const std::vector<int>& indices) {
+    const int count = static_cast<int>(indices.size());
     const auto [begin, end] = rank_slice(count, comm.rank(), comm.size());
-    double sums[2] = {0, 0};  // loss, correct
-    std::vector<int> slice;
-    for (int i = begin; i < end; ++i) slice.push_back(i);
-    test->start(slice, eval_batch, 0);
+    std::vector<double> sums(2 + C * C, 0.0);  // loss, correct, confusion
+    const std::vector<int> slice(indices.begin() + begin, indices.begin() + end);
+    src.start(slice, eval_batch, 0);
     for (int s = 0; s * eval_batch < end - begin; ++s) {
-      auto& bb = test->take(s);
+      auto& bb = src.take(s);
       model.forward(bb.events());
       for (double l : model.loss(bb.guidance_raw(), bb.labels(), kind, delta, Real(1)))
         sums[0] += l;
       const auto pred = model.predictions();
-      for (int b = 0; b < bb.batch(); ++b)
-        sums[1] += pred[b] == test->reader().labels()[slice[s * eval_batch + b]];
+      for (int b = 0; b < bb.batch(); ++b) {
+        const int truth = src.reader().labels()[slice[s * eval_batch + b]];
+        sums[1] += pred[b] == truth;
+        if (pred[b] < C) sums[2 + truth * C + pred[b]] += 1;
+      }
     }
-    test->finish();
-    comm.allreduce_sum(sums, 2);
-    *mean_loss = sums[0] / count;
-    return sums[1] / count;
+    src.finish();
+    comm.allreduce_sum(sums.data(), sums.size());
+    EvalResult r;
+    r.loss = sums[0] / count;
+    r.accuracy = sums[1] / count;
+    r.confusion.assign(sums.begin() + 2, sums.end());
+    return r;
   };
+  std::vector<int> test_indices;
+  if (test)
+    for (int i = 0; i < test->reader().header().count; ++i) test_indices.push_back(i);
 
   for (long epoch = 1; epoch <= epochs; ++epoch) {
     const double lr =
         scheduled_lr(ap.lr, cfg.get_string("optim.schedule") == "step",
                      cfg.get_int_list("optim.milestones"), cfg.get_float("optim.gamma"), epoch);
     sampler.set_epoch(epoch);
-    const std::vector<int> mine = sampler.indices();
+    std::vector<int> mine = sampler.indices();
+    for (int& i : mine) i = plan.train_indices[i];  // sampler positions -> samples of the split
     auto step_indices = [&](int s) {
       return std::vector<int>(mine.begin() + s * local,
                               mine.begin() + std::min(per_rank, (s + 1) * local));
@@ -230,14 +263,24 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     em.samples_per_s = trained / seconds;
     em.train_loss = sums[0] / trained;
     em.train_accuracy = sums[1] / trained;
-    em.test_loss = NAN;
-    em.test_accuracy = test ? evaluate(&em.test_loss) : NAN;
+    if (val) {
+      const EvalResult r = evaluate(*val, plan.val_indices);
+      em.val_loss = r.loss;
+      em.val_accuracy = r.accuracy;
+    }
+    if (test) {
+      const EvalResult r = evaluate(*test, test_indices);
+      em.test_loss = r.loss;
+      em.test_accuracy = r.accuracy;
+      em.test_confusion = r.confusion;
+    }
     log.info(
-        "epoch {}/{}  train loss {:.6g}  train acc {:.4f}  test loss {:.6g}  test acc {:.4f}  lr "
+        "epoch {}/{}  train loss {:.6g}  train acc {:.4f}{}  test loss {:.6g}  test acc {:.4f}  lr "
         "{:.3g}  "
         "{:.1f} samples/s",
-        epoch, epochs, em.train_loss, em.train_accuracy, em.test_loss, em.test_accuracy, lr,
-        em.samples_per_s);
+        epoch, epochs, em.train_loss, em.train_accuracy,
+        val ? fmt::format("  val acc {:.4f}", em.val_accuracy) : std::string(), em.test_loss,
+        em.test_accuracy, lr, em.samples_per_s);
     if (comm.rank() == 0) metrics.append(em);
     summary.epochs.push_back(em);
   }
