@@ -9,9 +9,11 @@ namespace supsnn {
 namespace kmath {
 #if KOKKOS_VERSION >= 30600
 using Kokkos::exp;
+using Kokkos::log;
 using Kokkos::sqrt;
 #else
 using Kokkos::Experimental::exp;
+using Kokkos::Experimental::log;
 using Kokkos::Experimental::sqrt;
 #endif
 }  // namespace kmath

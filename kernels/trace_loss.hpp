@@ -7,7 +7,7 @@
 
 namespace supsnn {
 
-enum class LossKind : int { Huber = 0, MSE = 1 };
+enum class LossKind : int { Huber = 0, MSE = 1, CrossEntropy = 2 };
 
 template <class Real>
 KOKKOS_INLINE_FUNCTION Real pointwise_loss(LossKind kind, Real delta, Real r, Real& dldr) {

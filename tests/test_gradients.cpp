@@ -14,6 +14,8 @@ struct Case {
   LossKind kind;
   double delta;
   int steps;
+  Readout readout = Readout::Sum;
+  double temperature = 1.0;
 };
 
 class GradientTest : public ::testing::TestWithParam<Case> {};
@@ -31,7 +33,12 @@ TEST_P(GradientTest, BpttEqualsFiniteDifferences) {
   auto total_loss = [&]() {
     model.forward(bb.events());
     double sum = 0;
-    for (double l : model.loss(bb.guidance_raw(), bb.labels(), c.kind, c.delta, 1.0 / B)) sum += l;
+    LossParams lp;
+    lp.kind = c.kind;
+    lp.delta = c.delta;
+    lp.readout = c.readout;
+    lp.temperature = c.temperature;
+    for (double l : model.loss(bb.guidance_raw(), bb.labels(), lp, 1.0 / B)) sum += l;
     return sum / B;
   };
   total_loss();
@@ -67,7 +74,8 @@ INSTANTIATE_TEST_SUITE_P(Losses, GradientTest,
                                            Case{LossKind::Huber, 0.2, 13},
                                            Case{LossKind::Huber, 50.0, 6},
                                            Case{LossKind::MSE, 1.0, 10},
-                                           Case{LossKind::MSE, 1.0, 17}));
+                                           Case{LossKind::MSE, 1.0, 17}, Case{LossKind::CrossEntropy, 0, 10, Readout::Sum, 0.5},
+                                           Case{LossKind::CrossEntropy, 0, 11, Readout::Max, 2.0}));
 
 }  // namespace
 }  // namespace supsnn

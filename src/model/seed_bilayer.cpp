@@ -94,17 +94,32 @@ void SeedBilayer<Real>::forward(const EventBatch& ev) {
 }
 
 template <class Real>
+std::vector<double> SeedBilayer<Real>::loss(View3<const Real> guidance_raw, View1<const int> labels, LossKind kind,
+                                            Real delta, Real scale) {
+  LossParams lp;
+  lp.kind = kind;
+  lp.delta = delta;
+  return loss(guidance_raw, labels, lp, scale);
+}
+
+template <class Real>
 std::vector<double> SeedBilayer<Real>::loss(View3<const Real> guidance_raw, View1<const int> labels,
-                                            LossKind kind, Real delta, Real scale) {
-  if (guidance_raw.extent(1) != static_cast<std::size_t>(n_))
-    throw Error("model: guidance has " + std::to_string(guidance_raw.extent(1)) +
-                " rows, model has " + std::to_string(n_) + " output neurons");
-  const auto G = first(G_, B_);
-  interp_time<Real>(grid_, first(guidance_raw, B_), G);
-  const auto loss = Kokkos::subview(loss_, std::make_pair(0, B_));
-  trace_loss<Real>(kind, delta, scale, first(P_, B_), G,
-                   Kokkos::subview(labels, std::make_pair(0, B_)), loss, first(dP_, B_));
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), loss);
+                                            const LossParams& lp, Real scale) {
+  const auto lv = Kokkos::subview(loss_, std::make_pair(0, B_));
+  const auto lab = Kokkos::subview(labels, std::make_pair(0, B_));
+  if (lp.kind == LossKind::CrossEntropy) {
+    if (n_ > 16) throw Error("model: the cross-entropy readout supports at most 16 output neurons");
+    readout_ce_loss<Real>(lp.readout, static_cast<Real>(lp.temperature), scale, first(P_, B_), lab, lv,
+                          first(dP_, B_));
+  } else {
+    if (guidance_raw.extent(1) != static_cast<std::size_t>(n_))
+      throw Error("model: guidance has " + std::to_string(guidance_raw.extent(1)) + " rows, model has " +
+                  std::to_string(n_) + " output neurons");
+    const auto G = first(G_, B_);
+    interp_time<Real>(grid_, first(guidance_raw, B_), G);
+    trace_loss<Real>(lp.kind, static_cast<Real>(lp.delta), scale, first(P_, B_), G, lab, lv, first(dP_, B_));
+  }
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), lv);
   return std::vector<double>(h.data(), h.data() + B_);
 }
 

@@ -11,12 +11,20 @@
 #include "kernels/event_current.hpp"
 #include "kernels/interp.hpp"
 #include "kernels/lif_output.hpp"
+#include "kernels/readout_loss.hpp"
 #include "kernels/neuron_model.hpp"
 #include "kernels/seed_integrate.hpp"
 #include "kernels/time_grid.hpp"
 #include "kernels/trace_loss.hpp"
 
 namespace supsnn {
+
+struct LossParams {
+  LossKind kind = LossKind::Huber;
+  double delta = 1.0;                 // Huber
+  Readout readout = Readout::Sum;     // cross-entropy
+  double temperature = 1.0;           // cross-entropy: logits = readout / temperature
+};
 
 template <class Real>
 class SeedBilayer {
@@ -48,6 +56,9 @@ class SeedBilayer {
   // `scale` (1 / global batch) for backward(). guidance_raw: (>=B, n, T+1); labels: (>=B).
   std::vector<double> loss(View3<const Real> guidance_raw, View1<const int> labels, LossKind kind,
                            Real delta, Real scale);
+  // Any loss, including the cross-entropy readout (which ignores the guidance).
+  std::vector<double> loss(View3<const Real> guidance_raw, View1<const int> labels, const LossParams& lp,
+                           Real scale);
   // Needs loss() on the same batch. Overwrites grads with scale * sum_b dL_b/dW.
   void backward(const EventBatch& ev);
 

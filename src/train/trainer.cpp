@@ -155,8 +155,12 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   ap.beta2 = cfg.get_float("optim.beta2");
   ap.eps = cfg.get_float("optim.epsilon");
   Adam<Real> adam(model.params().extent(0), ap);
-  const LossKind kind = cfg.get_string("loss.kind") == "mse" ? LossKind::MSE : LossKind::Huber;
-  const Real delta = static_cast<Real>(cfg.get_float("loss.delta"));
+  LossParams lp;
+  const std::string lk = cfg.get_string("loss.kind");
+  lp.kind = lk == "mse" ? LossKind::MSE : lk == "cross-entropy" ? LossKind::CrossEntropy : LossKind::Huber;
+  lp.delta = cfg.get_float("loss.delta");
+  lp.readout = cfg.get_string("loss.readout") == "max" ? Readout::Max : Readout::Sum;
+  lp.temperature = cfg.get_float("loss.temperature");
 
   const long epochs = cfg.get_int("train.epochs");
   const int batch = static_cast<int>(cfg.get_int("train.batch_size"));
@@ -194,7 +198,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     for (int s = 0; s * eval_batch < end - begin; ++s) {
       auto& bb = src.take(s);
       model.forward(bb.events());
-      for (double l : model.loss(bb.guidance_raw(), bb.labels(), kind, delta, Real(1)))
+      for (double l : model.loss(bb.guidance_raw(), bb.labels(), lp, Real(1)))
         sums[0] += l;
       const auto pred = model.predictions();
       for (int b = 0; b < bb.batch(); ++b) {
@@ -235,7 +239,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       // Every rank holds the same number of samples per step (the sampler pads or drops).
       const int global = static_cast<int>(idx.size()) * comm.size();
       model.forward(bb.events());
-      const auto losses = model.loss(bb.guidance_raw(), bb.labels(), kind, delta, Real(1) / global);
+      const auto losses = model.loss(bb.guidance_raw(), bb.labels(), lp, Real(1) / global);
       const auto pred = model.predictions();  // with the weights before this step's update
       for (std::size_t b = 0; b < idx.size(); ++b) {
         if (!std::isfinite(losses[b]))
