@@ -24,6 +24,8 @@ struct StdpParams {
   int window = 20;                     // |dt| in [2, window]
   double sigma = 0.1;                  // learning rate of the soft bounds
   double w_max = 1.5, w_min = -1.2;
+  bool lower_bound =
+      false;  // depression scales with (w - w_min) instead of the seed's (w - |w_min|)
 };
 
 struct LifParams {
@@ -45,10 +47,11 @@ KOKKOS_INLINE_FUNCTION double stdp_dw(const StdpParams& p, int dt) {
   return 0.0;
 }
 
-// One soft-bounded update (the base implementation's rule, kept as is: for w < |w_min| the
-// depression branch also increases w), then clamped to [w_min, w_max].
+// One soft-bounded update, then clamped to [w_min, w_max]. The seed's rule (the base
+// implementation's, kept as is): for w < |w_min| its depression branch also increases w.
+// With lower_bound, depression scales with the distance to w_min, so it decreases w.
 KOKKOS_INLINE_FUNCTION double stdp_apply(const StdpParams& p, double w, double dw) {
-  const double abs_min = p.w_min < 0 ? -p.w_min : p.w_min;
+  const double abs_min = p.lower_bound ? p.w_min : (p.w_min < 0 ? -p.w_min : p.w_min);
   if (dw > 0)
     w += p.sigma * dw * (p.w_max - w);
   else if (dw < 0)
@@ -90,8 +93,8 @@ void stdp_update(const Exec& exec, const GView2<Exec> W, const int j, const int 
 // (j, k), events in step order, so the sums are reproducible. Returns without a fence.
 template <class Exec>
 void step_currents(const Exec& exec, const GView2<Exec> W, const GIndex<Exec> off,
-                   const GIndex<Exec> neuron, const int j0, const int j1, const int k0,
-                   const int T, const GView2<Exec> cur) {
+                   const GIndex<Exec> neuron, const int j0, const int j1, const int k0, const int T,
+                   const GView2<Exec> cur) {
   const int nk = T + 1 - k0;
   if (nk <= 0 || j1 <= j0) return;
   Kokkos::parallel_for(
@@ -122,10 +125,10 @@ void unused_penalty(const Exec& exec, const GView2<Exec> W, const int j,
 
 // Neuron state of one sample (host).
 struct LifState {
-  std::vector<double> P;         // membrane potential
-  std::vector<int> ref_until;    // refractory (no integration) while t <= ref_until
-  std::vector<char> inhibited;   // set at the winner-take-all event, for the rest of the sample
-  int winner = -1;               // -1 until the first threshold crossing
+  std::vector<double> P;        // membrane potential
+  std::vector<int> ref_until;   // refractory (no integration) while t <= ref_until
+  std::vector<char> inhibited;  // set at the winner-take-all event, for the rest of the sample
+  int winner = -1;              // -1 until the first threshold crossing
   void reset(int n, double p_rest) {
     P.assign(n, p_rest);
     ref_until.assign(n, 0);
@@ -146,7 +149,9 @@ inline void lif_integrate(const LifParams& lp, LifState& s, int t, const double*
 }
 
 // Winner-take-all and spikes of step t after integration (host). The first time any potential
-// exceeds th, the argmax (lowest index on ties) wins, or `forced` when >= 0 (teacher mode), and
+// reaches th (P >= th, the spike condition, so the first output spike of a sample always comes
+// with the winner-take-all), the argmax (lowest index on ties) wins, or `forced` when >= 0
+// (teacher mode), and
 // every other neuron is set to p_inhibit for the rest of the sample. Then every non-inhibited,
 // non-refractory neuron with P >= th spikes: P = p_reset, refractory for steps t+1..t+t_ref.
 // Writes the spiking neurons to spikes (returns their count).
@@ -155,7 +160,7 @@ inline int lif_fire(const LifParams& lp, LifState& s, int t, double th, int forc
   if (s.winner < 0) {
     int best = -1;
     for (int j = 0; j < n; ++j)
-      if (s.P[j] > th && (best < 0 || s.P[j] > s.P[best])) best = j;
+      if (s.P[j] >= th && (best < 0 || s.P[j] > s.P[best])) best = j;
     if (best >= 0) {
       s.winner = forced >= 0 ? forced : best;
       for (int j = 0; j < n; ++j)
@@ -191,7 +196,7 @@ inline void stdp_update_ref(const StdpParams& p, double* w, const std::uint8_t* 
 
 // One whole sample on dense trains: W (n x m, row-major) is updated in place when `learn`;
 // trace (n x T, steps 1..T) receives the potentials after integration and before
-// winner-take-all/reset of each step. Returns the winner (-1 when no potential exceeded th).
+// winner-take-all/reset of each step. Returns the winner (-1 when no potential reached th).
 inline int guide_sample_ref(const LifParams& lp, const StdpParams& sp, double penalty,
                             std::vector<double>& W, int n, int m, int T, const std::uint8_t* x,
                             double th, bool learn, int forced, double* trace) {
@@ -203,7 +208,8 @@ inline int guide_sample_ref(const LifParams& lp, const StdpParams& sp, double pe
     for (int j = 0; j < n; ++j) {
       double c = 0;
       for (int i = 0; i < m; ++i)
-        if (x[static_cast<std::size_t>(i) * (T + 1) + t]) c += W[static_cast<std::size_t>(j) * m + i];
+        if (x[static_cast<std::size_t>(i) * (T + 1) + t])
+          c += W[static_cast<std::size_t>(j) * m + i];
       cur[j] = c;
     }
     lif_integrate(lp, s, t, cur.data(), 1);

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
     add(supsnn::add_import_seed_command);
     add(supsnn::add_prepare_command);
     add(supsnn::add_synth_command);
+    add(supsnn::add_guide_command);
     add(supsnn::add_config_command);
     add(supsnn::add_bench_command);
     bool parsed = false;

@@ -145,8 +145,9 @@ const std::vector<ConfigKey>& config_schema() {
       {"guide.w_min", -1.2, "lower weight bound"},
       {"guide.soft_bound",
        std::string("seed"),
-       "depression soft bound: seed (w += sigma dw (w - |w_min|), which raises w < |w_min|, as in "
-       "the seed's code) or lower (w += sigma dw (w - w_min): depression lowers w)",
+       "depression soft bound: seed (w += sigma dw (w - abs(w_min)), which raises w < "
+       "abs(w_min), as in the seed's code) or lower (w += sigma dw (w - w_min): depression "
+       "lowers w)",
        {"seed", "lower"}},
       {"guide.init_low", 0.0, "initial weights are uniform in [init_low, init_high]"},
       {"guide.init_high", 0.4, "upper end of the initial STDP weights"},

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 
 #include "common/error.hpp"
 #include "common/rng.hpp"
@@ -15,7 +16,7 @@ namespace {
 
 using HExec = Kokkos::DefaultHostExecutionSpace;
 using HIndex = GIndex<HExec>;
-constexpr std::uint64_t kStreamGuideInit = 0x91de1;  // weight initialisation
+constexpr std::uint64_t kStreamGuideInit = 0x91de1;     // weight initialisation
 constexpr std::uint64_t kStreamGuidePoisson = 0x91de2;  // fixed Poisson draw of image spikes
 
 HIndex index_view(const std::vector<int>& v, std::size_t first, std::size_t count) {
@@ -85,6 +86,7 @@ GuideParams guide_params(const Config& cfg) {
   p.stdp.sigma = cfg.get_float("guide.sigma");
   p.stdp.w_max = cfg.get_float("guide.w_max");
   p.stdp.w_min = cfg.get_float("guide.w_min");
+  p.stdp.lower_bound = cfg.get_string("guide.soft_bound") == "lower";
   p.init_low = cfg.get_float("guide.init_low");
   p.init_high = cfg.get_float("guide.init_high");
   p.unused_penalty = cfg.get_float("guide.unused_penalty");
@@ -95,8 +97,7 @@ GuideParams guide_params(const Config& cfg) {
   if (p.stdp.w_min > p.stdp.w_max)
     throw Error("config key 'guide.w_min': " + std::to_string(p.stdp.w_min) +
                 " is above guide.w_max");
-  if (p.init_low > p.init_high)
-    throw Error("config key 'guide.init_low': above guide.init_high");
+  if (p.init_low > p.init_high) throw Error("config key 'guide.init_low': above guide.init_high");
   return p;
 }
 
@@ -195,7 +196,10 @@ int StdpGuide::run_sample(const GuideSpikes& sp, int b, bool learn, int forced, 
   const HIndex act_neuron = index_view(sp.act_neuron, a0, A);
   const HIndex act_off = index_view(sp.act_off, a0, A + 1);
   const HIndex act_step = index_view(sp.act_step, 0, sp.act_step.size());
-  const double th = p_.adaptive_threshold ? sp.threshold_count[b] / p_.threshold_divisor : p_.p_th;
+  // An image without input spikes has no adaptive threshold: it never crosses (no winner).
+  const double th = !p_.adaptive_threshold      ? p_.p_th
+                    : sp.threshold_count[b] > 0 ? sp.threshold_count[b] / p_.threshold_divisor
+                                                : HUGE_VAL;
 
   step_currents(exec, v.W, off, neuron, 0, n_, 1, T, v.cur);
   exec.fence();  // the step loop reads the currents on the host
@@ -219,8 +223,8 @@ int StdpGuide::run_sample(const GuideSpikes& sp, int b, bool learn, int forced, 
   }
   if (learn && s.winner >= 0 && p_.unused_penalty != 0) {
     for (int a = 0; a < A; ++a) v.spiked(act_neuron(a)) = 1;
-    unused_penalty(exec, v.W, s.winner, decltype(v.spiked)::const_type(v.spiked),
-                   p_.unused_penalty, p_.stdp.w_min);
+    unused_penalty(exec, v.W, s.winner, decltype(v.spiked)::const_type(v.spiked), p_.unused_penalty,
+                   p_.stdp.w_min);
     exec.fence();  // the host clears the marks (and later reads W)
     for (int a = 0; a < A; ++a) v.spiked(act_neuron(a)) = 0;
   }
@@ -270,7 +274,8 @@ GuideResult run_guide(const GuideParams& p, DatasetFile& ds, void (*log)(const s
   Split* train = nullptr;
   for (auto& s : ds.splits)
     if (s.name == "train") train = &s;
-  if (!train || train->count == 0) throw Error("guide: the dataset has no (or an empty) train split");
+  if (!train || train->count == 0)
+    throw Error("guide: the dataset has no (or an empty) train split");
   const int m = train->inputs();
   const bool images = ds.kind == "images";
   const int T = images ? p.raw_steps : train->raw_steps;
@@ -287,14 +292,25 @@ GuideResult run_guide(const GuideParams& p, DatasetFile& ds, void (*log)(const s
   }
   const std::size_t it = static_cast<std::size_t>(train - ds.splits.data());
   const GuideSpikes& tsp = spikes[it];
+  {
+    double th = 0;
+    for (double c : tsp.threshold_count) th += c;
+    char buf[200];
+    std::snprintf(buf, sizeof buf,
+                  "guide: train split: %d samples, %.1f input spikes per sample, mean max spikes "
+                  "per step %.1f",
+                  tsp.count, static_cast<double>(tsp.neuron.size()) / tsp.count, th / tsp.count);
+    say(buf);
+  }
 
   StdpGuide g(p, n, m, T);
   const std::vector<int> order = shuffled_indices(train->count, p.seed, 0);
   for (int e = 0; e < p.epochs; ++e) {
     std::vector<long> won(static_cast<std::size_t>(n) + 1, 0);
-    for (int b : order) ++won[static_cast<std::size_t>(g.run_sample(tsp, b, true, -1, nullptr) + 1)];
-    std::string line = "guide: epoch " + std::to_string(e + 1) + "/" + std::to_string(p.epochs) +
-                       ": winners";
+    for (int b : order)
+      ++won[static_cast<std::size_t>(g.run_sample(tsp, b, true, -1, nullptr) + 1)];
+    std::string line =
+        "guide: epoch " + std::to_string(e + 1) + "/" + std::to_string(p.epochs) + ": winners";
     for (int j = 0; j < n; ++j) line += " " + std::to_string(won[j + 1]);
     line += ", none " + std::to_string(won[0]);
     say(line);
@@ -313,7 +329,8 @@ GuideResult run_guide(const GuideParams& p, DatasetFile& ds, void (*log)(const s
   }
   std::vector<long> counts(static_cast<std::size_t>(C) * n, 0);
   for (int b = 0; b < train->count; ++b)
-    if (winners[it][b] >= 0) ++counts[static_cast<std::size_t>(train->labels[b]) * n + winners[it][b]];
+    if (winners[it][b] >= 0)
+      ++counts[static_cast<std::size_t>(train->labels[b]) * n + winners[it][b]];
   GuideResult r;
   r.assignment = assign_classes(counts, C, n);
   r.row_neuron = r.assignment;

@@ -16,8 +16,8 @@ class Config;
 
 struct GuideParams {
   int epochs = 12;
-  int outputs = 0;                  // n; 0 = number of classes
-  bool adaptive_threshold = true;   // threshold = max_k (#inputs spiking at k) / divisor
+  int outputs = 0;                 // n; 0 = number of classes
+  bool adaptive_threshold = true;  // threshold = max_k (#inputs spiking at k) / divisor
   double threshold_divisor = 3, p_th = 80;
   LifParams lif;
   StdpParams stdp;
@@ -49,9 +49,9 @@ GuideSpikes guide_spikes(const SpikeEvents& ev, int inputs, int raw_steps);
 
 // Per sample result of the recording pass.
 struct GuideResult {
-  std::vector<double> weights;   // n x m after training
-  std::vector<int> assignment;   // class -> output neuron
-  std::vector<int> row_neuron;   // guidance row r = output neuron row_neuron[r]
+  std::vector<double> weights;  // n x m after training
+  std::vector<int> assignment;  // class -> output neuron
+  std::vector<int> row_neuron;  // guidance row r = output neuron row_neuron[r]
   double train_accuracy = 0, test_accuracy = 0;
   std::vector<int> train_winner, test_winner;
   double seconds = 0;

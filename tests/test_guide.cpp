@@ -1,0 +1,371 @@
+// Tests of the STDP guidance stage (kernels/stdp.hpp, src/guide/stdp_guide.cpp, supsnn guide):
+// kernels vs their CPU references, exact event logic on hand-made inputs (threshold crossing,
+// reset, refractory period, inhibition, unused-input penalty, soft bounds), teacher mode, the
+// class assignment, determinism, and the command end to end feeding `supsnn train`.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "data/dataset.hpp"
+#include "data/synth.hpp"
+#include "guide/stdp_guide.hpp"
+#include "io/h5.hpp"
+#include "kernels/stdp.hpp"
+#include "test_util.hpp"
+
+namespace supsnn {
+namespace {
+
+using HExec = Kokkos::DefaultHostExecutionSpace;
+
+// Dense trains x[b][i*(T+1)+k] -> stored events sorted by (step, neuron).
+SpikeEvents to_events(const std::vector<std::vector<std::uint8_t>>& x, int m, int T) {
+  SpikeEvents ev;
+  for (const auto& xb : x) {
+    for (int k = 0; k <= T; ++k)
+      for (int i = 0; i < m; ++i)
+        if (xb[static_cast<std::size_t>(i) * (T + 1) + k]) {
+          ev.neuron.push_back(i);
+          ev.step.push_back(static_cast<std::uint8_t>(k));
+        }
+    ev.offsets.push_back(static_cast<std::int64_t>(ev.neuron.size()));
+  }
+  return ev;
+}
+
+std::vector<std::vector<std::uint8_t>> random_trains(int B, int m, int T, double p, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::bernoulli_distribution bit(p);
+  std::vector<std::vector<std::uint8_t>> x(static_cast<std::size_t>(B));
+  for (auto& xb : x) {
+    xb.assign(static_cast<std::size_t>(m) * (T + 1), 0);
+    for (int i = 0; i < m; ++i)
+      for (int k = 1; k <= T; ++k) xb[static_cast<std::size_t>(i) * (T + 1) + k] = bit(rng);
+  }
+  return x;
+}
+
+TEST(StdpRule, DwAndSoftBounds) {
+  const StdpParams p;
+  EXPECT_DOUBLE_EQ(stdp_dw(p, -2), 0.3 * std::exp(-2.0 / 5));
+  EXPECT_DOUBLE_EQ(stdp_dw(p, -20), 0.3 * std::exp(-20.0 / 5));
+  EXPECT_DOUBLE_EQ(stdp_dw(p, 2), -0.8 * std::exp(-2.0 / 8));
+  EXPECT_DOUBLE_EQ(stdp_dw(p, 20), -0.8 * std::exp(-20.0 / 8));
+  for (int dt : {-21, -1, 0, 1, 21}) EXPECT_EQ(stdp_dw(p, dt), 0.0) << dt;
+  EXPECT_DOUBLE_EQ(stdp_apply(p, 0.2, 0.3), 0.2 + 0.1 * 0.3 * (1.5 - 0.2));
+  // Depression branch as in the base implementation: w + sigma dw (w - |w_min|).
+  EXPECT_DOUBLE_EQ(stdp_apply(p, 0.2, -0.5), 0.2 + 0.1 * -0.5 * (0.2 - 1.2));
+  EXPECT_DOUBLE_EQ(stdp_apply(p, 1.4, -0.5), 1.4 + 0.1 * -0.5 * (1.4 - 1.2));
+  EXPECT_EQ(stdp_apply(p, 1.49, 1000.0), 1.5);    // clamped at w_max
+  EXPECT_EQ(stdp_apply(p, 1.45, -1000.0), -1.2);  // 1.45 - 100*0.25 clamped at w_min
+  EXPECT_EQ(stdp_apply(p, 0.7, 0.0), 0.7);
+}
+
+TEST(StdpKernel, UpdateAndCurrentsMatchReference) {
+  const int m = 300, T = 70, n = 3;
+  const StdpParams p;
+  const auto x = random_trains(1, m, T, 0.05, 7);
+  const GuideSpikes sp = guide_spikes(to_events(x, m, T), m, T);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> u(-1.2, 1.5);
+  std::vector<double> w0(static_cast<std::size_t>(n) * m);
+  for (auto& w : w0) w = u(rng);
+  const int A = sp.act_first[1];
+  ASSERT_GT(A, 100);
+  // Device (default execution space) copies of the spike lists.
+  auto dev = [](const std::vector<int>& v) {
+    Kokkos::View<int*, MemSpace> d("v", v.size());
+    auto h = Kokkos::create_mirror_view(d);
+    for (std::size_t q = 0; q < v.size(); ++q) h(q) = v[q];
+    Kokkos::deep_copy(d, h);
+    return d;
+  };
+  const auto an = dev(sp.act_neuron), ao = dev(sp.act_off), as = dev(sp.act_step);
+  const auto off = dev(sp.step_off), ne = dev(sp.neuron);
+  for (int t : {1, 2, 5, 30, 69, 70}) {
+    std::vector<double> ref = w0;
+    stdp_update_ref(p, &ref[static_cast<std::size_t>(1) * m], x[0].data(), m, T, t);
+    GView2<ExecSpace> W("W", n, m);
+    auto hW = Kokkos::create_mirror_view(W);
+    for (int q = 0; q < n * m; ++q) hW.data()[q] = w0[q];
+    Kokkos::deep_copy(W, hW);
+    stdp_update(ExecSpace(), W, 1, t, an, ao, as, A, p);
+    Kokkos::deep_copy(hW, W);  // fences
+    int changed = 0;
+    for (int q = 0; q < n * m; ++q) {
+      EXPECT_NEAR(hW.data()[q], ref[q], 1e-13) << "t " << t << " q " << q;
+      changed += hW.data()[q] != w0[q];
+    }
+    if (t == 30) {
+      EXPECT_GT(changed, 50);
+    }
+    // Currents of steps t..T after the update vs a dense sum.
+    GView2<ExecSpace> cur("cur", n, T + 1);
+    step_currents(ExecSpace(), W, off, ne, 0, n, t, T, cur);
+    auto hc = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), cur);  // fences
+    for (int j = 0; j < n; ++j)
+      for (int k = 0; k <= T; ++k) {
+        double c = 0;
+        for (int i = 0; i < m; ++i)
+          if (x[0][static_cast<std::size_t>(i) * (T + 1) + k]) c += hW(j, i);
+        EXPECT_NEAR(hc(j, k), k >= t ? c : 0.0, 1e-12) << j << " " << k;
+      }
+  }
+}
+
+TEST(StdpGuide, SamplesMatchDenseReference) {
+  const int m = 200, T = 40, n = 3, B = 12;
+  GuideParams p;
+  p.lif.t_ref = 5;  // several spikes per sample
+  p.lif.leak = 1;
+  p.stdp.window = 10;
+  const auto x = random_trains(B, m, T, 0.08, 11);
+  const GuideSpikes sp = guide_spikes(to_events(x, m, T), m, T);
+  StdpGuide g(p, n, m, T);
+  std::vector<double> W = g.weights();
+  int spikes = 0, won = 0;
+  for (int epoch = 0; epoch < 2; ++epoch)
+    for (int b = 0; b < B; ++b) {
+      std::vector<double> tr(static_cast<std::size_t>(n) * T), ref(tr.size());
+      const double th = sp.threshold_count[b] / 3;
+      const int wr = guide_sample_ref(p.lif, p.stdp, p.unused_penalty, W, n, m, T, x[b].data(), th,
+                                      true, -1, ref.data());
+      const int wg = g.run_sample(sp, b, true, -1, tr.data());
+      ASSERT_EQ(wg, wr) << b;
+      spikes += g.spikes_last();
+      won += wg >= 0;
+      for (std::size_t q = 0; q < tr.size(); ++q) ASSERT_NEAR(tr[q], ref[q], 1e-9) << b;
+      const auto gw = g.weights();
+      for (std::size_t q = 0; q < W.size(); ++q) ASSERT_NEAR(gw[q], W[q], 1e-12) << b;
+    }
+  EXPECT_GT(won, B);       // the test exercises winner-take-all
+  EXPECT_GT(spikes, won);  // and repeated spikes after the refractory period
+}
+
+// Hand-made sample: n = 2, m = 4, T = 30. Input 0 spikes at every step 1..T, input 1 at step 3,
+// inputs 2 and 3 never. W(0,0) = 3, W(1,0) = 2, other weights chosen per test.
+struct Hand {
+  int m = 4, T = 30, n = 2;
+  GuideParams p;
+  GuideSpikes sp;
+  Hand() {
+    p.adaptive_threshold = false;
+    p.p_th = 11;
+    p.lif.leak = 1;
+    p.lif.t_ref = 3;
+    p.unused_penalty = 0.06;
+    std::vector<std::vector<std::uint8_t>> x(1, std::vector<std::uint8_t>(m * (T + 1), 0));
+    for (int k = 1; k <= T; ++k) x[0][0 * (T + 1) + k] = 1;
+    x[0][1 * (T + 1) + 3] = 1;
+    sp = guide_spikes(to_events(x, m, T), m, T);
+  }
+  std::vector<double> weights() const { return {3, 0, 0.5, -1.19, 2, 0, 0.5, 0.3}; }
+};
+
+TEST(StdpGuide, HandMadeEventLogic) {
+  Hand h;
+  EXPECT_EQ(h.sp.threshold_count[0], 2);  // step 3: inputs 0 and 1
+  EXPECT_EQ(h.sp.act_first[1], 2);
+  StdpGuide g(h.p, h.n, h.m, h.T);
+  g.set_weights(h.weights());
+  std::vector<double> tr(static_cast<std::size_t>(h.n) * h.T);
+  auto P = [&](int j, int t) { return tr[static_cast<std::size_t>(j) * h.T + t - 1]; };
+  EXPECT_EQ(g.run_sample(h.sp, 0, false, -1, tr.data()), 0);
+  // Neuron 0: +3 - leak 1 per step (+0 at step 3: input 1 has weight 0) -> 2t; first >= 11 at 6.
+  for (int t = 1; t <= 6; ++t) EXPECT_EQ(P(0, t), 2.0 * t) << t;
+  for (int t = 1; t <= 6; ++t) EXPECT_EQ(P(1, t), 1.0 * t) << t;
+  // Spike at 6: reset to 0, refractory for steps 7, 8, 9 (t_ref = 3), integrates again at 10.
+  for (int t = 7; t <= 9; ++t) EXPECT_EQ(P(0, t), 0.0) << t;
+  for (int t = 10; t <= 15; ++t) EXPECT_EQ(P(0, t), 2.0 * (t - 9)) << t;  // 12 at 15: spike
+  EXPECT_EQ(P(0, 16), 0.0);                                               // refractory 16..18
+  EXPECT_EQ(P(0, 19), 2.0);
+  // Loser: inhibited at step 6 (recorded after the crossing step), stays at -500.
+  for (int t = 7; t <= h.T; ++t) EXPECT_EQ(P(1, t), -500.0) << t;
+  EXPECT_EQ(g.spikes_last(), 3);  // steps 6, 15, 24
+  // Reaching the threshold exactly is a crossing: with p_th = 10, P(0, 5) = 10 wins and spikes.
+  GuideParams p10 = h.p;
+  p10.p_th = 10;
+  StdpGuide g10(p10, h.n, h.m, h.T);
+  g10.set_weights(h.weights());
+  EXPECT_EQ(g10.run_sample(h.sp, 0, false, -1, tr.data()), 0);
+  EXPECT_EQ(P(0, 5), 10.0);
+  EXPECT_EQ(P(0, 6), 0.0);
+  EXPECT_EQ(P(1, 6), -500.0);
+  // Weights unchanged without learning.
+  EXPECT_EQ(g.weights(), h.weights());
+}
+
+TEST(StdpGuide, HandMadeLearningAndPenalty) {
+  Hand h;
+  StdpGuide g(h.p, h.n, h.m, h.T);
+  g.set_weights(h.weights());
+  EXPECT_EQ(g.run_sample(h.sp, 0, true, -1, nullptr), 0);
+  const auto w = g.weights();
+  EXPECT_DOUBLE_EQ(w[2], 0.5 - 0.06);  // winner, input 2 never spiked
+  EXPECT_EQ(w[3], -1.2);               // -1.19 - 0.06 clamped at w_min
+  EXPECT_EQ(w[6], 0.5);                // loser: no penalty
+  EXPECT_EQ(w[7], 0.3);
+  EXPECT_EQ(w[4], 2.0);  // loser never spiked: no STDP
+  // Input 1 (one spike at step 3) before each output spike: potentiation only. The later output
+  // spikes depend on the learnt W(0,0), so the exact values come from the dense reference.
+  std::vector<double> W = h.weights();
+  std::vector<std::vector<std::uint8_t>> x(1, std::vector<std::uint8_t>(h.m * (h.T + 1), 0));
+  for (int k = 1; k <= h.T; ++k) x[0][k] = 1;
+  x[0][1 * (h.T + 1) + 3] = 1;
+  guide_sample_ref(h.p.lif, h.p.stdp, h.p.unused_penalty, W, h.n, h.m, h.T, x[0].data(), 11, true,
+                   -1, nullptr);
+  const double w1 = W[1];
+  EXPECT_GT(w1, 0.0);  // pre before post: potentiation from 0
+  EXPECT_NEAR(w[1], w1, 1e-15);
+  EXPECT_NEAR(w[0], W[0], 1e-15);
+  // First spike at 6 with W(0,1) = 0: dw = a_minus exp(-3/5) gives sigma dw w_max.
+  StdpParams sp;
+  EXPECT_GE(w1, stdp_apply(sp, 0.0, stdp_dw(sp, -3)) - 1e-15);
+}
+
+TEST(StdpGuide, TeacherForcesTheClassNeuron) {
+  Hand h;
+  StdpGuide g(h.p, h.n, h.m, h.T);
+  g.set_weights(h.weights());
+  std::vector<double> tr(static_cast<std::size_t>(h.n) * h.T);
+  auto P = [&](int j, int t) { return tr[static_cast<std::size_t>(j) * h.T + t - 1]; };
+  EXPECT_EQ(g.run_sample(h.sp, 0, false, 1, tr.data()), 1);
+  EXPECT_EQ(P(0, 6), 12.0);  // crossing step recorded before the winner-take-all
+  for (int t = 7; t <= h.T; ++t) EXPECT_EQ(P(0, t), -500.0) << t;
+  for (int t = 1; t <= 11; ++t) EXPECT_EQ(P(1, t), 1.0 * t) << t;  // forced winner climbs
+  EXPECT_EQ(P(1, 12), 0.0);                                        // spiked at 11 (P >= th), reset
+}
+
+TEST(StdpGuide, AssignmentIsAPermutation) {
+  // counts[c*n + j]: class 0 and class 1 both prefer neuron 0; class 0 has more.
+  const std::vector<long> counts = {10, 0, 1, 8, 0, 5, 0, 7, 0};
+  EXPECT_EQ(assign_classes(counts, 3, 3), (std::vector<int>{0, 2, 1}));
+  // A class that never wins takes the free neuron; ties go to the lower class / neuron.
+  EXPECT_EQ(assign_classes({4, 4, 0, 0, 0, 0, 0, 0, 0}, 3, 3), (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(assign_classes({0, 0, 3, 0, 0, 3}, 2, 3), (std::vector<int>{2, 0}));
+  EXPECT_NE(test::error_of([] {
+              assign_classes({1, 2}, 2, 1);
+            }).find("guide.outputs"),
+            std::string::npos);
+}
+
+DatasetFile small_synth() {
+  SynthOptions o;
+  o.height = o.width = 32;
+  o.train_per_class = 12;
+  o.test_per_class = 6;
+  DatasetFile ds;
+  ds.kind = "images";
+  ds.class_names = synth_class_names(o.classes);
+  for (bool test : {false, true}) {
+    SynthSplit g = synth_generate(o, test);
+    Split s;
+    s.name = test ? "test" : "train";
+    s.count = g.count;
+    s.height = g.height;
+    s.width = g.width;
+    s.images = g.images;
+    s.labels.assign(g.labels.begin(), g.labels.end());
+    ds.splits.push_back(std::move(s));
+  }
+  return ds;
+}
+
+TEST(StdpGuide, RunIsDeterministicAndModesAgree) {
+  GuideParams p;
+  p.epochs = 2;
+  DatasetFile a = small_synth(), b = small_synth();
+  const GuideResult ra = run_guide(p, a, nullptr), rb = run_guide(p, b, nullptr);
+  EXPECT_EQ(ra.weights, rb.weights);
+  EXPECT_EQ(ra.assignment, rb.assignment);
+  for (int s = 0; s < 2; ++s) {
+    EXPECT_EQ(a.splits[s].guide_rows, 3);
+    EXPECT_EQ(a.splits[s].guidance.size(), static_cast<std::size_t>(a.splits[s].count) * 3 * 70);
+    EXPECT_EQ(a.splits[s].guidance, b.splits[s].guidance);
+  }
+  // Accuracy = fraction whose winner is the class neuron; the guidance row of the class is that
+  // neuron's trace.
+  long ok = 0;
+  for (int q = 0; q < a.splits[0].count; ++q)
+    ok += ra.train_winner[q] == ra.assignment[a.splits[0].labels[q]];
+  EXPECT_DOUBLE_EQ(ra.train_accuracy, static_cast<double>(ok) / a.splits[0].count);
+
+  // Teacher: same weights; the class row wins whenever any neuron crossed the threshold.
+  GuideParams pt = p;
+  pt.mode = "teacher";
+  DatasetFile t = small_synth();
+  const GuideResult rt = run_guide(pt, t, nullptr);
+  EXPECT_EQ(rt.weights, ra.weights);
+  const int T = 70;
+  for (int q = 0; q < t.splits[0].count; ++q) {
+    const double* gq = &t.splits[0].guidance[static_cast<std::size_t>(q) * 3 * T];
+    const int c = t.splits[0].labels[q];
+    if (ra.train_winner[q] < 0) continue;
+    for (int r = 0; r < 3; ++r) {
+      if (r != c) {
+        EXPECT_EQ(gq[r * T + T - 1], -500.0) << q << " " << r;
+      }
+    }
+    if (ra.train_winner[q] == ra.assignment[c]) {  // natural winner = class: same trace
+      for (int k = 0; k < 3 * T; ++k)
+        EXPECT_EQ(gq[k], a.splits[0].guidance[static_cast<std::size_t>(q) * 3 * T + k]);
+    }
+  }
+
+  // Class-mean: every sample of a class has the same guidance.
+  GuideParams pc = p;
+  pc.mode = "class-mean";
+  DatasetFile cm = small_synth();
+  run_guide(pc, cm, nullptr);
+  for (const auto& s : cm.splits)
+    for (int q = 0; q < s.count; ++q)
+      for (int q2 = 0; q2 < s.count; ++q2)
+        if (s.labels[q] == s.labels[q2]) {
+          for (int k = 0; k < 3 * T; k += 7)
+            ASSERT_EQ(s.guidance[static_cast<std::size_t>(q) * 3 * T + k],
+                      s.guidance[static_cast<std::size_t>(q2) * 3 * T + k]);
+        }
+}
+
+TEST(GuideCommand, EndToEndFeedsTraining) {
+  test::ScratchDir dir("guide");
+  const std::string X = dir.file("x.h5"), G = dir.file("g.h5");
+  auto r = test::run_supsnn("synth --output " + X +
+                            " --train-per-class 20 --test-per-class 10 --size 32");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::run_supsnn("guide --dataset " + X + " --output " + G + " --set guide.epochs=3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("guide accuracy: train "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(", test "), std::string::npos) << r.output;
+  {
+    SplitReader tr(G, "train");
+    EXPECT_EQ(tr.kind(), "images");
+    EXPECT_EQ(tr.header().guide_rows, 3);
+    EXPECT_EQ(tr.header().count, 60);
+    EXPECT_EQ(SplitReader(G, "test").header().guide_rows, 3);
+    auto f = h5::open_file(G);
+    auto g = h5::open_group(f, "guide");
+    EXPECT_EQ(h5::shape(g, "weights"), (std::vector<hsize_t>{3, 32 * 32}));
+    EXPECT_EQ(h5::read<std::int32_t>(g, "assignment").size(), 3u);
+    const double acc = h5::attr_double(g, "train_accuracy");
+    EXPECT_GE(acc, 0.0);
+    EXPECT_LE(acc, 1.0);
+    EXPECT_NE(h5::attr_string(g, "config").find("epochs = 3"), std::string::npos);
+  }
+  r = test::run_supsnn("train --set data.train=" + G +
+                           " --set data.guidance=dataset --set train.epochs=1 --run-dir " +
+                           dir.file("run"),
+                       dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  // More classes than outputs: one-line error naming the key.
+  r = test::run_supsnn("guide --dataset " + X + " --output " + dir.file("bad.h5") +
+                       " --set guide.outputs=2 --set guide.epochs=1");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("guide.outputs"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace supsnn
