@@ -1,6 +1,7 @@
 // Small random problems shared by kernel, gradient and batch tests: dense binary spikes and the
 // event batch built from them through the production BatchBuilder.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -53,6 +54,34 @@ std::vector<double> to_host(const V& v) {
   auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
   std::vector<double> out(h.data(), h.data() + h.span());
   return out;
+}
+
+// Checks the model's BPTT gradient against central finite differences of loss_fn() (which runs
+// forward + loss on the model's current weights); returns the number of non-zero gradients.
+template <class Model, class LossFn>
+int expect_gradients_match_finite_differences(Model& model, const EventBatch& ev,
+                                              LossFn&& loss_fn) {
+  loss_fn();
+  model.backward(ev);
+  const auto grad = to_host(model.grads());
+  auto w = model.weights_host();
+  const double h = 1e-6;
+  int nonzero = 0;
+  for (std::size_t q = 0; q < w.size(); ++q) {
+    const double w0 = w[q];
+    w[q] = w0 + h;
+    model.set_weights_host(w);
+    const double lp = loss_fn();
+    w[q] = w0 - h;
+    model.set_weights_host(w);
+    const double lm = loss_fn();
+    w[q] = w0;
+    model.set_weights_host(w);
+    const double fd = (lp - lm) / (2 * h);
+    nonzero += grad[q] != 0;
+    EXPECT_NEAR(grad[q], fd, 1e-6 * (1 + std::fabs(fd))) << "dL/dW flat index " << q;
+  }
+  return nonzero;
 }
 
 }  // namespace supsnn::test
