@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Repeats one experiment over seeds 1..K and prints the final test (and validation) accuracy of
+# each run and their mean, standard deviation, min and max. A stop-gap until `supsnn sweep`.
+#   launch/repeat.sh configs/mstar-soc3e-ce-bilayer.toml 3 [--set key=value ...]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+config=${1:?usage: launch/repeat.sh CONFIG K [--set key=value ...]}
+repeats=${2:?usage: launch/repeat.sh CONFIG K [--set key=value ...]}
+shift 2
+name=$(basename "$config" .toml)
+for seed in $(seq 1 "$repeats"); do
+  build/src/supsnn train --config "$config" --set train.seed="$seed" --set run.log_level=warn \
+    --run-dir "runs/$name-seed$seed" "$@"
+  # metrics.csv columns: epoch, train_loss, train_accuracy, val_loss, val_accuracy, test_loss, test_accuracy, ...
+  tail -n 1 "runs/$name-seed$seed/metrics.csv" | awk -F, -v s="$seed" '{printf "seed %s: val %.4f test %.4f\n", s, $5, $7}'
+done | tee "/tmp/supsnn-repeat-$$.txt"
+# Lines read "seed K: val V test A": fields 4 (validation) and 6 (test).
+awk '{v[NR] = $6; sum += $6; vs += $4} END {
+  mean = sum / NR; for (i = 1; i <= NR; ++i) sq += (v[i] - mean) ^ 2
+  min = v[1]; max = v[1]; for (i = 2; i <= NR; ++i) { if (v[i] < min) min = v[i]; if (v[i] > max) max = v[i] }
+  printf "test accuracy over %d seeds: mean %.4f, std %.4f, min %.4f, max %.4f (validation mean %.4f)\n",
+         NR, mean, (NR > 1 ? sqrt(sq / (NR - 1)) : 0), min, max, vs / NR }' "/tmp/supsnn-repeat-$$.txt"
+rm -f "/tmp/supsnn-repeat-$$.txt"
