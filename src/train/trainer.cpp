@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <tuple>
+#include <type_traits>
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
@@ -15,6 +16,7 @@
 #include "data/batch.hpp"
 #include "data/sampler.hpp"
 #include "io/h5.hpp"
+#include "model/deep_snn.hpp"
 #include "model/seed_bilayer.hpp"
 #include "train/batch_source.hpp"
 #include "train/optimizer.hpp"
@@ -127,7 +129,37 @@ struct EvalResult {
   std::vector<double> confusion;  // classes x classes, true x predicted
 };
 
-template <class Real>
+HiddenParams hidden_params(const Config& cfg) {
+  HiddenParams h;
+  h.threshold = cfg.get_float("model.hidden_threshold");
+  h.leak = cfg.get_float("model.hidden_leak");
+  h.width = cfg.get_float("model.hidden_surrogate_width");
+  const std::string sg = cfg.get_string("model.surrogate");
+  h.surrogate = sg == "arctan"     ? Surrogate::Arctan
+                : sg == "triangle" ? Surrogate::Triangle
+                                   : Surrogate::FastSigmoid;
+  return h;
+}
+
+// The model of the run: the bilayer (model.hidden = []) or a deep SNN, initialised.
+template <class Real, class Model>
+std::unique_ptr<Model> make_model(const Config& cfg, int n, int m, const TimeGrid& grid) {
+  const auto seed = static_cast<std::uint64_t>(cfg.get_int("train.seed"));
+  if constexpr (std::is_same_v<Model, DeepSnn<Real>>) {
+    std::vector<int> sizes{m};
+    for (long h : cfg.get_int_list("model.hidden")) sizes.push_back(static_cast<int>(h));
+    sizes.push_back(n);
+    auto model = std::make_unique<Model>(sizes, grid, neuron_params(cfg, grid), hidden_params(cfg));
+    model->init_scaled(seed, cfg.get_float("model.hidden_init"));
+    return model;
+  } else {
+    auto model = std::make_unique<Model>(n, m, grid, neuron_params(cfg, grid));
+    model->init_uniform(seed, cfg.get_float("model.init_low"), cfg.get_float("model.init_high"));
+    return model;
+  }
+}
+
+template <class Real, class Model>
 TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& log,
                          const DataPlan& plan) {
   using Clock = std::chrono::steady_clock;
@@ -146,9 +178,14 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     val = std::make_unique<BatchSource<Real>>(plan.train_path, "train", plan.opt, false);
 
   TimeGrid grid{train.raw_steps(), static_cast<int>(cfg.get_int("model.steps"))};
-  SeedBilayer<Real> model(n, m, grid, neuron_params(cfg, grid));
-  model.init_uniform(static_cast<std::uint64_t>(cfg.get_int("train.seed")),
-                     cfg.get_float("model.init_low"), cfg.get_float("model.init_high"));
+  const std::unique_ptr<Model> model_ptr = make_model<Real, Model>(cfg, n, m, grid);
+  Model& model = *model_ptr;
+  constexpr bool deep = std::is_same_v<Model, DeepSnn<Real>>;
+  if constexpr (deep) {
+    std::string layers;
+    for (int s : model.sizes()) layers += (layers.empty() ? "" : " -> ") + std::to_string(s);
+    log.info("deep SNN: {} neurons, {} weights", layers, model.params().extent(0));
+  }
   AdamParams ap;
   ap.lr = cfg.get_float("optim.lr");
   ap.beta1 = cfg.get_float("optim.beta1");
@@ -157,7 +194,9 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   Adam<Real> adam(model.params().extent(0), ap);
   LossParams lp;
   const std::string lk = cfg.get_string("loss.kind");
-  lp.kind = lk == "mse" ? LossKind::MSE : lk == "cross-entropy" ? LossKind::CrossEntropy : LossKind::Huber;
+  lp.kind = lk == "mse"             ? LossKind::MSE
+            : lk == "cross-entropy" ? LossKind::CrossEntropy
+                                    : LossKind::Huber;
   lp.delta = cfg.get_float("loss.delta");
   lp.readout = cfg.get_string("loss.readout") == "max" ? Readout::Max : Readout::Sum;
   lp.temperature = cfg.get_float("loss.temperature");
@@ -198,8 +237,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     for (int s = 0; s * eval_batch < end - begin; ++s) {
       auto& bb = src.take(s);
       model.forward(bb.events());
-      for (double l : model.loss(bb.guidance_raw(), bb.labels(), lp, Real(1)))
-        sums[0] += l;
+      for (double l : model.loss(bb.guidance_raw(), bb.labels(), lp, Real(1))) sums[0] += l;
       const auto pred = model.predictions();
       for (int b = 0; b < bb.batch(); ++b) {
         const int truth = src.reader().labels()[slice[s * eval_batch + b]];
@@ -285,6 +323,11 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
         epoch, epochs, em.train_loss, em.train_accuracy,
         val ? fmt::format("  val acc {:.4f}", em.val_accuracy) : std::string(), em.test_loss,
         em.test_accuracy, lr, em.samples_per_s);
+    if constexpr (deep) {
+      std::string rates;
+      for (double r : model.spike_rates()) rates += fmt::format(" {:.3g}", r);
+      log.info("hidden spikes per neuron and sample (last batch):{}", rates);
+    }
     if (comm.rank() == 0) metrics.append(em);
     summary.epochs.push_back(em);
   }
@@ -301,7 +344,19 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       h5::set_attr(f, "height", static_cast<std::int64_t>(train.height()));
       h5::set_attr(f, "width", static_cast<std::int64_t>(train.width()));
       h5::write_strings(f, "class_names", classes);
-      h5::write(f, "W", {static_cast<hsize_t>(n), static_cast<hsize_t>(m)}, summary.weights.data());
+      if constexpr (deep) {
+        // W1 .. W{L+1}: each layer's (out x in) weights, W{L+1} the output layer.
+        h5::set_attr(f, "layers", static_cast<std::int64_t>(model.layers()));
+        for (int l = 0; l < model.layers(); ++l) {
+          const auto [rows, cols] = model.shape(l);
+          h5::write(f, "W" + std::to_string(l + 1),
+                    {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)},
+                    summary.weights.data() + model.offset(l));
+        }
+      } else {
+        h5::write(f, "W", {static_cast<hsize_t>(n), static_cast<hsize_t>(m)},
+                  summary.weights.data());
+      }
     }
     out.commit();
   }
@@ -326,9 +381,12 @@ TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string
   MPI_Barrier(comm.raw());  // the run directory exists before any rank opens its log
   auto log = make_logger(run_dir, cfg.get_string("run.log_level"), comm.rank());
   log->info("supsnn train, run directory {}", run_dir);
+  const bool deep = !cfg.get_int_list("model.hidden").empty();
   if (cfg.get_string("model.precision") == "float")
-    return train_typed<float>(cfg, comm, *log, plan);
-  return train_typed<double>(cfg, comm, *log, plan);
+    return deep ? train_typed<float, DeepSnn<float>>(cfg, comm, *log, plan)
+                : train_typed<float, SeedBilayer<float>>(cfg, comm, *log, plan);
+  return deep ? train_typed<double, DeepSnn<double>>(cfg, comm, *log, plan)
+              : train_typed<double, SeedBilayer<double>>(cfg, comm, *log, plan);
 }
 
 }  // namespace supsnn

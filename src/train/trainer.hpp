@@ -13,7 +13,7 @@ namespace supsnn {
 
 struct TrainSummary {
   std::vector<EpochMetrics> epochs;
-  std::vector<double> weights;  // final W, n x m row-major
+  std::vector<double> weights;  // final W, n x m row-major; deep SNN: the flat buffer W1, W2, ...
   int outputs = 0, inputs = 0;
 };
 

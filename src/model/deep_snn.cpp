@@ -1,0 +1,231 @@
+#include "model/deep_snn.hpp"
+
+#include <cmath>
+
+#include "common/error.hpp"
+#include "common/rng.hpp"
+
+namespace supsnn {
+
+namespace {
+template <class V>
+auto first(const V& v, int B) {
+  return Kokkos::subview(v, std::make_pair(0, B), Kokkos::ALL, Kokkos::ALL);
+}
+}  // namespace
+
+template <class Real>
+DeepSnn<Real>::DeepSnn(const std::vector<int>& sizes, TimeGrid grid, const NeuronParams& neuron,
+                       const HiddenParams& hidden)
+    : sizes_(sizes), grid_(grid), fine_{grid.steps, grid.steps}, neuron_(neuron), hidden_(hidden) {
+  if (sizes_.size() < 3) throw Error("model: a deep SNN needs at least one hidden layer");
+  for (int s : sizes_)
+    if (s < 1) throw Error("model: every layer needs at least one neuron");
+  if (neuron_.dynamics != Dynamics::Integrator && outputs() > 16)
+    throw Error("model: lif dynamics support at most 16 output neurons, got " +
+                std::to_string(outputs()));
+  std::size_t total = 0;
+  for (int l = 0; l < layers(); ++l) {
+    offsets_.push_back(total);
+    total += static_cast<std::size_t>(sizes_[l + 1]) * sizes_[l];
+  }
+  params_ = View1<Real>("params", total);
+  grads_ = View1<Real>("grads", total);
+  for (int l = 0; l < layers(); ++l) {
+    W_.emplace_back(params_.data() + offsets_[l], sizes_[l + 1], sizes_[l]);
+    dW_.emplace_back(grads_.data() + offsets_[l], sizes_[l + 1], sizes_[l]);
+  }
+}
+
+template <class Real>
+void DeepSnn<Real>::reserve(int B) {
+  if (cap_ >= B) return;
+  cap_ = B;
+  const int T1 = grid_.raw_steps + 1, S1 = grid_.steps + 1, n = outputs();
+  c1_ = View3<Real>("current1", B, sizes_[1], T1);
+  dc1_ = View3<Real>("d_current1", B, sizes_[1], T1);
+  I_.clear();
+  V_.clear();
+  S_.clear();
+  dI_.clear();
+  dS_.clear();
+  for (int l = 1; l + 1 < static_cast<int>(sizes_.size()); ++l) {
+    I_.emplace_back("hidden_current", B, sizes_[l], S1);
+    V_.emplace_back("hidden_potential", B, sizes_[l], S1);
+    S_.emplace_back("hidden_spikes", B, sizes_[l], S1);
+    dI_.emplace_back("d_hidden_current", B, sizes_[l], S1);
+    dS_.emplace_back("d_hidden_spikes", B, sizes_[l], S1);
+  }
+  Iout_ = View3<Real>("output_current", B, n, S1);
+  dIout_ = View3<Real>("d_output_current", B, n, S1);
+  P_ = View3<Real>("potential", B, n, S1);
+  if (neuron_.dynamics != Dynamics::Integrator) {
+    Vout_ = View3<Real>("pre_reset_potential", B, n, S1);
+    state_ = View3<unsigned char>("neuron_state", B, n, S1);
+  }
+  G_ = View3<Real>("guidance", B, n, S1);
+  dP_ = View3<Real>("d_potential", B, n, S1);
+  psum_ = View2<Real>("potential_sum", B, n);
+  loss_ = View1<Real>("loss", B);
+}
+
+template <class Real>
+void DeepSnn<Real>::init_scaled(std::uint64_t seed, double scale) {
+  auto h = Kokkos::create_mirror_view(params_);
+  for (int l = 0; l < layers(); ++l) {
+    const double a = scale * std::sqrt(3.0 / sizes_[l]);
+    const std::size_t end = offsets_[l] + static_cast<std::size_t>(sizes_[l + 1]) * sizes_[l];
+    for (std::size_t q = offsets_[l]; q < end; ++q)
+      h(q) = static_cast<Real>(a * (2 * uniform01(seed, kStreamInit, q) - 1));
+  }
+  Kokkos::deep_copy(params_, h);
+}
+
+template <class Real>
+void DeepSnn<Real>::set_weights_host(const std::vector<double>& w) {
+  if (w.size() != params_.extent(0)) throw Error("model: weight vector has the wrong size");
+  auto h = Kokkos::create_mirror_view(params_);
+  for (std::size_t i = 0; i < w.size(); ++i) h(i) = static_cast<Real>(w[i]);
+  Kokkos::deep_copy(params_, h);
+}
+
+template <class Real>
+std::vector<double> DeepSnn<Real>::weights_host() const {
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), params_);
+  return std::vector<double>(h.data(), h.data() + h.extent(0));
+}
+
+template <class Real>
+void DeepSnn<Real>::forward(const EventBatch& ev) {
+  if (ev.inputs != inputs() || ev.raw_steps != grid_.raw_steps)
+    throw Error("model: batch has " + std::to_string(ev.inputs) + " inputs x " +
+                std::to_string(ev.raw_steps + 1) + " samples, model expects " +
+                std::to_string(inputs()) + " x " + std::to_string(grid_.raw_steps + 1));
+  reserve(ev.batch);
+  B_ = ev.batch;
+  const int L = static_cast<int>(I_.size());
+  event_current_forward<Real>(ev, W_[0], first(c1_, B_));
+  interp_time<Real>(grid_, first(c1_, B_), first(I_[0], B_));
+  for (int l = 0; l < L; ++l) {
+    hidden_lif_forward<Real>(hidden_, first(I_[l], B_), first(V_[l], B_), first(S_[l], B_));
+    const auto next = l + 1 < L ? first(I_[l + 1], B_) : first(Iout_, B_);
+    spike_current_forward<Real>(W_[l + 1], first(S_[l], B_), next);
+  }
+  // The output layer on the fine grid: the identity grid makes its current the "raw" current.
+  const auto psum = Kokkos::subview(psum_, std::make_pair(0, B_), Kokkos::ALL);
+  if (neuron_.dynamics == Dynamics::Integrator)
+    seed_integrate_forward<Real>(fine_, static_cast<Real>(neuron_.leak), first(Iout_, B_),
+                                 first(P_, B_), psum);
+  else
+    lif_forward<Real>(fine_, neuron_, first(Iout_, B_), first(P_, B_), first(Vout_, B_),
+                      first(state_, B_), psum);
+}
+
+template <class Real>
+std::vector<double> DeepSnn<Real>::loss(View3<const Real> guidance_raw, View1<const int> labels,
+                                        const LossParams& lp, Real scale) {
+  const int n = outputs();
+  const auto lv = Kokkos::subview(loss_, std::make_pair(0, B_));
+  const auto lab = Kokkos::subview(labels, std::make_pair(0, B_));
+  if (lp.kind == LossKind::CrossEntropy) {
+    if (n > 16) throw Error("model: the cross-entropy readout supports at most 16 output neurons");
+    readout_ce_loss<Real>(lp.readout, static_cast<Real>(lp.temperature), scale, first(P_, B_), lab,
+                          lv, first(dP_, B_));
+  } else {
+    if (guidance_raw.extent(1) != static_cast<std::size_t>(n))
+      throw Error("model: guidance has " + std::to_string(guidance_raw.extent(1)) +
+                  " rows, model has " + std::to_string(n) + " output neurons");
+    const auto G = first(G_, B_);
+    interp_time<Real>(grid_, first(guidance_raw, B_), G);
+    trace_loss<Real>(lp.kind, static_cast<Real>(lp.delta), scale, first(P_, B_), G, lab, lv,
+                     first(dP_, B_));
+  }
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), lv);
+  return std::vector<double>(h.data(), h.data() + B_);
+}
+
+template <class Real>
+void DeepSnn<Real>::backward(const EventBatch& ev) {
+  if (ev.batch != B_) throw Error("model: backward() on a batch that forward() did not see");
+  const int L = static_cast<int>(I_.size());
+  if (neuron_.dynamics == Dynamics::Integrator)
+    seed_integrate_backward<Real>(fine_, first(dP_, B_), first(dIout_, B_));
+  else
+    lif_backward<Real>(fine_, neuron_, first(Vout_, B_), first(state_, B_), first(dP_, B_),
+                       first(dIout_, B_));
+  for (int l = L - 1; l >= 0; --l) {
+    // dI of the layer that layer l's spikes drive.
+    const auto dnext = l + 1 < L ? first(dI_[l + 1], B_) : first(dIout_, B_);
+    spike_current_backward_weights<Real>(dnext, first(S_[l], B_), dW_[l + 1]);
+    spike_current_backward_input<Real>(W_[l + 1], dnext, first(dS_[l], B_));
+    hidden_lif_backward<Real>(hidden_, first(V_[l], B_), first(S_[l], B_), first(dS_[l], B_),
+                              first(dI_[l], B_));
+  }
+  interp_time_backward<Real>(grid_, first(dI_[0], B_), first(dc1_, B_));
+  event_current_backward<Real>(ev, first(dc1_, B_), dW_[0]);
+}
+
+namespace {
+template <class V>
+std::vector<double> flat_host(const V& v) {
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+  std::vector<double> out;
+  out.reserve(h.size());
+  for (std::size_t b = 0; b < h.extent(0); ++b)
+    for (std::size_t j = 0; j < h.extent(1); ++j)
+      for (std::size_t s = 0; s < h.extent(2); ++s) out.push_back(h(b, j, s));
+  return out;
+}
+}  // namespace
+
+template <class Real>
+std::vector<double> DeepSnn<Real>::potentials_host() const {
+  return flat_host(first(P_, B_));
+}
+
+template <class Real>
+std::vector<double> DeepSnn<Real>::spikes_host(int l) const {
+  return flat_host(first(S_.at(l), B_));
+}
+
+template <class Real>
+std::vector<double> DeepSnn<Real>::spike_rates() const {
+  std::vector<double> rates;
+  for (std::size_t l = 0; l < S_.size(); ++l) {
+    const auto s = spikes_host(static_cast<int>(l));
+    double sum = 0;
+    for (double x : s) sum += x;
+    const double cells = static_cast<double>(B_) * sizes_[l + 1];
+    rates.push_back(cells > 0 ? sum / cells : 0.0);
+  }
+  return rates;
+}
+
+template <class Real>
+std::vector<double> DeepSnn<Real>::potential_sums_host() const {
+  auto h = Kokkos::create_mirror_view_and_copy(
+      Kokkos::HostSpace(), Kokkos::subview(psum_, std::make_pair(0, B_), Kokkos::ALL));
+  std::vector<double> out;
+  for (std::size_t b = 0; b < h.extent(0); ++b)
+    for (std::size_t j = 0; j < h.extent(1); ++j) out.push_back(h(b, j));
+  return out;
+}
+
+template <class Real>
+std::vector<int> DeepSnn<Real>::predictions() const {
+  const int n = outputs();
+  const auto sums = potential_sums_host();
+  std::vector<int> pred(B_);
+  for (int b = 0; b < B_; ++b) {
+    int best = 0;
+    for (int j = 1; j < n; ++j)
+      if (sums[b * n + j] > sums[b * n + best]) best = j;
+    pred[b] = best;
+  }
+  return pred;
+}
+
+template class DeepSnn<double>;
+template class DeepSnn<float>;
+
+}  // namespace supsnn

@@ -1,0 +1,82 @@
+// Deep SNN (docs/model.md, "Deep SNN"): m inputs -> hidden dense LIF layers with spiking outputs
+// -> n output neurons with the output dynamics of the bilayer (integrator, lif or lif-wta) and the
+// same losses. Layer 1 is driven by the input events on the raw grid (event current, then
+// interpolation onto the fine grid); every later layer by the spikes of the previous one on the
+// fine grid. The parameters of all layers live in ONE flat buffer (W1, W2, ..., W_out, each
+// row-major out x in), so the optimiser and the all-reduce see one array; likewise the gradients.
+#pragma once
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "kernels/hidden_lif.hpp"
+#include "model/seed_bilayer.hpp"
+
+namespace supsnn {
+
+template <class Real>
+class DeepSnn {
+ public:
+  // sizes: {inputs, hidden_1, ..., hidden_L, outputs}, L >= 1. neuron: the output layer.
+  DeepSnn(const std::vector<int>& sizes, TimeGrid grid, const NeuronParams& neuron,
+          const HiddenParams& hidden);
+
+  int outputs() const { return sizes_.back(); }
+  int inputs() const { return sizes_.front(); }
+  int layers() const { return static_cast<int>(sizes_.size()) - 1; }  // weight matrices
+  const std::vector<int>& sizes() const { return sizes_; }
+  const TimeGrid& grid() const { return grid_; }
+  const NeuronParams& neuron() const { return neuron_; }
+  const HiddenParams& hidden() const { return hidden_; }
+  // (rows, cols) and flat offset of weight matrix l (0-based; l = layers()-1 is the output layer).
+  std::pair<int, int> shape(int l) const { return {sizes_[l + 1], sizes_[l]}; }
+  std::size_t offset(int l) const { return offsets_[l]; }
+  View2<Real> weights(int l) const { return W_[l]; }
+
+  View1<Real> params() const { return params_; }
+  View1<Real> grads() const { return grads_; }
+
+  // Layer l uniform in [-a_l, a_l], a_l = scale * sqrt(3 / fan_in_l), a pure function of
+  // (seed, flat index).
+  void init_scaled(std::uint64_t seed, double scale);
+  void set_weights_host(const std::vector<double>& w);  // the flat buffer
+  std::vector<double> weights_host() const;
+
+  void forward(const EventBatch& ev);
+  std::vector<double> loss(View3<const Real> guidance_raw, View1<const int> labels,
+                           const LossParams& lp, Real scale);
+  void backward(const EventBatch& ev);
+
+  // Host copies of the last forward pass (first B samples), as SeedBilayer.
+  std::vector<double> potentials_host() const;      // output layer, B*n*(steps+1)
+  std::vector<double> potential_sums_host() const;  // B*n
+  std::vector<int> predictions() const;
+  // Hidden spikes of the last forward pass: B*h_l*(steps+1) of hidden layer l (0-based).
+  std::vector<double> spikes_host(int l) const;
+  // Mean spikes per hidden neuron and sample over points 1..steps, per hidden layer.
+  std::vector<double> spike_rates() const;
+
+ private:
+  void reserve(int B);
+
+  std::vector<int> sizes_;
+  TimeGrid grid_, fine_;  // fine_ = {steps, steps}: identity interpolation of the output layer
+  NeuronParams neuron_;
+  HiddenParams hidden_;
+  std::vector<std::size_t> offsets_;
+  int B_ = 0, cap_ = 0;
+  View1<Real> params_, grads_;
+  std::vector<View2<Real>> W_, dW_;
+  View3<Real> c1_, dc1_;                // layer-1 raw-grid current and its gradient
+  std::vector<View3<Real>> I_, V_, S_;  // per hidden layer: current, pre-reset potential, spikes
+  std::vector<View3<Real>> dI_, dS_;
+  View3<Real> Iout_, dIout_, P_, Vout_, G_, dP_;
+  View3<unsigned char> state_;
+  View2<Real> psum_;
+  View1<Real> loss_;
+};
+
+extern template class DeepSnn<double>;
+extern template class DeepSnn<float>;
+
+}  // namespace supsnn
