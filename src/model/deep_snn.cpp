@@ -4,15 +4,9 @@
 
 #include "common/error.hpp"
 #include "common/rng.hpp"
+#include "model/host_views.hpp"
 
 namespace supsnn {
-
-namespace {
-template <class V>
-auto first(const V& v, int B) {
-  return Kokkos::subview(v, std::make_pair(0, B), Kokkos::ALL, Kokkos::ALL);
-}
-}  // namespace
 
 template <class Real>
 DeepSnn<Real>::DeepSnn(const std::vector<int>& sizes, TimeGrid grid, const NeuronParams& neuron,
@@ -84,15 +78,12 @@ void DeepSnn<Real>::init_scaled(std::uint64_t seed, double scale) {
 template <class Real>
 void DeepSnn<Real>::set_weights_host(const std::vector<double>& w) {
   if (w.size() != params_.extent(0)) throw Error("model: weight vector has the wrong size");
-  auto h = Kokkos::create_mirror_view(params_);
-  for (std::size_t i = 0; i < w.size(); ++i) h(i) = static_cast<Real>(w[i]);
-  Kokkos::deep_copy(params_, h);
+  copy_to_device<Real>(w, params_);
 }
 
 template <class Real>
 std::vector<double> DeepSnn<Real>::weights_host() const {
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), params_);
-  return std::vector<double>(h.data(), h.data() + h.extent(0));
+  return host_copy(params_);
 }
 
 template <class Real>
@@ -104,21 +95,22 @@ void DeepSnn<Real>::forward(const EventBatch& ev) {
   reserve(ev.batch);
   B_ = ev.batch;
   const int L = static_cast<int>(I_.size());
-  event_current_forward<Real>(ev, W_[0], first(c1_, B_));
-  interp_time<Real>(grid_, first(c1_, B_), first(I_[0], B_));
+  event_current_forward<Real>(ev, W_[0], first_samples(c1_, B_));
+  interp_time<Real>(grid_, first_samples(c1_, B_), first_samples(I_[0], B_));
   for (int l = 0; l < L; ++l) {
-    hidden_lif_forward<Real>(hidden_, first(I_[l], B_), first(V_[l], B_), first(S_[l], B_));
-    const auto next = l + 1 < L ? first(I_[l + 1], B_) : first(Iout_, B_);
-    spike_current_forward<Real>(W_[l + 1], first(S_[l], B_), next);
+    hidden_lif_forward<Real>(hidden_, first_samples(I_[l], B_), first_samples(V_[l], B_),
+                             first_samples(S_[l], B_));
+    const auto next = l + 1 < L ? first_samples(I_[l + 1], B_) : first_samples(Iout_, B_);
+    spike_current_forward<Real>(W_[l + 1], first_samples(S_[l], B_), next);
   }
   // The output layer on the fine grid: the identity grid makes its current the "raw" current.
   const auto psum = Kokkos::subview(psum_, std::make_pair(0, B_), Kokkos::ALL);
   if (neuron_.dynamics == Dynamics::Integrator)
-    seed_integrate_forward<Real>(fine_, static_cast<Real>(neuron_.leak), first(Iout_, B_),
-                                 first(P_, B_), psum);
+    seed_integrate_forward<Real>(fine_, static_cast<Real>(neuron_.leak), first_samples(Iout_, B_),
+                                 first_samples(P_, B_), psum);
   else
-    lif_forward<Real>(fine_, neuron_, first(Iout_, B_), first(P_, B_), first(Vout_, B_),
-                      first(state_, B_), psum);
+    lif_forward<Real>(fine_, neuron_, first_samples(Iout_, B_), first_samples(P_, B_),
+                      first_samples(Vout_, B_), first_samples(state_, B_), psum);
 }
 
 template <class Real>
@@ -129,16 +121,16 @@ std::vector<double> DeepSnn<Real>::loss(View3<const Real> guidance_raw, View1<co
   const auto lab = Kokkos::subview(labels, std::make_pair(0, B_));
   if (lp.kind == LossKind::CrossEntropy) {
     if (n > 16) throw Error("model: the cross-entropy readout supports at most 16 output neurons");
-    readout_ce_loss<Real>(lp.readout, static_cast<Real>(lp.temperature), scale, first(P_, B_), lab,
-                          lv, first(dP_, B_));
+    readout_ce_loss<Real>(lp.readout, static_cast<Real>(lp.temperature), scale,
+                          first_samples(P_, B_), lab, lv, first_samples(dP_, B_));
   } else {
     if (guidance_raw.extent(1) != static_cast<std::size_t>(n))
       throw Error("model: guidance has " + std::to_string(guidance_raw.extent(1)) +
                   " rows, model has " + std::to_string(n) + " output neurons");
-    const auto G = first(G_, B_);
-    interp_time<Real>(grid_, first(guidance_raw, B_), G);
-    trace_loss<Real>(lp.kind, static_cast<Real>(lp.delta), scale, first(P_, B_), G, lab, lv,
-                     first(dP_, B_));
+    const auto G = first_samples(G_, B_);
+    interp_time<Real>(grid_, first_samples(guidance_raw, B_), G);
+    trace_loss<Real>(lp.kind, static_cast<Real>(lp.delta), scale, first_samples(P_, B_), G, lab, lv,
+                     first_samples(dP_, B_));
   }
   auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), lv);
   return std::vector<double>(h.data(), h.data() + B_);
@@ -149,43 +141,30 @@ void DeepSnn<Real>::backward(const EventBatch& ev) {
   if (ev.batch != B_) throw Error("model: backward() on a batch that forward() did not see");
   const int L = static_cast<int>(I_.size());
   if (neuron_.dynamics == Dynamics::Integrator)
-    seed_integrate_backward<Real>(fine_, first(dP_, B_), first(dIout_, B_));
+    seed_integrate_backward<Real>(fine_, first_samples(dP_, B_), first_samples(dIout_, B_));
   else
-    lif_backward<Real>(fine_, neuron_, first(Vout_, B_), first(state_, B_), first(dP_, B_),
-                       first(dIout_, B_));
+    lif_backward<Real>(fine_, neuron_, first_samples(Vout_, B_), first_samples(state_, B_),
+                       first_samples(dP_, B_), first_samples(dIout_, B_));
   for (int l = L - 1; l >= 0; --l) {
     // dI of the layer that layer l's spikes drive.
-    const auto dnext = l + 1 < L ? first(dI_[l + 1], B_) : first(dIout_, B_);
-    spike_current_backward_weights<Real>(dnext, first(S_[l], B_), dW_[l + 1]);
-    spike_current_backward_input<Real>(W_[l + 1], dnext, first(dS_[l], B_));
-    hidden_lif_backward<Real>(hidden_, first(V_[l], B_), first(S_[l], B_), first(dS_[l], B_),
-                              first(dI_[l], B_));
+    const auto dnext = l + 1 < L ? first_samples(dI_[l + 1], B_) : first_samples(dIout_, B_);
+    spike_current_backward_weights<Real>(dnext, first_samples(S_[l], B_), dW_[l + 1]);
+    spike_current_backward_input<Real>(W_[l + 1], dnext, first_samples(dS_[l], B_));
+    hidden_lif_backward<Real>(hidden_, first_samples(V_[l], B_), first_samples(S_[l], B_),
+                              first_samples(dS_[l], B_), first_samples(dI_[l], B_));
   }
-  interp_time_backward<Real>(grid_, first(dI_[0], B_), first(dc1_, B_));
-  event_current_backward<Real>(ev, first(dc1_, B_), dW_[0]);
+  interp_time_backward<Real>(grid_, first_samples(dI_[0], B_), first_samples(dc1_, B_));
+  event_current_backward<Real>(ev, first_samples(dc1_, B_), dW_[0]);
 }
-
-namespace {
-template <class V>
-std::vector<double> flat_host(const V& v) {
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
-  std::vector<double> out;
-  out.reserve(h.size());
-  for (std::size_t b = 0; b < h.extent(0); ++b)
-    for (std::size_t j = 0; j < h.extent(1); ++j)
-      for (std::size_t s = 0; s < h.extent(2); ++s) out.push_back(h(b, j, s));
-  return out;
-}
-}  // namespace
 
 template <class Real>
 std::vector<double> DeepSnn<Real>::potentials_host() const {
-  return flat_host(first(P_, B_));
+  return host_copy(first_samples(P_, B_));
 }
 
 template <class Real>
 std::vector<double> DeepSnn<Real>::spikes_host(int l) const {
-  return flat_host(first(S_.at(l), B_));
+  return host_copy(first_samples(S_.at(l), B_));
 }
 
 template <class Real>
@@ -203,26 +182,12 @@ std::vector<double> DeepSnn<Real>::spike_rates() const {
 
 template <class Real>
 std::vector<double> DeepSnn<Real>::potential_sums_host() const {
-  auto h = Kokkos::create_mirror_view_and_copy(
-      Kokkos::HostSpace(), Kokkos::subview(psum_, std::make_pair(0, B_), Kokkos::ALL));
-  std::vector<double> out;
-  for (std::size_t b = 0; b < h.extent(0); ++b)
-    for (std::size_t j = 0; j < h.extent(1); ++j) out.push_back(h(b, j));
-  return out;
+  return host_copy(first_samples(psum_, B_));
 }
 
 template <class Real>
 std::vector<int> DeepSnn<Real>::predictions() const {
-  const int n = outputs();
-  const auto sums = potential_sums_host();
-  std::vector<int> pred(B_);
-  for (int b = 0; b < B_; ++b) {
-    int best = 0;
-    for (int j = 1; j < n; ++j)
-      if (sums[b * n + j] > sums[b * n + best]) best = j;
-    pred[b] = best;
-  }
-  return pred;
+  return argmax_rows(potential_sums_host(), B_, outputs());
 }
 
 template class DeepSnn<double>;

@@ -2,15 +2,9 @@
 
 #include "common/error.hpp"
 #include "common/rng.hpp"
+#include "model/host_views.hpp"
 
 namespace supsnn {
-
-namespace {
-template <class V>
-auto first(const V& v, int B) {
-  return Kokkos::subview(v, std::make_pair(0, B), Kokkos::ALL, Kokkos::ALL);
-}
-}  // namespace
 
 namespace {
 NeuronParams integrator(double leak) {
@@ -65,15 +59,12 @@ void SeedBilayer<Real>::init_uniform(std::uint64_t seed, double lo, double hi) {
 template <class Real>
 void SeedBilayer<Real>::set_weights_host(const std::vector<double>& w) {
   if (w.size() != params_.extent(0)) throw Error("model: weight vector has the wrong size");
-  auto h = Kokkos::create_mirror_view(params_);
-  for (std::size_t i = 0; i < w.size(); ++i) h(i) = static_cast<Real>(w[i]);
-  Kokkos::deep_copy(params_, h);
+  copy_to_device<Real>(w, params_);
 }
 
 template <class Real>
 std::vector<double> SeedBilayer<Real>::weights_host() const {
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), params_);
-  return std::vector<double>(h.data(), h.data() + h.extent(0));
+  return host_copy(params_);
 }
 
 template <class Real>
@@ -84,18 +75,20 @@ void SeedBilayer<Real>::forward(const EventBatch& ev) {
                 " x " + std::to_string(grid_.raw_steps + 1));
   reserve(ev.batch);
   B_ = ev.batch;
-  const auto c = first(c_, B_);
+  const auto c = first_samples(c_, B_);
   event_current_forward<Real>(ev, W_, c);
   const auto psum = Kokkos::subview(psum_, std::make_pair(0, B_), Kokkos::ALL);
   if (neuron_.dynamics == Dynamics::Integrator)
-    seed_integrate_forward<Real>(grid_, static_cast<Real>(neuron_.leak), c, first(P_, B_), psum);
+    seed_integrate_forward<Real>(grid_, static_cast<Real>(neuron_.leak), c, first_samples(P_, B_),
+                                 psum);
   else
-    lif_forward<Real>(grid_, neuron_, c, first(P_, B_), first(V_, B_), first(state_, B_), psum);
+    lif_forward<Real>(grid_, neuron_, c, first_samples(P_, B_), first_samples(V_, B_),
+                      first_samples(state_, B_), psum);
 }
 
 template <class Real>
-std::vector<double> SeedBilayer<Real>::loss(View3<const Real> guidance_raw, View1<const int> labels, LossKind kind,
-                                            Real delta, Real scale) {
+std::vector<double> SeedBilayer<Real>::loss(View3<const Real> guidance_raw, View1<const int> labels,
+                                            LossKind kind, Real delta, Real scale) {
   LossParams lp;
   lp.kind = kind;
   lp.delta = delta;
@@ -109,15 +102,16 @@ std::vector<double> SeedBilayer<Real>::loss(View3<const Real> guidance_raw, View
   const auto lab = Kokkos::subview(labels, std::make_pair(0, B_));
   if (lp.kind == LossKind::CrossEntropy) {
     if (n_ > 16) throw Error("model: the cross-entropy readout supports at most 16 output neurons");
-    readout_ce_loss<Real>(lp.readout, static_cast<Real>(lp.temperature), scale, first(P_, B_), lab, lv,
-                          first(dP_, B_));
+    readout_ce_loss<Real>(lp.readout, static_cast<Real>(lp.temperature), scale,
+                          first_samples(P_, B_), lab, lv, first_samples(dP_, B_));
   } else {
     if (guidance_raw.extent(1) != static_cast<std::size_t>(n_))
-      throw Error("model: guidance has " + std::to_string(guidance_raw.extent(1)) + " rows, model has " +
-                  std::to_string(n_) + " output neurons");
-    const auto G = first(G_, B_);
-    interp_time<Real>(grid_, first(guidance_raw, B_), G);
-    trace_loss<Real>(lp.kind, static_cast<Real>(lp.delta), scale, first(P_, B_), G, lab, lv, first(dP_, B_));
+      throw Error("model: guidance has " + std::to_string(guidance_raw.extent(1)) +
+                  " rows, model has " + std::to_string(n_) + " output neurons");
+    const auto G = first_samples(G_, B_);
+    interp_time<Real>(grid_, first_samples(guidance_raw, B_), G);
+    trace_loss<Real>(lp.kind, static_cast<Real>(lp.delta), scale, first_samples(P_, B_), G, lab, lv,
+                     first_samples(dP_, B_));
   }
   auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), lv);
   return std::vector<double>(h.data(), h.data() + B_);
@@ -127,27 +121,22 @@ template <class Real>
 void SeedBilayer<Real>::backward(const EventBatch& ev) {
   if (ev.batch != B_) throw Error("model: backward() on a batch that forward() did not see");
   if (neuron_.dynamics == Dynamics::Integrator)
-    seed_integrate_backward<Real>(grid_, first(dP_, B_), first(dc_, B_));
+    seed_integrate_backward<Real>(grid_, first_samples(dP_, B_), first_samples(dc_, B_));
   else
-    lif_backward<Real>(grid_, neuron_, first(V_, B_), first(state_, B_), first(dP_, B_), first(dc_, B_));
-  event_current_backward<Real>(ev, first(dc_, B_), dW_);
+    lif_backward<Real>(grid_, neuron_, first_samples(V_, B_), first_samples(state_, B_),
+                       first_samples(dP_, B_), first_samples(dc_, B_));
+  event_current_backward<Real>(ev, first_samples(dc_, B_), dW_);
 }
 
 template <class Real>
 std::vector<double> SeedBilayer<Real>::potentials_host() const {
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), first(P_, B_));
-  std::vector<double> out(h.size());
-  std::size_t q = 0;
-  for (std::size_t b = 0; b < h.extent(0); ++b)
-    for (std::size_t j = 0; j < h.extent(1); ++j)
-      for (std::size_t s = 0; s < h.extent(2); ++s) out[q++] = h(b, j, s);
-  return out;
+  return host_copy(first_samples(P_, B_));
 }
 
 template <class Real>
 std::vector<int> SeedBilayer<Real>::states_host() const {
   if (neuron_.dynamics == Dynamics::Integrator) return {};
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), first(state_, B_));
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), first_samples(state_, B_));
   std::vector<int> out;
   for (std::size_t b = 0; b < h.extent(0); ++b)
     for (std::size_t j = 0; j < h.extent(1); ++j)
@@ -157,25 +146,12 @@ std::vector<int> SeedBilayer<Real>::states_host() const {
 
 template <class Real>
 std::vector<double> SeedBilayer<Real>::potential_sums_host() const {
-  auto h = Kokkos::create_mirror_view_and_copy(
-      Kokkos::HostSpace(), Kokkos::subview(psum_, std::make_pair(0, B_), Kokkos::ALL));
-  std::vector<double> out;
-  for (std::size_t b = 0; b < h.extent(0); ++b)
-    for (std::size_t j = 0; j < h.extent(1); ++j) out.push_back(h(b, j));
-  return out;
+  return host_copy(first_samples(psum_, B_));
 }
 
 template <class Real>
 std::vector<int> SeedBilayer<Real>::predictions() const {
-  const auto sums = potential_sums_host();
-  std::vector<int> pred(B_);
-  for (int b = 0; b < B_; ++b) {
-    int best = 0;
-    for (int j = 1; j < n_; ++j)
-      if (sums[b * n_ + j] > sums[b * n_ + best]) best = j;
-    pred[b] = best;
-  }
-  return pred;
+  return argmax_rows(potential_sums_host(), B_, n_);
 }
 
 template class SeedBilayer<double>;

@@ -11,8 +11,8 @@
 #include "kernels/event_current.hpp"
 #include "kernels/interp.hpp"
 #include "kernels/lif_output.hpp"
-#include "kernels/readout_loss.hpp"
 #include "kernels/neuron_model.hpp"
+#include "kernels/readout_loss.hpp"
 #include "kernels/seed_integrate.hpp"
 #include "kernels/time_grid.hpp"
 #include "kernels/trace_loss.hpp"
@@ -21,9 +21,9 @@ namespace supsnn {
 
 struct LossParams {
   LossKind kind = LossKind::Huber;
-  double delta = 1.0;                 // Huber
-  Readout readout = Readout::Sum;     // cross-entropy
-  double temperature = 1.0;           // cross-entropy: logits = readout / temperature
+  double delta = 1.0;              // Huber
+  Readout readout = Readout::Sum;  // cross-entropy
+  double temperature = 1.0;        // cross-entropy: logits = readout / temperature
 };
 
 template <class Real>
@@ -57,8 +57,8 @@ class SeedBilayer {
   std::vector<double> loss(View3<const Real> guidance_raw, View1<const int> labels, LossKind kind,
                            Real delta, Real scale);
   // Any loss, including the cross-entropy readout (which ignores the guidance).
-  std::vector<double> loss(View3<const Real> guidance_raw, View1<const int> labels, const LossParams& lp,
-                           Real scale);
+  std::vector<double> loss(View3<const Real> guidance_raw, View1<const int> labels,
+                           const LossParams& lp, Real scale);
   // Needs loss() on the same batch. Overwrites grads with scale * sum_b dL_b/dW.
   void backward(const EventBatch& ev);
 
