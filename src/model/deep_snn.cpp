@@ -116,24 +116,7 @@ void DeepSnn<Real>::forward(const EventBatch& ev) {
 template <class Real>
 std::vector<double> DeepSnn<Real>::loss(View3<const Real> guidance_raw, View1<const int> labels,
                                         const LossParams& lp, Real scale) {
-  const int n = outputs();
-  const auto lv = Kokkos::subview(loss_, std::make_pair(0, B_));
-  const auto lab = Kokkos::subview(labels, std::make_pair(0, B_));
-  if (lp.kind == LossKind::CrossEntropy) {
-    if (n > 16) throw Error("model: the cross-entropy readout supports at most 16 output neurons");
-    readout_ce_loss<Real>(lp.readout, static_cast<Real>(lp.temperature), scale,
-                          first_samples(P_, B_), lab, lv, first_samples(dP_, B_));
-  } else {
-    if (guidance_raw.extent(1) != static_cast<std::size_t>(n))
-      throw Error("model: guidance has " + std::to_string(guidance_raw.extent(1)) +
-                  " rows, model has " + std::to_string(n) + " output neurons");
-    const auto G = first_samples(G_, B_);
-    interp_time<Real>(grid_, first_samples(guidance_raw, B_), G);
-    trace_loss<Real>(lp.kind, static_cast<Real>(lp.delta), scale, first_samples(P_, B_), G, lab, lv,
-                     first_samples(dP_, B_));
-  }
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), lv);
-  return std::vector<double>(h.data(), h.data() + B_);
+  return output_loss<Real>(grid_, B_, lp, scale, guidance_raw, labels, P_, G_, loss_, dP_);
 }
 
 template <class Real>

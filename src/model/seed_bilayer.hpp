@@ -12,19 +12,12 @@
 #include "kernels/interp.hpp"
 #include "kernels/lif_output.hpp"
 #include "kernels/neuron_model.hpp"
-#include "kernels/readout_loss.hpp"
 #include "kernels/seed_integrate.hpp"
 #include "kernels/time_grid.hpp"
 #include "kernels/trace_loss.hpp"
+#include "model/output_loss.hpp"
 
 namespace supsnn {
-
-struct LossParams {
-  LossKind kind = LossKind::Huber;
-  double delta = 1.0;              // Huber
-  Readout readout = Readout::Sum;  // cross-entropy
-  double temperature = 1.0;        // cross-entropy: logits = readout / temperature
-};
 
 template <class Real>
 class SeedBilayer {
