@@ -6,8 +6,8 @@
 //
 //  Rate     deterministic: spikes at steps period, 2*period, ... <= T with period =
 //  rate_period(pot)
-//           = ceil(period_scale / freq(pot)); none when pot <= 0. Exactly the events that
-//           encode_rate_periods + append_events_from_periods produce.
+//           = ceil(period_scale / freq(pot)); none when pot <= 0. Exactly the multiples of
+//           the periods of encode_rate_periods_ref (encode_rate.hpp).
 //  Poisson  at each step k = 1..T independently with probability p = freq(pot) / period_scale
 //           (the rate code's frequency, so the expected count T*p ~ T*freq/600 matches the rate
 //           code's count); none when pot <= 0. The draw is uniform01_4(seed, sample_id, neuron, k)

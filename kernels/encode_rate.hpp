@@ -1,11 +1,11 @@
-// Kernel: input encoding of seed-model.md section 1. A 5x5 receptive field turns the grey image
-// (scaled to [0, 1]) into a potential per pixel; a deterministic rate code turns the potential
-// into a firing period (spikes at steps period, 2*period, ... <= T). We store periods, not dense
-// m x (T+1) trains: the event builder expands them.
+// Input-encoding maths of seed-model.md section 1, shared by the device encoder
+// (kernels/encode_events.hpp) and its CPU reference: a 5x5 receptive field turns the grey image
+// (scaled to [0, 1]) into a potential per pixel; the deterministic rate code turns the potential
+// into a firing period (spikes at steps period, 2*period, ... <= T).
 //
 // All receptive-field weights are multiples of 1/8, so the potential is computed as an exact
-// integer sum s = sum(pixel * 8 * weight) and then pot = s / 2040 (one rounding). The kernel and
-// the reference therefore agree bit for bit on every backend, and pot > 0 exactly when s > 0.
+// integer sum s = sum(pixel * 8 * weight) and then pot = s / 2040 (one rounding). Device and
+// reference therefore agree bit for bit on every backend, and pot > 0 exactly when s > 0.
 #pragma once
 #include <cstdint>
 #include <stdexcept>
@@ -97,14 +97,8 @@ KOKKOS_INLINE_FUNCTION int rate_period(const RateCode& rc, double pot) {
   return ceil_nonneg(rc.period_scale / freq);
 }
 
-struct ViewPixels {
-  View3<const uint8_t> img;
-  int b;
-  KOKKOS_INLINE_FUNCTION uint8_t operator()(int y, int x) const { return img(b, y, x); }
-};
-
-// Like ViewPixels, but refers to the caller's view instead of copying it (no reference-count
-// traffic on host backends); for use inside a kernel, where img outlives the accessor.
+// Pixels of image b of a device view, by reference (no reference-count traffic on host
+// backends); for use inside a kernel, where img outlives the accessor.
 struct ViewRefPixels {
   const View3<const uint8_t>& img;
   int b;
@@ -119,28 +113,6 @@ struct PtrPixels {
 
 }  // namespace detail
 
-// img: (B, H, W) uint8 grey; period: (B, H*W) int (row-major pixel index y*W+x).
-// period 0 means the neuron never spikes (pot <= 0). Otherwise spikes at steps period,
-// 2*period, ... <= T; the true period is stored even when it is > T (no spikes in the window).
-inline void encode_rate_periods(const RateCode rc, View3<const uint8_t> img, View2<int> period) {
-  const int B = static_cast<int>(img.extent(0));
-  const int H = static_cast<int>(img.extent(1));
-  const int W = static_cast<int>(img.extent(2));
-  const int HW = H * W;
-  if (static_cast<int>(period.extent(0)) != B || static_cast<int>(period.extent(1)) != HW)
-    throw std::invalid_argument("encode_rate_periods: period must have shape (B, H*W)");
-  Kokkos::parallel_for(
-      "supsnn::encode_rate_periods", Kokkos::RangePolicy<ExecSpace>(0, B * HW),
-      KOKKOS_LAMBDA(const int idx) {
-        const int b = idx / HW;
-        const int p = idx - b * HW;
-        const int y = p / W;
-        const int x = p - y * W;
-        const detail::ViewPixels pix{img, b};
-        period(b, p) = detail::rate_period(rc, detail::rf_potential(pix, H, W, y, x));
-      });
-}
-
 // Potential map of one image (H, W), row-major; pot = conv(img / 255, kernel), same size.
 inline void receptive_field_ref(int H, int W, const uint8_t* img, double* pot) {
   const detail::PtrPixels pix{img, W};
@@ -148,7 +120,8 @@ inline void receptive_field_ref(int H, int W, const uint8_t* img, double* pot) {
     for (int x = 0; x < W; ++x) pot[y * W + x] = detail::rf_potential(pix, H, W, y, x);
 }
 
-// Plain CPU reference of encode_rate_periods on B row-major images; period: B * H * W.
+// Plain CPU reference: the period of every pixel of B row-major images; period: B * H * W.
+// 0 means never spikes (pot <= 0); periods > T are stored as they are (no spikes in the window).
 inline void encode_rate_periods_ref(const RateCode& rc, int B, int H, int W, const uint8_t* img,
                                     int* period) {
   for (int b = 0; b < B; ++b) {

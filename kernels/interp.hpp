@@ -14,12 +14,7 @@ void interp_time(const TimeGrid grid, View3<const Real> raw, View3<Real> out) {
       "supsnn::interp_time",
       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {B, R, S1}),
       KOKKOS_LAMBDA(const int b, const int r, const int s) {
-        int k0;
-        Real f;
-        grid.locate(s, k0, f);
-        Real v = raw(b, r, k0);
-        if (f != Real(0)) v = (Real(1) - f) * v + f * raw(b, r, k0 + 1);
-        out(b, r, s) = v;
+        out(b, r, s) = grid.sample<Real>(raw, b, r, s);
       });
 }
 
@@ -49,13 +44,7 @@ void interp_time_backward(const TimeGrid grid, View3<const Real> dI, View3<Real>
       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, R}),
       KOKKOS_LAMBDA(const int b, const int r) {
         for (int k = 0; k < T1; ++k) draw(b, r, k) = 0;
-        for (int s = 0; s <= grid.steps; ++s) {
-          int k0;
-          Real f;
-          grid.locate(s, k0, f);
-          draw(b, r, k0) += (Real(1) - f) * dI(b, r, s);
-          if (f != Real(0)) draw(b, r, k0 + 1) += f * dI(b, r, s);
-        }
+        for (int s = 0; s <= grid.steps; ++s) grid.scatter(draw, b, r, s, dI(b, r, s));
       });
 }
 

@@ -15,24 +15,11 @@
 
 namespace supsnn {
 
-namespace detail {
-// The interpolated input current of point s from the raw-step current c(b, j, k).
-template <class Real, class C>
-KOKKOS_INLINE_FUNCTION Real fine_current(const TimeGrid& grid, const C& c, int b, int j, int s) {
-  int k0;
-  Real f;
-  grid.locate(s, k0, f);
-  Real in = c(b, j, k0);
-  if (f != Real(0)) in = (Real(1) - f) * in + f * c(b, j, k0 + 1);
-  return in;
-}
-}  // namespace detail
-
 // c: (B, n, T+1) -> P: (B, n, S1), V: (B, n, S1) pre-reset potentials, state: (B, n, S1),
 // psum: (B, n). Point 0 is P = 0, state kHold.
 template <class Real>
-void lif_forward(const TimeGrid grid, const NeuronParams p, View3<const Real> c, View3<Real> P, View3<Real> V,
-                 View3<unsigned char> state, View2<Real> psum) {
+void lif_forward(const TimeGrid grid, const NeuronParams p, View3<const Real> c, View3<Real> P,
+                 View3<Real> V, View3<unsigned char> state, View2<Real> psum) {
   const int B = static_cast<int>(c.extent(0)), n = static_cast<int>(c.extent(1));
   const Real leak = static_cast<Real>(p.leak), th = static_cast<Real>(p.threshold);
   const Real reset = static_cast<Real>(p.reset), inhibit = static_cast<Real>(p.inhibit);
@@ -56,7 +43,7 @@ void lif_forward(const TimeGrid grid, const NeuronParams p, View3<const Real> c,
           Real best = 0;
           int first = -1;
           for (int j = 0; j < n; ++j) {
-            const Real v = P(b, j, s - 1) + detail::fine_current<Real>(grid, c, b, j, s) - leak;
+            const Real v = P(b, j, s - 1) + grid.sample<Real>(c, b, j, s) - leak;
             V(b, j, s) = v;
             if (inhibited_phase && j != winner) {
               state(b, j, s) = kInhibited;
@@ -101,12 +88,12 @@ void lif_forward(const TimeGrid grid, const NeuronParams p, View3<const Real> c,
 
 // dP: (B, n, S1) -> dc: (B, n, T+1), overwritten. Reverse-time BPTT per (sample, neuron), with
 // g = dL/dP(s) from the loss plus what flows back from point s+1:
-//   integrate: g_V = g, and g_V flows to P(s-1);   spike: g_V = g (P_reset - V) surrogate(V - P_th),
-//   and g_V flows to P(s-1);   hold (refractory): P(s) = P(s-1), g flows on, g_V = 0;
+//   integrate: g_V = g, and g_V flows to P(s-1);   spike: g_V = g (P_reset - V) surrogate(V -
+//   P_th), and g_V flows to P(s-1);   hold (refractory): P(s) = P(s-1), g flows on, g_V = 0;
 //   inhibited: P(s) = P_in, nothing flows.   dL/dI(s) = g_V, then the interpolation transpose.
 template <class Real>
-void lif_backward(const TimeGrid grid, const NeuronParams p, View3<const Real> V, View3<const unsigned char> state,
-                  View3<const Real> dP, View3<Real> dc) {
+void lif_backward(const TimeGrid grid, const NeuronParams p, View3<const Real> V,
+                  View3<const unsigned char> state, View3<const Real> dP, View3<Real> dc) {
   const int B = static_cast<int>(V.extent(0)), n = static_cast<int>(V.extent(1));
   const int T1 = grid.raw_steps + 1;
   const double th = p.threshold, reset = p.reset, w = p.width;
@@ -136,11 +123,7 @@ void lif_backward(const TimeGrid grid, const NeuronParams p, View3<const Real> V
             default:
               carry = 0;
           }
-          int k0;
-          Real f;
-          grid.locate(s, k0, f);
-          dc(b, j, k0) += (Real(1) - f) * gV;
-          if (f != Real(0)) dc(b, j, k0 + 1) += f * gV;
+          grid.scatter(dc, b, j, s, gV);
         }
       });
 }

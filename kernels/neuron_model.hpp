@@ -11,13 +11,13 @@ enum class Surrogate : int { FastSigmoid = 0, Arctan = 1, Triangle = 2 };
 
 struct NeuronParams {
   Dynamics dynamics = Dynamics::Integrator;
-  double leak = 0.005;       // D, subtracted at every integrating point
-  double threshold = 80.0;   // P_th
-  double reset = 0.0;        // P_reset after a spike
-  int refractory = 29;       // points of the fine grid a neuron stays at P_reset after a spike
-  double inhibit = -500.0;   // P_in: potential of the losers from the first spike on (lif-wta)
+  double leak = 0.005;      // D, subtracted at every integrating point
+  double threshold = 80.0;  // P_th
+  double reset = 0.0;       // P_reset after a spike
+  int refractory = 29;      // points of the fine grid a neuron stays at P_reset after a spike
+  double inhibit = -500.0;  // P_in: potential of the losers from the first spike on (lif-wta)
   Surrogate surrogate = Surrogate::FastSigmoid;
-  double width = 10.0;       // surrogate width, in potential units
+  double width = 10.0;  // surrogate width, in potential units
 };
 
 // What a neuron did at one point, recorded by the forward pass for the backward pass.

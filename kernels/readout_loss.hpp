@@ -10,8 +10,8 @@ namespace supsnn {
 enum class Readout : int { Sum = 0, Max = 1 };
 
 template <class Real>
-void readout_ce_loss(Readout readout, Real temperature, Real scale, View3<const Real> P, View1<const int> label,
-                     View1<Real> loss, View3<Real> dP) {
+void readout_ce_loss(Readout readout, Real temperature, Real scale, View3<const Real> P,
+                     View1<const int> label, View1<Real> loss, View3<Real> dP) {
   const int B = static_cast<int>(P.extent(0)), n = static_cast<int>(P.extent(1));
   const int S1 = static_cast<int>(P.extent(2));
   Kokkos::parallel_for(
@@ -42,7 +42,8 @@ void readout_ce_loss(Readout readout, Real temperature, Real scale, View3<const 
         const int y = label(b);
         loss(b) = static_cast<Real>(-(z[y] - zmax) + kmath::log(norm));
         for (int j = 0; j < n; ++j) {
-          const double dz = (kmath::exp(z[j] - zmax) / norm - (j == y ? 1.0 : 0.0)) / temperature * scale;
+          const double dz =
+              (kmath::exp(z[j] - zmax) / norm - (j == y ? 1.0 : 0.0)) / temperature * scale;
           for (int s = 0; s < S1; ++s) {
             double d = 0;
             if (readout == Readout::Sum)

@@ -21,12 +21,7 @@ void seed_integrate_forward(const TimeGrid grid, const Real leak, View3<const Re
         Real p = 0, sum = 0;
         P(b, j, 0) = 0;
         for (int s = 1; s <= grid.steps; ++s) {
-          int k0;
-          Real f;
-          grid.locate(s, k0, f);
-          Real in = c(b, j, k0);
-          if (f != Real(0)) in = (Real(1) - f) * in + f * c(b, j, k0 + 1);
-          p = p + in - leak;
+          p = p + grid.sample<Real>(c, b, j, s) - leak;
           P(b, j, s) = p;
           sum += p;
         }
@@ -47,11 +42,7 @@ void seed_integrate_backward(const TimeGrid grid, View3<const Real> dP, View3<Re
         Real R = 0;  // dL/dI(s)
         for (int s = grid.steps; s >= 1; --s) {
           R += dP(b, j, s);
-          int k0;
-          Real f;
-          grid.locate(s, k0, f);
-          dc(b, j, k0) += (Real(1) - f) * R;
-          if (f != Real(0)) dc(b, j, k0 + 1) += f * R;
+          grid.scatter(dc, b, j, s, R);
         }
       });
 }

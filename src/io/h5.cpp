@@ -141,27 +141,6 @@ std::vector<T> read(const Handle& loc, const std::string& name, std::vector<hsiz
 }
 
 template <class T>
-std::vector<T> read_rows(const Handle& loc, const std::string& name, hsize_t row0, hsize_t rows) {
-  auto d = shape(loc, name);
-  if (d.empty() || row0 + rows > d[0])
-    fail(loc, "dataset " + name + ": rows [" + std::to_string(row0) + ", " +
-                  std::to_string(row0 + rows) + ") out of range");
-  Handle ds(H5Dopen2(loc.id(), name.c_str(), H5P_DEFAULT), H5Dclose, loc.file());
-  Handle fspace(H5Dget_space(ds.id()), H5Sclose, loc.file());
-  std::vector<hsize_t> start(d.size(), 0), count = d;
-  start[0] = row0;
-  count[0] = rows;
-  H5Sselect_hyperslab(fspace.id(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
-  Handle mspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), H5Sclose,
-                loc.file());
-  std::vector<T> out(element_count(count));
-  if (!out.empty() &&
-      H5Dread(ds.id(), native_type<T>(), mspace.id(), fspace.id(), H5P_DEFAULT, out.data()) < 0)
-    fail(loc, "cannot read dataset " + name + " (corrupt or truncated file?)");
-  return out;
-}
-
-template <class T>
 std::vector<T> read_row_set(const Handle& loc, const std::string& name,
                             const std::vector<hsize_t>& rows) {
   auto d = shape(loc, name);
@@ -229,7 +208,6 @@ std::vector<T> read_ranges(const Handle& loc, const std::string& name,
   template void write<T>(const Handle&, const std::string&, const std::vector<hsize_t>&, const T*, \
                          hsize_t);                                                                 \
   template std::vector<T> read<T>(const Handle&, const std::string&, std::vector<hsize_t>*);       \
-  template std::vector<T> read_rows<T>(const Handle&, const std::string&, hsize_t, hsize_t);       \
   template std::vector<T> read_row_set<T>(const Handle&, const std::string&,                       \
                                           const std::vector<hsize_t>&);                            \
   template std::vector<T> read_ranges<T>(const Handle&, const std::string&,                        \

@@ -46,9 +46,6 @@ std::vector<hsize_t> shape(const Handle& loc, const std::string& name);
 template <class T>
 std::vector<T> read(const Handle& loc, const std::string& name,
                     std::vector<hsize_t>* dims = nullptr);
-// Rows [row0, row0+rows) of a dataset along its first dimension (a hyperslab read).
-template <class T>
-std::vector<T> read_rows(const Handle& loc, const std::string& name, hsize_t row0, hsize_t rows);
 
 // Rows `rows` (any order, repeats allowed) of a dataset along its first dimension, in that
 // order, with one read of a union of hyperslabs. Each rank reads only the samples it needs.

@@ -118,17 +118,6 @@ std::vector<double> SeedBilayer<Real>::potentials_host() const {
 }
 
 template <class Real>
-std::vector<int> SeedBilayer<Real>::states_host() const {
-  if (neuron_.dynamics == Dynamics::Integrator) return {};
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), first_samples(state_, B_));
-  std::vector<int> out;
-  for (std::size_t b = 0; b < h.extent(0); ++b)
-    for (std::size_t j = 0; j < h.extent(1); ++j)
-      for (std::size_t s = 0; s < h.extent(2); ++s) out.push_back(h(b, j, s));
-  return out;
-}
-
-template <class Real>
 std::vector<double> SeedBilayer<Real>::potential_sums_host() const {
   return host_copy(first_samples(psum_, B_));
 }

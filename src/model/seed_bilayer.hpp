@@ -31,8 +31,6 @@ class SeedBilayer {
   int inputs() const { return m_; }
   const TimeGrid& grid() const { return grid_; }
   const NeuronParams& neuron() const { return neuron_; }
-  // Neuron states of the last forward pass (B*n*(steps+1), kernels/neuron_model.hpp), lif only.
-  std::vector<int> states_host() const;
 
   View1<Real> params() const { return params_; }  // W, row-major n x m
   View1<Real> grads() const { return grads_; }    // dL/dW of the last backward()
