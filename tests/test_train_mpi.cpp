@@ -1,6 +1,6 @@
 // Data parallelism: R ranks with the global batch split between them train the same model as
 // one rank with the whole batch (up to summation order), and the same seed on the same world
-// size gives bit-identical weights. Registered at np = 1, 2 and 3.
+// size gives bit-identical weights. Registered at np = 1, 2, 3 and 4.
 #include <gtest/gtest.h>
 #include <mpi.h>
 
@@ -8,60 +8,12 @@
 #include <filesystem>
 
 #include "config/config.hpp"
-#include "data/dataset.hpp"
-#include "data/synth.hpp"
-#include "data/template_guidance.hpp"
 #include "dist/comm.hpp"
+#include "mpi_fixtures.hpp"
 #include "train/trainer.hpp"
 
 namespace supsnn {
 namespace {
-
-std::string shared_temp_dir() {
-  // Rank 0 names the directory; every rank uses the same one (one node).
-  char buf[512] = {};
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (rank == 0) {
-    const auto p =
-        std::filesystem::temp_directory_path() / ("supsnn-mpi-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(p);
-    std::snprintf(buf, sizeof buf, "%s", p.c_str());
-  }
-  MPI_Bcast(buf, sizeof buf, MPI_CHAR, 0, MPI_COMM_WORLD);
-  return buf;
-}
-
-std::string make_dataset(const std::string& dir) {
-  const std::string path = dir + "/synth.h5";
-  if (Comm().rank() == 0) {
-    SynthOptions o;
-    o.train_per_class = 10;  // 30 samples: divisible by 1, 2 and 3 ranks (no padding)
-    o.test_per_class = 4;
-    o.height = o.width = 32;
-    DatasetFile ds;
-    ds.kind = "images";
-    ds.class_names = synth_class_names(3);
-    for (bool test : {false, true}) {
-      const SynthSplit g = synth_generate(o, test);
-      Split s;
-      s.name = test ? "test" : "train";
-      s.count = g.count;
-      s.height = s.width = 32;
-      s.images = g.images;
-      s.labels.assign(g.labels.begin(), g.labels.end());
-      s.guide_rows = 3;
-      for (int l : s.labels) {
-        const auto tr = template_guidance(l, 3, 70);
-        s.guidance.insert(s.guidance.end(), tr.begin(), tr.end());
-      }
-      ds.splits.push_back(s);
-    }
-    write_dataset(path, ds, "test_train_mpi");
-  }
-  MPI_Barrier(MPI_COMM_WORLD);
-  return path;
-}
 
 Config config_for(const std::string& data, const std::string& run_dir,
                   const std::string& precision) {
@@ -108,6 +60,31 @@ TEST(TrainMpi, ShardedBatchEqualsSingleRankBatch) {
   for (std::size_t i = 0; i < zero.weights.size(); ++i)
     moved = std::max(moved, std::fabs(zero.weights[i] - single.weights[i]));
   EXPECT_GT(moved, 1e-3);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world.rank() == 0) std::filesystem::remove_all(dir);
+}
+
+// The batch semantics in float: np = 1 with global batch 8, np = 2 with 4 each and np = 4
+// with 2 each (np = 3: global batch 6) train the same weights up to float summation order.
+TEST(TrainMpi, GlobalBatchSplitOverRanksInFloat) {
+  const Comm world;
+  const std::string dir = shared_temp_dir();
+  const std::string data = make_dataset(dir);
+  auto cfg = [&](const std::string& run) {
+    Config c = config_for(data, run, "float");
+    c.set("train.batch_size", 8 % world.size() == 0 ? 8L : 6L);
+    c.set("train.epochs", 2L);  // 12 (or 16) optimiser steps
+    return c;
+  };
+  const auto dist = run_training(cfg(dir + "/fd"), world, "test");
+  const auto single =
+      run_training(cfg(dir + "/fs" + std::to_string(world.rank())), Comm(MPI_COMM_SELF), "test");
+  ASSERT_EQ(dist.weights.size(), single.weights.size());
+  double max_rel = 0;
+  for (std::size_t i = 0; i < dist.weights.size(); ++i)
+    max_rel = std::max(max_rel, std::fabs(dist.weights[i] - single.weights[i]) /
+                                    (1e-6 + std::fabs(single.weights[i])));
+  EXPECT_LT(max_rel, 1e-5) << "world size " << world.size();
   MPI_Barrier(MPI_COMM_WORLD);
   if (world.rank() == 0) std::filesystem::remove_all(dir);
 }

@@ -67,19 +67,23 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs the supsnn binary (serial, no mpirun) with the given arguments in a clean environment
-// (the test process is itself an MPI singleton whose variables would confuse the child).
-inline CommandResult run_supsnn(const std::string& args, const std::string& workdir = ".") {
+// `env -i` with only what a child needs (the test process is itself an MPI singleton whose
+// variables would confuse the child).
+inline std::string clean_env() {
   const char* path = std::getenv("PATH");
   // Kokkos' OpenMP backend warns on stderr (4 lines) when OMP_PROC_BIND is unset, which would
   // break the one-line error checks; keep the caller's OpenMP settings (default: no binding).
   const char* bind = std::getenv("OMP_PROC_BIND");
   const char* threads = std::getenv("OMP_NUM_THREADS");
-  const std::string cmd =
-      "cd '" + workdir + "' && env -i PATH='" + std::string(path ? path : "/usr/bin:/bin") +
-      "' HOME=/tmp OMP_PROC_BIND='" + std::string(bind && *bind ? bind : "false") + "'" +
-      (threads && *threads ? " OMP_NUM_THREADS='" + std::string(threads) + "'" : std::string()) +
-      " " + SUPSNN_TEST_BINARY + " " + args + " 2>&1";
+  return "env -i PATH='" + std::string(path ? path : "/usr/bin:/bin") +
+         "' HOME=/tmp OMP_PROC_BIND='" + std::string(bind && *bind ? bind : "false") + "'" +
+         (threads && *threads ? " OMP_NUM_THREADS='" + std::string(threads) + "'" : std::string()) +
+         " SUPSNN='" + SUPSNN_TEST_BINARY + "'";
+}
+
+// Runs a command line in `workdir` with clean_env(); stdout and stderr together.
+inline CommandResult run_command(const std::string& command, const std::string& workdir = ".") {
+  const std::string cmd = "cd '" + workdir + "' && " + clean_env() + " " + command + " 2>&1";
   CommandResult r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -88,6 +92,18 @@ inline CommandResult run_supsnn(const std::string& args, const std::string& work
   const int st = ::pclose(p);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
+}
+
+// Runs the supsnn binary (serial, no mpirun) with the given arguments.
+inline CommandResult run_supsnn(const std::string& args, const std::string& workdir = ".") {
+  return run_command(std::string(SUPSNN_TEST_BINARY) + " " + args, workdir);
+}
+
+// Runs a bash script (the binary is $SUPSNN in it).
+inline CommandResult run_bash(const std::string& script, const std::string& workdir = ".") {
+  std::string quoted = "'";
+  for (char c : script) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return run_command("bash -c " + quoted + "'", workdir);
 }
 
 }  // namespace supsnn::test

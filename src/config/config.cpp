@@ -162,6 +162,43 @@ const std::vector<ConfigKey>& config_schema() {
       {"train.seed", 1L, "seed of weight initialisation and shuffling", {}, 0, 9.2e18},
       {"train.shuffle", true, "reshuffle the training split every epoch"},
       {"train.eval_batch_size", 64L, "batch size of test-set evaluation", {}, 1, 1e9},
+      {"train.max_steps",
+       0L,
+       "stop after this many optimiser steps in all (a checkpoint is written); 0 = no limit",
+       {},
+       0,
+       9.2e18},
+      {"train.comm",
+       std::string("auto"),
+       "gradient all-reduce: mpi (host buffers), nccl (device buffers; needs NCCL) or auto (nccl "
+       "when compiled in and Kokkos runs on CUDA, else mpi)",
+       {"auto", "mpi", "nccl"}},
+      {"checkpoint.dir", std::string(""), "checkpoint folder; empty: <run.dir>/ckpt"},
+      {"checkpoint.every_epochs",
+       1L,
+       "write a checkpoint after every k-th epoch; 0 = never",
+       {},
+       0,
+       1e9},
+      {"checkpoint.every_steps",
+       0L,
+       "write a checkpoint every k optimiser steps; 0 = never",
+       {},
+       0,
+       9.2e18},
+      {"checkpoint.every_seconds",
+       0.0,
+       "write a checkpoint when this much wall-clock time has passed since the last; 0 = never",
+       {},
+       0,
+       1e300},
+      {"checkpoint.keep_last", 3L, "rotation: keep the newest k checkpoints", {}, 1, 1e9},
+      {"checkpoint.keep_every",
+       0L,
+       "rotation: also keep every checkpoint whose step is a multiple of this; 0 = none",
+       {},
+       0,
+       9.2e18},
       {"guide.epochs", 12L, "STDP guidance stage: passes over the train split", {}, 0, 1e9},
       {"guide.outputs",
        0L,
@@ -242,9 +279,10 @@ std::string known_keys_in(const std::string& section) {
   const std::string section = key.substr(0, key.find('.'));
   const std::string known = known_keys_in(section);
   throw Error(where + "unknown config key '" + key + "'" +
-              (known.empty() ? " (unknown section '" + section +
-                                   "'; sections: data, model, loss, optim, train, guide, run)"
-                             : " (known keys: " + known + ")"));
+              (known.empty()
+                   ? " (unknown section '" + section +
+                         "'; sections: data, model, loss, optim, train, checkpoint, guide, run)"
+                   : " (known keys: " + known + ")"));
 }
 
 std::string type_name(const ConfigValue& v) {

@@ -44,6 +44,12 @@ void Comm::allreduce_sum(long* buf, std::size_t count) const {
   if (size_ > 1) allreduce_chunked(comm_, buf, count, MPI_LONG);
 }
 
+void Comm::allreduce_max(long* buf, std::size_t count) const {
+  if (size_ > 1 && MPI_Allreduce(MPI_IN_PLACE, buf, static_cast<int>(count), MPI_LONG, MPI_MAX,
+                                 comm_) != MPI_SUCCESS)
+    throw Error("MPI_Allreduce (max) failed");
+}
+
 void Comm::check_launch() const {
   const char* tasks = std::getenv("SLURM_NTASKS");
   const char* step = std::getenv("SLURM_STEP_ID");  // set only inside srun job steps

@@ -27,6 +27,8 @@ class Comm {
   void allreduce_sum(double* buf, std::size_t count) const;
   void allreduce_sum(float* buf, std::size_t count) const;
   void allreduce_sum(long* buf, std::size_t count) const;
+  // In-place maximum over ranks (flags that one rank raised reach all).
+  void allreduce_max(long* buf, std::size_t count) const;
 
   // Fails when SLURM says the job has a different number of tasks than MPI has ranks (an srun
   // without an MPI plugin starts N independent singletons that would each train alone).

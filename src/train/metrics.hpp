@@ -21,6 +21,8 @@ class MetricsLog {
   MetricsLog(std::string run_dir, std::vector<std::string> classes)
       : dir_(std::move(run_dir)), classes_(std::move(classes)) {}
   void append(const EpochMetrics& m);  // and rewrite both files
+  // Resume: the rows of the epochs before the checkpoint (rewritten with the next append).
+  void restore(std::vector<EpochMetrics> rows) { rows_ = std::move(rows); }
   const std::vector<EpochMetrics>& rows() const { return rows_; }
 
  private:

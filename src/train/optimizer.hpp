@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "kernels/adam.hpp"
+#include "model/host_views.hpp"
 
 namespace supsnn {
 
@@ -16,6 +17,14 @@ class Adam {
     adam_update<Real>(q, ++t_, params, grads, m_, v_);
   }
   long steps() const { return t_; }
+  View1<Real> first_moment() const { return m_; }
+  View1<Real> second_moment() const { return v_; }
+  // Resume: the moments and step count of a checkpoint.
+  void restore(const std::vector<double>& m, const std::vector<double>& v, long steps) {
+    copy_to_device(m, m_);
+    copy_to_device(v, v_);
+    t_ = steps;
+  }
 
  private:
   AdamParams p_;

@@ -10,6 +10,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include "ckpt/checkpoint.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/rng.hpp"
@@ -19,6 +20,7 @@
 #include "model/deep_snn.hpp"
 #include "model/seed_bilayer.hpp"
 #include "train/batch_source.hpp"
+#include "train/checkpointing.hpp"
 #include "train/optimizer.hpp"
 
 namespace supsnn {
@@ -159,9 +161,36 @@ std::unique_ptr<Model> make_model(const Config& cfg, int n, int m, const TimeGri
   }
 }
 
+// Refuses a checkpoint that cannot continue this run: another model shape or precision, another
+// global batch (the step position would mean other samples), other classes or other data.
+void check_resumable(const TrainState& st, const std::string& path, std::size_t params, bool single,
+                     long batch, const std::vector<std::string>& classes,
+                     const std::vector<DataFileId>& data) {
+  const std::string where = "--resume " + path + ": ";
+  if (st.params.size() != params)
+    throw Error(where + "checkpoint has " + std::to_string(st.params.size()) +
+                " parameters, the model of this config has " + std::to_string(params) +
+                " (model.* or data.crop differ)");
+  if (st.single_precision != single)
+    throw Error(where + "checkpoint precision is " + (st.single_precision ? "float" : "double") +
+                ", model.precision is " + (single ? "float" : "double"));
+  if (st.global_batch != batch)
+    throw Error(where + "checkpoint global batch is " + std::to_string(st.global_batch) +
+                ", train.batch_size is " + std::to_string(batch) +
+                " (resume with the same global batch; the world size may differ)");
+  if (st.class_names != classes) throw Error(where + "checkpoint classes differ from the data's");
+  for (const auto& mine : data)
+    for (const auto& theirs : st.data_files)
+      if (mine.role == theirs.role &&
+          (mine.bytes != theirs.bytes || mine.checksum != theirs.checksum))
+        throw Error(where + "the " + mine.role + " data " + mine.path +
+                    " is not the file the checkpoint was trained on (" + theirs.path + ", " +
+                    std::to_string(theirs.bytes) + " bytes)");
+}
+
 template <class Real, class Model>
 TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& log,
-                         const DataPlan& plan) {
+                         const DataPlan& plan, const std::string& resume) {
   using Clock = std::chrono::steady_clock;
   BatchSource<Real> train(plan.train_path, "train", plan.opt, true);
   std::unique_ptr<BatchSource<Real>> test;
@@ -225,6 +254,56 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   MetricsLog metrics(cfg.get_string("run.dir"), classes);
   TrainSummary summary;
 
+  // Checkpoints and resume. The position is (epoch, step within the epoch) in global steps, so a
+  // run may resume at another world size as long as the global batch is the same.
+  Checkpointer ckpt(cfg, comm, log);
+  const StopSignals signals;
+  std::vector<DataFileId> data_ids{identify_data_file("train", plan.train_path)};
+  if (plan.have_test) data_ids.push_back(identify_data_file("test", plan.test_path));
+  long start_epoch = 1, start_step = 0, global_step = 0;
+  double carried[2] = {0, 0};  // train loss/correct sums of the resumed epoch's earlier steps
+  if (const std::string path = resolve_resume(resume, ckpt, comm, log); !path.empty()) {
+    const TrainState st = read_checkpoint(comm, path);
+    check_resumable(st, path, model.params().extent(0), sizeof(Real) == 4, batch, classes,
+                    data_ids);
+    model.set_weights_host(st.params);
+    adam.restore(st.adam_m, st.adam_v, st.adam_steps);
+    start_epoch = st.epoch;
+    start_step = st.step_in_epoch;
+    global_step = st.global_step;
+    carried[0] = st.epoch_loss_sum;
+    carried[1] = st.epoch_correct_sum;
+    summary.epochs = st.history;
+    if (comm.rank() == 0) metrics.restore(st.history);
+    log.info(
+        "resumed from {}: epoch {}, step {} of the epoch, optimiser step {} (written by {} "
+        "ranks)",
+        path, start_epoch, start_step, global_step, st.world_size);
+  }
+  auto make_state = [&](long epoch, long step_in_epoch, const double* sums) {
+    TrainState st;
+    st.single_precision = sizeof(Real) == 4;
+    st.params = model.weights_host();
+    st.adam_m = host_copy(adam.first_moment());
+    st.adam_v = host_copy(adam.second_moment());
+    st.adam_steps = adam.steps();
+    st.epoch = epoch;
+    st.step_in_epoch = step_in_epoch;
+    st.global_step = global_step;
+    st.seed = plan.opt.seed;
+    st.epoch_loss_sum = sums[0];
+    st.epoch_correct_sum = sums[1];
+    st.history = summary.epochs;
+    st.class_names = classes;
+    st.config_toml = cfg.to_toml();
+    st.world_size = comm.size();
+    st.global_batch = batch;
+    st.version = SUPSNN_VERSION_STRING;
+    st.git_commit = SUPSNN_GIT_COMMIT_STRING;
+    st.data_files = data_ids;
+    return st;
+  };
+
   // Loss, accuracy and confusion matrix (true x predicted) of samples `indices` of a split, each
   // rank evaluating a contiguous slice; the counts are summed over ranks.
   const int C = static_cast<int>(classes.size());
@@ -257,7 +336,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   if (test)
     for (int i = 0; i < test->reader().header().count; ++i) test_indices.push_back(i);
 
-  for (long epoch = 1; epoch <= epochs; ++epoch) {
+  for (long epoch = start_epoch; epoch <= epochs && !summary.stopped; ++epoch) {
     const double lr =
         scheduled_lr(ap.lr, cfg.get_string("optim.schedule") == "step",
                      cfg.get_int_list("optim.milestones"), cfg.get_float("optim.gamma"), epoch);
@@ -270,10 +349,22 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     };
     const auto t0 = Clock::now();
     double sums[2] = {0, 0};  // loss, correct (this rank's samples)
-    train.start(mine, local, epoch);
-    for (int s = 0; s < steps_per_epoch; ++s) {
+    // The resumed epoch starts at its checkpoint's step; rank 0 carries the earlier steps' sums.
+    const int first = epoch == start_epoch ? static_cast<int>(start_step) : 0;
+    if (epoch == start_epoch && comm.rank() == 0) {
+      sums[0] = carried[0];
+      sums[1] = carried[1];
+    }
+    int base = first;  // the step that the batch source's pass starts with
+    auto start_pass = [&](int s) {
+      base = s;
+      train.start(std::vector<int>(mine.begin() + std::min(per_rank, s * local), mine.end()), local,
+                  epoch);
+    };
+    start_pass(first);
+    for (int s = first; s < steps_per_epoch; ++s) {
       const std::vector<int> idx = step_indices(s);
-      auto& bb = train.take(s);
+      auto& bb = train.take(s - base);
       // Every rank holds the same number of samples per step (the sampler pads or drops).
       const int global = static_cast<int>(idx.size()) * comm.size();
       model.forward(bb.events());
@@ -292,17 +383,36 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       comm.allreduce_sum(grads_host.data(), grads_host.extent(0));
       Kokkos::deep_copy(model.grads(), grads_host);
       adam.step(model.params(), model.grads(), lr);
+      ++global_step;
+      const Checkpointer::Decision d = ckpt.after_step(global_step);
+      if (d.write) {
+        train.finish();  // HDF5 is not thread-safe: no prefetch read while the checkpoint writes
+        double g[2] = {sums[0], sums[1]};
+        comm.allreduce_sum(g, 2);
+        log.info("{} at epoch {}, step {}: writing a checkpoint", d.why, epoch, s + 1);
+        ckpt.write(make_state(epoch, s + 1, g));
+        if (d.stop) {
+          summary.stopped = true;
+          break;
+        }
+        if (s + 1 < steps_per_epoch) start_pass(s + 1);
+      }
     }
     train.finish();
+    if (summary.stopped) break;  // the epoch is unfinished: no metrics for it
     Kokkos::fence();
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     comm.allreduce_sum(sums, 2);
     const double trained = static_cast<double>(per_rank) * comm.size();
+    const double trained_now =  // samples of the steps run in this process (resume: fewer)
+        static_cast<double>(std::min(per_rank, steps_per_epoch * local) -
+                            std::min(per_rank, first * local)) *
+        comm.size();
     EpochMetrics em;
     em.epoch = epoch;
     em.lr = lr;
     em.seconds = seconds;
-    em.samples_per_s = trained / seconds;
+    em.samples_per_s = trained_now / seconds;
     em.train_loss = sums[0] / trained;
     em.train_accuracy = sums[1] / trained;
     if (val) {
@@ -330,6 +440,18 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     }
     if (comm.rank() == 0) metrics.append(em);
     summary.epochs.push_back(em);
+    if (ckpt.after_epoch(epoch, global_step).write) {
+      const double zero[2] = {0, 0};
+      ckpt.write(make_state(epoch + 1, 0, zero));
+    }
+  }
+  if (summary.stopped) {
+    log.info(
+        "stopped after optimiser step {}; continue with `supsnn train ... --resume auto` (same "
+        "run.dir)",
+        global_step);
+    summary.weights = model.weights_host();
+    return summary;
   }
 
   summary.weights = model.weights_host();
@@ -368,7 +490,8 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
 
 }  // namespace
 
-TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string& command_line) {
+TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string& command_line,
+                          const std::string& resume) {
   comm.check_launch();
   const DataPlan plan = plan_data(cfg);
   const std::string run_dir = cfg.get_string("run.dir");
@@ -381,12 +504,13 @@ TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string
   MPI_Barrier(comm.raw());  // the run directory exists before any rank opens its log
   auto log = make_logger(run_dir, cfg.get_string("run.log_level"), comm.rank());
   log->info("supsnn train, run directory {}", run_dir);
+  log->info("resolved configuration (also in {}/config.toml):\n{}", run_dir, cfg.to_toml());
   const bool deep = !cfg.get_int_list("model.hidden").empty();
   if (cfg.get_string("model.precision") == "float")
-    return deep ? train_typed<float, DeepSnn<float>>(cfg, comm, *log, plan)
-                : train_typed<float, SeedBilayer<float>>(cfg, comm, *log, plan);
-  return deep ? train_typed<double, DeepSnn<double>>(cfg, comm, *log, plan)
-              : train_typed<double, SeedBilayer<double>>(cfg, comm, *log, plan);
+    return deep ? train_typed<float, DeepSnn<float>>(cfg, comm, *log, plan, resume)
+                : train_typed<float, SeedBilayer<float>>(cfg, comm, *log, plan, resume);
+  return deep ? train_typed<double, DeepSnn<double>>(cfg, comm, *log, plan, resume)
+              : train_typed<double, SeedBilayer<double>>(cfg, comm, *log, plan, resume);
 }
 
 }  // namespace supsnn

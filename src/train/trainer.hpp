@@ -15,9 +15,12 @@ struct TrainSummary {
   std::vector<EpochMetrics> epochs;
   std::vector<double> weights;  // final W, n x m row-major; deep SNN: the flat buffer W1, W2, ...
   int outputs = 0, inputs = 0;
+  bool stopped = false;  // stopped early (signal or train.max_steps) after writing a checkpoint
 };
 
 // Runs a whole training job; rank 0 writes the run directory. `command_line` is recorded.
-TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string& command_line);
+// `resume`: "" (fresh start), "auto" (newest good checkpoint, fresh start when none) or a file.
+TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string& command_line,
+                          const std::string& resume = "");
 
 }  // namespace supsnn

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Integration test of slurm/*.sbatch on a private single-node SLURM (launch/slurm-local.sh):
+#   1. slurm/train.sbatch with 2 tasks trains on a synthetic dataset (one MPI job of 2 ranks);
+#   2. slurm/sweep.sbatch as a 2-task job array writes one run directory per seed;
+#   3. preemption: SIGUSR1 to a running train job -> the ranks checkpoint and stop, the job
+#      requeues itself, and the requeued job resumes from the checkpoint and finishes.
+# Usage: slurm_integration.sh PATH/TO/supsnn   (needs root, like slurmd; run by ctest)
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=$(realpath "${1:?usage: $0 PATH/TO/supsnn}")
+[[ $(id -u) -eq 0 ]] || { echo "FAIL: the private SLURM needs root (slurmd runs jobs as root)"; exit 1; }
+
+W=$(mktemp -d /tmp/supsnn-slurm-test.XXXXXX)
+export SLURM_LOCAL_DIR=$W/slurm
+# A port of our own, so a developer's private SLURM on 6817 is left alone.
+export SLURM_LOCAL_PORT=${SLURM_LOCAL_PORT:-$((20000 + $$ % 20000))}
+export SLURM_CONF=$SLURM_LOCAL_DIR/slurm.conf
+cleanup() {
+  bash "$REPO/launch/slurm-local.sh" stop >/dev/null 2>&1 || true
+  [[ "${KEEP:-0}" == 1 ]] || rm -rf "$W"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; for f in "$W"/*.out; do [[ -f $f ]] && { echo "== $f"; tail -n 30 "$f"; }; done; exit 1; }
+ok() { echo "ok: $*"; }
+
+bash "$REPO/launch/slurm-local.sh" start
+"$BIN" synth --output "$W/synth.h5" --train-per-class 40 --test-per-class 10 --size 32 >/dev/null
+
+# Job state from scontrol (there is no accounting database in this cluster).
+job_field() { scontrol show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
+wait_done() {  # job id, timeout s: until the job (and all its array tasks) left the queue
+  local t=0
+  while [[ -n "$(squeue -h -j "$1" 2>/dev/null)" ]]; do
+    sleep 1; t=$((t + 1)); [[ $t -lt $2 ]] || fail "job $1 still queued after $2 s"
+  done
+}
+common=(--chdir="$REPO" --export=ALL,SUPSNN="$BIN",CONFIG=configs/default.toml)
+train_args=(--set data.train="$W/synth.h5" --set train.batch_size=4 --set run.log_level=info)
+
+# 1. Two ranks, one MPI job.
+id=$(sbatch --parsable "${common[@]}",RUN_DIR="$W/train" --output="$W/train-%j.out" \
+  --ntasks-per-node=2 slurm/train.sbatch "${train_args[@]}" --set train.epochs=2)
+wait_done "$id" 300
+[[ "$(job_field "$id" JobState)" == COMPLETED ]] || fail "train job $id: $(job_field "$id" JobState)"
+grep -q "2 ranks x local batch 2 = global batch 4" "$W"/train-"$id".out || fail "train job did not run 2 ranks as one MPI job"
+[[ $(tail -n +2 "$W/train/metrics.csv" | wc -l) -eq 2 ]] || fail "train job: metrics.csv lacks 2 epochs"
+[[ -f "$W/train/model.h5" ]] && compgen -G "$W/train/ckpt/step-*.h5" >/dev/null || fail "train job: no model.h5 or final checkpoint"
+ok "train.sbatch: 2 ranks, 2 epochs, model and checkpoint written"
+
+# 2. A job array of 2 repetitions (seeds 1 and 2), each in its own run directory.
+id=$(sbatch --parsable "${common[@]}",SWEEP_DIR="$W/sweep" --output="$W/sweep-%A_%a.out" \
+  --array=1-2 slurm/sweep.sbatch "${train_args[@]}" --set train.epochs=1)
+wait_done "$id" 300
+for s in 1 2; do
+  [[ -f "$W/sweep/seed-$s/model.h5" ]] || fail "sweep task $s wrote no model"
+  grep -q "seed = $s" "$W/sweep/seed-$s/config.toml" || fail "sweep task $s did not train seed $s"
+done
+cmp -s "$W/sweep/seed-1/metrics.csv" "$W/sweep/seed-2/metrics.csv" && fail "sweep: both seeds gave the same metrics"
+ok "sweep.sbatch: 2 array tasks, seeds 1 and 2, own run directories"
+
+# 3. Preemption: signal the batch script as SLURM does before a time limit (--signal=B:USR1).
+epochs=40
+id=$(sbatch --parsable "${common[@]}",RUN_DIR="$W/pre" --output="$W/pre-%j.out" \
+  --ntasks-per-node=2 slurm/train.sbatch "${train_args[@]}" --set train.epochs=$epochs \
+  --set checkpoint.every_epochs=0)
+t=0
+until [[ -f "$W/pre/metrics.csv" ]]; do sleep 0.2; t=$((t + 1)); [[ $t -lt 600 ]] || fail "preempt job never finished an epoch"; done
+scancel --batch --signal=USR1 "$id"
+wait_done "$id" 300
+out="$W/pre-$id.out"
+grep -q "stop signal received" "$out" || fail "the ranks did not see the signal"
+grep -q "requeueing job $id" "$out" || fail "the job did not requeue itself"
+grep -q "resumed from $W/pre/ckpt/step-" "$out" || fail "the requeued job did not resume from the checkpoint"
+[[ "$(job_field "$id" JobState)" == COMPLETED ]] || fail "requeued job: $(job_field "$id" JobState)"
+[[ "$(job_field "$id" Restarts)" == 1 ]] || fail "requeued job: Restarts=$(job_field "$id" Restarts)"
+[[ $(tail -n +2 "$W/pre/metrics.csv" | wc -l) -eq $epochs ]] || fail "preempted run: metrics.csv lacks $epochs epochs"
+[[ -f "$W/pre/model.h5" ]] || fail "preempted run: no model.h5"
+ok "preemption: checkpoint on SIGUSR1, requeue, resume, $epochs epochs finished"
