@@ -8,34 +8,14 @@
 #include "common/rng.hpp"
 #include "data/batch.hpp"
 #include "data/dataset.hpp"
+#include "data/synth.hpp"
 
 namespace supsnn::test {
 
 // A split of `count` samples with random binary spikes (density p) and random guidance.
 inline Split random_split(int count, int height, int width, int raw_steps, int rows, double p,
                           std::uint64_t seed) {
-  Split s;
-  s.name = "train";
-  s.count = count;
-  s.height = height;
-  s.width = width;
-  s.raw_steps = raw_steps;
-  s.guide_rows = rows;
-  const int m = height * width;
-  for (int b = 0; b < count; ++b) {
-    for (int k = 0; k <= raw_steps; ++k)
-      for (int i = 0; i < m; ++i)
-        if (uniform01(seed, 100 + b, static_cast<std::uint64_t>(k) * m + i) < p) {
-          s.events.neuron.push_back(i);
-          s.events.step.push_back(static_cast<std::uint8_t>(k));
-        }
-    s.events.offsets.push_back(static_cast<std::int64_t>(s.events.neuron.size()));
-    s.labels.push_back(static_cast<int>(uniform01(seed, 7, b) * rows));
-    for (int r = 0; r < rows; ++r)
-      for (int t = 0; t < raw_steps; ++t)
-        s.guidance.push_back(40.0 * (uniform01(seed, 8, b * 1000 + r * 100 + t) - 0.3));
-  }
-  return s;
+  return random_spike_split(count, height, width, raw_steps, rows, p, seed);
 }
 
 // Dense (B, m, T+1) copy of samples idx of a split.

@@ -2,12 +2,14 @@
 // encoding throughput (samples/s of EventEncoder per spike code) on real chips.
 #pragma once
 #include <string>
+#include <vector>
 
 namespace supsnn {
 
 struct DataBenchOptions {
   std::string input;    // chip folder (prepared into a temporary file), or
   std::string dataset;  // an existing dataset file (.h5)
+  std::vector<std::string> more_datasets;  // bench --train: further datasets
   int batch = 32;
   int repeats = 3;      // encode passes per code (best is reported)
   int raw_steps = 70;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+#include "data/dataset.hpp"
 
 namespace supsnn {
 
@@ -32,5 +33,11 @@ std::vector<std::string> synth_class_names(int classes);
 // different random streams derived from seed; each chip has its own stream, so chip k does not
 // depend on how many chips are generated. Throws std::invalid_argument on bad options.
 SynthSplit synth_generate(const SynthOptions& opt, bool test_split);
+
+// A spikes-kind split of `count` samples (height x width inputs, steps 0..raw_steps) with
+// independent Bernoulli(p) spikes, uniform random labels in [0, rows) and random guidance traces:
+// test and benchmark input of a chosen spike density.
+Split random_spike_split(int count, int height, int width, int raw_steps, int rows, double p,
+                         std::uint64_t seed);
 
 }  // namespace supsnn
