@@ -77,6 +77,7 @@ void run_checkpoint_bench(const Comm& comm, const CheckpointBenchOptions& o) {
     const double rd = timed([&] { back = read_checkpoint(comm, path); });
     if (back.params != s.params || back.adam_m != s.adam_m || back.adam_v != s.adam_v)
       throw Error(path + ": benchmark read returned other parameters than it wrote");
+    if (comm.rank() == 0) std::printf("  pass %d: write %.3f s, read %.3f s\n", r + 1, w, rd);
     wbest = std::min(wbest, w);
     rbest = std::min(rbest, rd);
     wsum += w;
