@@ -1,3 +1,4 @@
+#include "bench/checkpoint_bench.hpp"
 #include "bench/data_bench.hpp"
 #include "bench/train_bench.hpp"
 #include "cli/commands.hpp"
@@ -43,7 +44,22 @@ CommandRunner add_bench_command(CLI::App& app, const std::string&) {
   cmd->add_option("--precision", *precision, "training: float or double")
       ->capture_default_str()
       ->check(CLI::IsMember({"float", "double"}));
-  return [o, t, train, precision]() {
+  auto c = std::make_shared<CheckpointBenchOptions>();
+  cmd->add_option("--checkpoint", c->dir,
+                  "instead: write and read a synthetic checkpoint in this folder (all MPI ranks)");
+  cmd->add_option("--checkpoint-mb", c->megabytes, "checkpoint size: parameters + Adam moments, MB")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--checkpoint-float", c->single_precision, "checkpoint stored as float32");
+  cmd->add_option("--checkpoint-repeats", c->repeats, "checkpoint write+read passes")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--checkpoint-keep", c->keep, "keep the checkpoint file");
+  return [o, t, train, precision, c]() {
+    if (!c->dir.empty()) {
+      run_checkpoint_bench(Comm(), *c);
+      return 0;
+    }
     if (*train) {
       t->datasets.clear();
       if (!o->dataset.empty()) t->datasets.push_back(o->dataset);

@@ -17,5 +17,6 @@ CommandRunner add_prepare_command(CLI::App& app, const std::string& command_line
 CommandRunner add_bench_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_config_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_guide_command(CLI::App& app, const std::string& command_line);
+CommandRunner add_inspect_command(CLI::App& app, const std::string& command_line);
 
 }  // namespace supsnn

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
     add(supsnn::add_guide_command);
     add(supsnn::add_config_command);
     add(supsnn::add_bench_command);
+    add(supsnn::add_inspect_command);
     bool parsed = false;
     try {
       app.parse(argc, argv);

@@ -44,6 +44,12 @@ void Handle::reset() {
   id_ = -1;
 }
 
+bool Handle::close() {
+  const bool ok = id_ < 0 || !close_ || close_(id_) >= 0;
+  id_ = -1;
+  return ok;
+}
+
 Handle create_file(const std::string& path) {
   hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (f < 0) throw Error(path + ": cannot create HDF5 file");
@@ -56,6 +62,42 @@ Handle open_file(const std::string& path) {
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (f < 0) throw Error(path + ": cannot open HDF5 file");
   return Handle(f, H5Fclose, path);
+}
+
+namespace {
+Handle mpi_access(const std::string& path, MPI_Comm comm) {
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, path);
+  if (fapl.id() < 0 || H5Pset_fapl_mpio(fapl.id(), comm, MPI_INFO_NULL) < 0 ||
+      H5Pset_all_coll_metadata_ops(fapl.id(), true) < 0 ||
+      H5Pset_coll_metadata_write(fapl.id(), true) < 0)
+    throw Error(path + ": cannot set up parallel HDF5 access (MPI-IO)");
+  // Objects of 1 MiB or more start on 1 MiB boundaries (whole stripes on parallel file systems).
+  H5Pset_alignment(fapl.id(), 1 << 20, 1 << 20);
+  return fapl;
+}
+}  // namespace
+
+Handle create_file_mpi(const std::string& path, MPI_Comm comm) {
+  Handle fapl = mpi_access(path, comm);
+  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
+  if (f < 0) throw Error(path + ": cannot create HDF5 file (parallel)");
+  return Handle(f, H5Fclose, path);
+}
+
+Handle open_file_mpi(const std::string& path, MPI_Comm comm) {
+  if (!std::filesystem::exists(path)) throw Error(path + ": file not found");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(path + ": not an HDF5 file (or truncated)");
+  Handle fapl = mpi_access(path, comm);
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.id());
+  if (f < 0) throw Error(path + ": cannot open HDF5 file (damaged or truncated?)");
+  return Handle(f, H5Fclose, path);
+}
+
+Handle collective_transfer(const std::string& file) {
+  Handle dxpl(H5Pcreate(H5P_DATASET_XFER), H5Pclose, file);
+  if (dxpl.id() < 0 || H5Pset_dxpl_mpio(dxpl.id(), H5FD_MPIO_COLLECTIVE) < 0)
+    throw Error(file + ": cannot set up collective HDF5 transfers");
+  return dxpl;
 }
 
 Handle create_group(const Handle& loc, const std::string& name) {
@@ -94,6 +136,10 @@ hid_t native_type<std::int64_t>() {
 template <>
 hid_t native_type<std::uint8_t>() {
   return H5T_NATIVE_UINT8;
+}
+template <>
+hid_t native_type<std::uint64_t>() {
+  return H5T_NATIVE_UINT64;
 }
 
 template <class T>
@@ -217,6 +263,7 @@ SUPSNN_H5_INSTANTIATE(float)
 SUPSNN_H5_INSTANTIATE(std::int32_t)
 SUPSNN_H5_INSTANTIATE(std::int64_t)
 SUPSNN_H5_INSTANTIATE(std::uint8_t)
+SUPSNN_H5_INSTANTIATE(std::uint64_t)
 #undef SUPSNN_H5_INSTANTIATE
 
 namespace {
@@ -246,6 +293,20 @@ std::vector<std::string> read_strings(const Handle& loc, const std::string& name
   const auto d = shape(loc, name);
   if (d.size() != 1) fail(loc, "dataset " + name + ": expected a 1-D list of strings");
   Handle ds(H5Dopen2(loc.id(), name.c_str(), H5P_DEFAULT), H5Dclose, loc.file());
+  Handle ftype(H5Dget_type(ds.id()), H5Tclose, loc.file());
+  if (H5Tget_class(ftype.id()) != H5T_STRING) fail(loc, "dataset " + name + ": expected strings");
+  if (H5Tis_variable_str(ftype.id()) <= 0) {
+    const std::size_t n = H5Tget_size(ftype.id());
+    std::string buf(d[0] * n, '\0');
+    if (d[0] > 0 && H5Dread(ds.id(), ftype.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
+      fail(loc, "cannot read string dataset " + name);
+    std::vector<std::string> out;
+    for (hsize_t i = 0; i < d[0]; ++i) {
+      const std::string s = buf.substr(i * n, n);
+      out.push_back(s.substr(0, s.find('\0')));
+    }
+    return out;
+  }
   Handle type = vlen_string_type(loc);
   std::vector<char*> ptrs(d[0], nullptr);
   if (d[0] > 0 && H5Dread(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
@@ -283,6 +344,24 @@ void set_attr(const Handle& loc, const std::string& name, std::int64_t value) {
 void set_attr(const Handle& loc, const std::string& name, double value) {
   write_attr_raw(loc, name, H5T_NATIVE_DOUBLE, &value);
 }
+void set_attr_fixed(const Handle& loc, const std::string& name, const std::string& value) {
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose, loc.file());
+  H5Tset_size(type.id(), std::max<std::size_t>(1, value.size()));
+  H5Tset_strpad(type.id(), H5T_STR_NULLPAD);
+  H5Tset_cset(type.id(), H5T_CSET_UTF8);
+  std::string buf = value;
+  buf.resize(std::max<std::size_t>(1, value.size()), '\0');
+  write_attr_raw(loc, name, type.id(), buf.data());
+}
+void set_attr_u64(const Handle& loc, const std::string& name, std::uint64_t value) {
+  write_attr_raw(loc, name, H5T_NATIVE_UINT64, &value);
+}
+std::uint64_t attr_u64(const Handle& loc, const std::string& name) {
+  Handle a = open_attr(loc, name);
+  std::uint64_t v = 0;
+  if (H5Aread(a.id(), H5T_NATIVE_UINT64, &v) < 0) fail(loc, "cannot read attribute " + name);
+  return v;
+}
 bool has_attr(const Handle& loc, const std::string& name) {
   return H5Aexists(loc.id(), name.c_str()) > 0;
 }
@@ -292,6 +371,11 @@ std::string attr_string(const Handle& loc, const std::string& name) {
   Handle ftype(H5Aget_type(a.id()), H5Tclose, loc.file());
   if (H5Tget_class(ftype.id()) != H5T_STRING)
     fail(loc, "attribute " + name + ": expected a string");
+  if (H5Tis_variable_str(ftype.id()) <= 0) {
+    std::string s(H5Tget_size(ftype.id()), '\0');
+    if (H5Aread(a.id(), ftype.id(), s.data()) < 0) fail(loc, "cannot read attribute " + name);
+    return s.substr(0, s.find('\0'));
+  }
   Handle type = vlen_string_type(loc);
   char* p = nullptr;
   if (H5Aread(a.id(), type.id(), &p) < 0) fail(loc, "cannot read attribute " + name);

@@ -1,7 +1,9 @@
 // Thin RAII layer over the HDF5 C API: handles that close themselves, typed dataset and
-// attribute read/write, and errors that name the file and the object. No parallel I/O here yet.
+// attribute read/write, and errors that name the file and the object. Parallel (MPI-IO) file
+// access for checkpoints: create_file_mpi, open_file_mpi, collective_transfer.
 #pragma once
 #include <hdf5.h>
+#include <mpi.h>
 
 #include <cstdint>
 #include <string>
@@ -22,6 +24,9 @@ class Handle {
   hid_t id() const { return id_; }
   const std::string& file() const { return file_; }
   void reset();
+  // Closes now and reports whether the library succeeded (a file's close flushes metadata, so
+  // writers check it; reset() and the destructor cannot).
+  bool close();
 
  private:
   hid_t id_ = -1;
@@ -34,6 +39,14 @@ Handle open_file(const std::string& path);    // read-only; fails clearly if not
 Handle create_group(const Handle& loc, const std::string& name);
 Handle open_group(const Handle& loc, const std::string& name);
 bool exists(const Handle& loc, const std::string& name);
+
+// Parallel HDF5 over `comm` (collective calls): MPI-IO driver with collective metadata reads and
+// writes, so every rank must make the same metadata calls (create, open, attributes) in the
+// same order.
+Handle create_file_mpi(const std::string& path, MPI_Comm comm);  // truncates
+Handle open_file_mpi(const std::string& path, MPI_Comm comm);    // read-only
+// Dataset transfer property list for collective MPI-IO transfers.
+Handle collective_transfer(const std::string& file);
 
 template <class T>
 hid_t native_type();
@@ -58,11 +71,17 @@ std::vector<T> read_ranges(const Handle& loc, const std::string& name,
                            const std::vector<std::pair<hsize_t, hsize_t>>& ranges);
 
 void write_strings(const Handle& loc, const std::string& name, const std::vector<std::string>& v);
+// Reads variable- and fixed-length string datasets (fixed: trailing NULs dropped).
 std::vector<std::string> read_strings(const Handle& loc, const std::string& name);
 
 void set_attr(const Handle& loc, const std::string& name, const std::string& value);
 void set_attr(const Handle& loc, const std::string& name, std::int64_t value);
 void set_attr(const Handle& loc, const std::string& name, double value);
+// Fixed-length string attribute: variable-length data goes to the global heap, which parallel
+// HDF5 cannot write consistently from several ranks. attr_string reads both kinds.
+void set_attr_fixed(const Handle& loc, const std::string& name, const std::string& value);
+void set_attr_u64(const Handle& loc, const std::string& name, std::uint64_t value);
+std::uint64_t attr_u64(const Handle& loc, const std::string& name);
 bool has_attr(const Handle& loc, const std::string& name);
 std::string attr_string(const Handle& loc, const std::string& name);
 std::int64_t attr_int(const Handle& loc, const std::string& name);

@@ -113,8 +113,9 @@ std::string resolve_resume(const std::string& resume, const Checkpointer& ckpt, 
       throw Error("--resume " + resume + ": no such checkpoint file");
     return resume;
   }
-  const std::string path = find_latest_checkpoint(
-      comm, ckpt.dir(), [&](const std::string& why) { log.warn("{}", why); });
+  const std::string path = find_latest_checkpoint(comm, ckpt.dir(), [&](const std::string& why) {
+    if (comm.rank() == 0) log.warn("{}", why);  // every rank is told; say it once
+  });
   if (path.empty())
     log.info("--resume auto: no checkpoint in {}; starting from scratch", ckpt.dir());
   return path;
