@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
     if (size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
     return 1;
   }
-  if (!flag.empty()) args.insert(args.begin() + 1, flag.data());
+  if (!flag.empty()) args.insert(args.begin() + (args.empty() ? 0 : 1), flag.data());
 #endif
   argc = static_cast<int>(args.size());
   args.push_back(nullptr);

@@ -51,11 +51,10 @@ double timeout_seconds() {
 class NcclReducer final : public GradientReducer {
  public:
   explicit NcclReducer(const Comm& comm) : timeout_s_(timeout_seconds()) {
-    // Pick the device; every rank learns whether every rank has one before any collective
-    // NCCL call, so a rank without a GPU fails the whole group instead of leaving the others
-    // waiting in ncclCommInitRank.
     // node_info first: it may be collective on comm, so no rank may skip it.
     const NodeInfo node = node_info(comm.raw());
+    // Every rank learns whether every rank has a device before any NCCL call, so a rank
+    // without a GPU fails the whole group instead of leaving the others in ncclCommInitRank.
     std::string why;
     int device = -1;
     try {
@@ -155,9 +154,14 @@ class NcclReducer final : public GradientReducer {
       SUPSNN_CUDA(cudaMemcpyAsync(buf, data, bytes, cudaMemcpyHostToDevice, stream_));
     }
     check(ncclAllReduce(buf, buf, count, type, ncclSum, comm_, stream_), "ncclAllReduce");
-    if (staged) SUPSNN_CUDA(cudaMemcpyAsync(data, buf, bytes, cudaMemcpyDeviceToHost, stream_));
-    // The caller (and the next Kokkos kernel) reads the sum right after we return.
+    // Wait (polling, see wait()) before copying back: a device-to-host copy into pageable memory
+    // blocks the host until the stream gets there, which would bypass the timeout.
     wait();
+    if (staged) {
+      SUPSNN_CUDA(cudaMemcpyAsync(data, buf, bytes, cudaMemcpyDeviceToHost, stream_));
+      wait();
+    }
+    // Returning only now: the caller (and the next Kokkos kernel) reads the sum right away.
   }
 
   // Polls instead of cudaStreamSynchronize so that a dead or hung peer ends in an error here
