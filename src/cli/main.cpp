@@ -2,11 +2,43 @@
 #include <Kokkos_Core.hpp>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "common/error.hpp"
 #include "dist/comm.hpp"
+#include "dist/reducer.hpp"
+
+#ifdef KOKKOS_ENABLE_CUDA
+#include <cuda_runtime.h>
+
+// The Kokkos flag that picks the GPU for this rank (node-local rank % visible devices), or ""
+// when the user chose already (flag or environment) or no device is visible (Kokkos reports it).
+// A flag rather than InitializationSettings: Kokkos::initialize takes either argv or settings,
+// and only the argv form parses and removes the user's other --kokkos-* flags.
+static std::string device_flag(int argc, char** argv) {
+  for (const char* var : {"KOKKOS_DEVICE_ID", "KOKKOS_MAP_DEVICE_ID_BY", "KOKKOS_NUM_DEVICES"})
+    if (const char* v = std::getenv(var); v && *v) return "";
+  for (int i = 1; i < argc; ++i)
+    for (const char* flag : {"--kokkos-device", "--kokkos-map-device-id-by", "--kokkos-num-devices",
+                             "--kokkos-ndevices", "--device", "--ndevices"})
+      if (std::strncmp(argv[i], flag, std::strlen(flag)) == 0) return "";
+  // Every rank reaches this point, so node_info's shared-memory split (collective) is safe.
+  const supsnn::NodeInfo node = supsnn::node_info(MPI_COMM_WORLD);
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) return "";
+#if KOKKOS_VERSION >= 30700
+  const char* name = "--kokkos-device-id=";
+#else
+  const char* name = "--kokkos-device=";
+#endif
+  return name + std::to_string(node.local_rank % count);
+}
+#endif
 
 #ifndef SUPSNN_VERSION
 #define SUPSNN_VERSION "unknown"
@@ -18,6 +50,23 @@ int main(int argc, char** argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   int code = 0;
+  // Kokkos sees argv plus, on GPU builds, the device flag; it removes its own flags from args.
+  std::vector<char*> args(argv, argv + argc);
+#ifdef KOKKOS_ENABLE_CUDA
+  std::string flag;
+  try {
+    flag = device_flag(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "supsnn: error: %s\n", e.what());
+    std::fflush(stderr);
+    if (size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+    return 1;
+  }
+  if (!flag.empty()) args.insert(args.begin() + (args.empty() ? 0 : 1), flag.data());
+#endif
+  argc = static_cast<int>(args.size());
+  args.push_back(nullptr);
+  argv = args.data();
   {
     Kokkos::ScopeGuard kokkos(argc, argv);
     std::string command_line;

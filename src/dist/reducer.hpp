@@ -17,6 +17,9 @@ struct NodeInfo {
 };
 NodeInfo node_info(MPI_Comm world);
 
+// What this rank computes on, for the log: "OpenMP 2 threads", "CUDA device 0: NVIDIA H200".
+std::string describe_device();
+
 class GradientReducer {
  public:
   virtual ~GradientReducer() = default;

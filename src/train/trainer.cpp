@@ -16,7 +16,9 @@
 #include "common/rng.hpp"
 #include "data/batch.hpp"
 #include "data/sampler.hpp"
+#include "dist/reducer.hpp"
 #include "io/h5.hpp"
+#include "kernels/finite_check.hpp"
 #include "model/deep_snn.hpp"
 #include "model/seed_bilayer.hpp"
 #include "train/batch_source.hpp"
@@ -250,7 +252,13 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       classes.size(), m, train.raw_steps() + 1, grid.steps, comm.size(), local, batch,
       sizeof(Real) == 8 ? "double" : "float", plan.opt.template_guidance ? "template" : "dataset");
 
-  auto grads_host = Kokkos::create_mirror_view(model.grads());
+  // Collective: every rank builds the reducer (NCCL: communicator set-up) and logs where it runs
+  // (at warn, the one level that ranks other than 0 print).
+  const auto reducer = make_gradient_reducer(cfg.get_string("train.comm"), comm);
+  const NodeInfo node = node_info(comm.raw());
+  log.warn("rank {}/{} on {} (local rank {}/{}), {}, gradient all-reduce: {}", comm.rank(),
+           comm.size(), node.host, node.local_rank, node.local_size, describe_device(),
+           reducer->name());
   MetricsLog metrics(cfg.get_string("run.dir"), classes);
   TrainSummary summary;
 
@@ -378,10 +386,13 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
         sums[1] += pred[b] == train.reader().labels()[idx[b]];
       }
       model.backward(bb.events());
-      // The all-reduce reads host memory, so wait for the backward kernels (deep_copy fences).
-      Kokkos::deep_copy(grads_host, model.grads());
-      comm.allreduce_sum(grads_host.data(), grads_host.extent(0));
-      Kokkos::deep_copy(model.grads(), grads_host);
+      reducer->sum(model.grads());  // fences the backward kernels, sums in place
+      // Every rank holds the same sum, so all stop together on a non-finite gradient.
+      if (!all_finite<Real>(model.grads()))
+        throw Error("training diverged: the summed gradient has " +
+                    std::to_string(count_nonfinite<Real>(model.grads())) +
+                    " non-finite values at epoch " + std::to_string(epoch) + ", step " +
+                    std::to_string(s + 1) + " (expected finite values; try a lower optim.lr)");
       adam.step(model.params(), model.grads(), lr);
       ++global_step;
       const Checkpointer::Decision d = ckpt.after_step(global_step);
