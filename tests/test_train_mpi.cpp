@@ -22,7 +22,7 @@ Config config_for(const std::string& data, const std::string& run_dir,
   c.set("run.dir", run_dir);
   c.set("run.log_level", std::string("warn"));
   c.set("train.epochs", 3L);
-  c.set("train.batch_size", 6L);  // local batch 6, 3 or 2
+  c.set("train.batch_size", 12L);  // local batch 12, 6, 4 or 3
   c.set("model.precision", precision);
   c.set("train.eval_batch_size", 5L);
   return c;
