@@ -9,7 +9,8 @@ PACKAGES=(
   libtrilinos-kokkos-dev libtrilinos-kokkos-kernels-dev   # Kokkos 3.4 (Serial) + KokkosKernels
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev          # MPI and parallel HDF5
   libgtest-dev libcli11-dev libtoml11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
-  libpng-dev libjpeg-dev
+  libpng-dev libjpeg-dev zlib1g-dev
+  slurm-wlm munge                                         # the private SLURM of the integration test
 )
 
 # The package names above are Debian's; anything without dpkg/apt-get needs its own recipe.
