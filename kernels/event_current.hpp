@@ -7,6 +7,11 @@
 namespace supsnn {
 
 // c: (B, n, T+1). One work item per (b, k); each walks its own events, so no atomics.
+// Output neurons whose sums a work item keeps in registers while it walks its events once
+// (the bilayer has 3); more outputs walk the events once per output. Either way each sum adds
+// the same terms in the same (event) order, so results do not depend on the path.
+constexpr int kEventLocalOutputs = 16;
+
 template <class Real>
 void event_current_forward(const EventBatch& ev, View2<const Real> W, View3<Real> c) {
   const int n = static_cast<int>(W.extent(0));
@@ -18,6 +23,15 @@ void event_current_forward(const EventBatch& ev, View2<const Real> W, View3<Real
       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {ev.batch, T1}),
       KOKKOS_LAMBDA(const int b, const int k) {
         const int e0 = off(b * T1 + k), e1 = off(b * T1 + k + 1);
+        if (n <= kEventLocalOutputs) {
+          Real acc[kEventLocalOutputs] = {};
+          for (int e = e0; e < e1; ++e) {
+            const int i = nrn(e);
+            for (int j = 0; j < n; ++j) acc[j] += W(j, i);
+          }
+          for (int j = 0; j < n; ++j) c(b, j, k) = acc[j];
+          return;
+        }
         for (int j = 0; j < n; ++j) {
           Real acc = 0;
           for (int e = e0; e < e1; ++e) acc += W(j, nrn(e));
@@ -26,8 +40,6 @@ void event_current_forward(const EventBatch& ev, View2<const Real> W, View3<Real
       });
 }
 
-// dW: (n, m), overwritten. One work item per input neuron i; it sums over its own events
-// in a fixed order (sample, step), so the result is bit-reproducible on every backend.
 template <class Real>
 void event_current_backward(const EventBatch& ev, View3<const Real> dc, View2<Real> dW) {
   const int n = static_cast<int>(dW.extent(0));
@@ -38,6 +50,20 @@ void event_current_backward(const EventBatch& ev, View3<const Real> dc, View2<Re
       "supsnn::event_current_backward", Kokkos::RangePolicy<ExecSpace>(0, ev.inputs),
       KOKKOS_LAMBDA(const int i) {
         const int e0 = off(i), e1 = off(i + 1);
+        if (e0 == e1) {  // most inputs at low density: a silent input has no gradient
+          for (int j = 0; j < n; ++j) dW(j, i) = Real(0);
+          return;
+        }
+        if (n <= kEventLocalOutputs) {
+          // One pass over the events (one division each) for all outputs.
+          Real acc[kEventLocalOutputs] = {};
+          for (int e = e0; e < e1; ++e) {
+            const int sl = slot(e), b = sl / T1, k = sl - b * T1;
+            for (int j = 0; j < n; ++j) acc[j] += dc(b, j, k);
+          }
+          for (int j = 0; j < n; ++j) dW(j, i) = acc[j];
+          return;
+        }
         for (int j = 0; j < n; ++j) {
           Real acc = 0;
           for (int e = e0; e < e1; ++e) {
@@ -49,7 +75,6 @@ void event_current_backward(const EventBatch& ev, View3<const Real> dc, View2<Re
       });
 }
 
-// Plain CPU references on dense spikes x: (B, m, T+1) row-major 0/1 values.
 template <class Real>
 void event_current_forward_ref(int B, int n, int m, int T1, const Real* W, const Real* x, Real* c) {
   for (int b = 0; b < B; ++b)

@@ -41,35 +41,38 @@ View2<Real> random_weights(int n, int m, std::uint64_t seed, std::vector<Real>* 
 
 TYPED_TEST(KernelTest, EventCurrentForwardAndBackwardMatchDense) {
   using Real = TypeParam;
-  const int B = 4, n = 3, H = 5, Wd = 7, T = 9, m = H * Wd, T1 = T + 1;
-  const Split s = test::random_split(6, H, Wd, T, n, 0.2, 11);
-  const std::vector<int> idx = {5, 0, 3, 3};  // repeated sample on purpose
-  BatchBuilder<Real> bb;
-  bb.build(s, idx);
-  std::vector<Real> Wh;
-  auto W = random_weights<Real>(n, m, 5, &Wh);
-  const auto x = test::dense_spikes<Real>(s, idx);
+  // n = 3 keeps the outputs' sums in registers; n = 20 walks the events once per output.
+  for (const int n : {3, 20}) {
+    const int B = 4, H = 5, Wd = 7, T = 9, m = H * Wd, T1 = T + 1;
+    const Split s = test::random_split(6, H, Wd, T, n, 0.2, 11);
+    const std::vector<int> idx = {5, 0, 3, 3};  // repeated sample on purpose
+    BatchBuilder<Real> bb;
+    bb.build(s, idx);
+    std::vector<Real> Wh;
+    auto W = random_weights<Real>(n, m, 5, &Wh);
+    const auto x = test::dense_spikes<Real>(s, idx);
 
-  View3<Real> c("c", B, n, T1);
-  event_current_forward<Real>(bb.events(), W, c);
-  std::vector<Real> cref(B * n * T1);
-  event_current_forward_ref<Real>(B, n, m, T1, Wh.data(), x.data(), cref.data());
-  this->expect_near_rel(test::to_host(c), std::vector<double>(cref.begin(), cref.end()),
-                        this->tol());
+    View3<Real> c("c", B, n, T1);
+    event_current_forward<Real>(bb.events(), W, c);
+    std::vector<Real> cref(B * n * T1);
+    event_current_forward_ref<Real>(B, n, m, T1, Wh.data(), x.data(), cref.data());
+    this->expect_near_rel(test::to_host(c), std::vector<double>(cref.begin(), cref.end()),
+                          this->tol());
 
-  // Backward with a random upstream gradient.
-  View3<Real> dc("dc", B, n, T1);
-  auto hdc = Kokkos::create_mirror_view(dc);
-  std::vector<Real> dch(B * n * T1);
-  for (int q = 0; q < B * n * T1; ++q)
-    dch[q] = hdc.data()[q] = static_cast<Real>(uniform01(9, 9, q) - 0.5);
-  Kokkos::deep_copy(dc, hdc);
-  View2<Real> dW("dW", n, m);
-  event_current_backward<Real>(bb.events(), dc, dW);
-  std::vector<Real> dWref(n * m);
-  event_current_backward_ref<Real>(B, n, m, T1, dch.data(), x.data(), dWref.data());
-  this->expect_near_rel(test::to_host(dW), std::vector<double>(dWref.begin(), dWref.end()),
-                        this->tol());
+    // Backward with a random upstream gradient.
+    View3<Real> dc("dc", B, n, T1);
+    auto hdc = Kokkos::create_mirror_view(dc);
+    std::vector<Real> dch(B * n * T1);
+    for (int q = 0; q < B * n * T1; ++q)
+      dch[q] = hdc.data()[q] = static_cast<Real>(uniform01(9, 9, q) - 0.5);
+    Kokkos::deep_copy(dc, hdc);
+    View2<Real> dW("dW", n, m);
+    event_current_backward<Real>(bb.events(), dc, dW);
+    std::vector<Real> dWref(n * m);
+    event_current_backward_ref<Real>(B, n, m, T1, dch.data(), x.data(), dWref.data());
+    this->expect_near_rel(test::to_host(dW), std::vector<double>(dWref.begin(), dWref.end()),
+                          this->tol());
+  }
 }
 
 TYPED_TEST(KernelTest, SeedForwardFromEventsMatchesDenseInterpolatedInputs) {

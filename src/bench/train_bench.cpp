@@ -207,7 +207,10 @@ void bench_split(const TrainBenchOptions& o, const std::string& label, const Spl
   const int m = s.inputs(), n = s.guide_rows;
   const TimeGrid grid{s.raw_steps, o.steps};
   std::vector<std::vector<int>> models{{}};
-  if (!o.hidden.empty()) models.push_back(o.hidden);
+  std::vector<int> hidden_sizes;  // --hidden 0: no deep case
+  for (int k : o.hidden)
+    if (k > 0) hidden_sizes.push_back(k);
+  if (!hidden_sizes.empty()) models.push_back(hidden_sizes);
   for (const auto& hidden : models) {
     for (int B : o.batches) {
       CaseResult r;
