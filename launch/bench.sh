@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Training throughput of supsnn against a PyTorch baseline of the same seed model, in one run on
+# the same machine and core(s) (issue #8). Prints supsnn's table (samples/s and the time split),
+# the baseline's figures and the ratios.
+#   launch/bench.sh [SECONDS=3] [BATCHES=1,8,64] [DENSITIES=0.007,0.25] [THREADS=1]
+# The baseline needs PyTorch: $SUPSNN_PYTHON, else the first of python3 / /usr/bin/python3 that
+# imports torch; as root, Debian's python3-torch is installed when none does.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+SECONDS_PER_CASE=${SECONDS:-3}
+BATCHES=${BATCHES:-1,8,64}
+DENSITIES=${DENSITIES:-0.007,0.25}
+THREADS=${THREADS:-1}
+BIN=build/src/supsnn
+[[ -x $BIN ]] || { echo "bench.sh: build first (bash launch/build.sh)" >&2; exit 1; }
+
+find_python() {
+  local p
+  for p in ${SUPSNN_PYTHON:-} python3 /usr/bin/python3; do
+    command -v "$p" >/dev/null 2>&1 && "$p" -c "import torch" 2>/dev/null && { echo "$p"; return 0; }
+  done
+  return 1
+}
+if ! PY=$(find_python); then
+  [[ $(id -u) -eq 0 ]] || { echo "bench.sh: no Python with torch; install python3-torch (Debian) or set SUPSNN_PYTHON" >&2; exit 1; }
+  echo "bench.sh: installing Debian's python3-torch for the baseline"
+  apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-torch >/dev/null
+  PY=$(find_python) || { echo "bench.sh: python3-torch did not install" >&2; exit 1; }
+fi
+
+datasets=()
+for f in data/soc3.h5 data/soc3_e.h5; do [[ -f $f ]] && datasets+=(--also "$f"); done
+out=$(mktemp "${TMPDIR:-/tmp}/supsnn-bench.XXXXXX")
+trap 'rm -f "$out" "$out.torch"' EXIT
+echo "== supsnn ($THREADS thread(s), $(date -u +%F), $(lscpu | sed -n 's/^Model name: *//p'))"
+OMP_NUM_THREADS=$THREADS OMP_PROC_BIND=${OMP_PROC_BIND:-false} $BIN bench --train \
+  --density "$DENSITIES" --batches "$BATCHES" --seconds "$SECONDS_PER_CASE" "${datasets[@]}" | tee "$out"
+echo "== PyTorch baseline (tests/bench/seed_torch.py, $($PY -c 'import torch; print("torch", torch.__version__)'), $THREADS thread(s))"
+for d in ${DENSITIES//,/ }; do
+  $PY tests/bench/seed_torch.py --density "$d" --batches "$BATCHES" --seconds "$SECONDS_PER_CASE" \
+    --threads "$THREADS" --variant current | tee -a "$out.torch"
+  $PY tests/bench/seed_torch.py --density "$d" --batches 1 --seconds "$SECONDS_PER_CASE" \
+    --threads "$THREADS" --variant inputs | tee -a "$out.torch"
+done
+echo "== ratio supsnn / PyTorch (seed bilayer, random inputs of the density)"
+printf '%-8s %-6s %14s %16s %8s %16s %8s\n' density batch supsnn torch-current ratio torch-inputs ratio
+for d in ${DENSITIES//,/ }; do
+  for b in ${BATCHES//,/ }; do
+    s=$(awk -v p="p=$d" -v b="$b" '$1 == "random" && $2 == p && $3 == "bilayer" && $5 == b {print $7}' "$out")
+    tc=$(awk -v d="$d" -v b="$b" '$1 == "torch-current" && $2 == d && $3 == b {print $4}' "$out.torch")
+    ti=$(awk -v d="$d" '$1 == "torch-inputs" && $2 == d && $3 == 1 {print $4}' "$out.torch")
+    [[ $b == 1 ]] || ti=""
+    printf '%-8s %-6s %14s %16s %8s %16s %8s\n' "$d" "$b" "$s" "$tc" \
+      "$(awk -v s="$s" -v t="$tc" 'BEGIN {if (t > 0) printf "%.0fx", s / t}')" "${ti:--}" \
+      "$(awk -v s="$s" -v t="$ti" 'BEGIN {if (t > 0) printf "%.0fx", s / t; else print "-"}')"
+  done
+done
