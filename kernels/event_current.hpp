@@ -46,6 +46,9 @@ void event_current_backward(const EventBatch& ev, View3<const Real> dc, View2<Re
   const int T1 = ev.raw_steps + 1;
   auto off = ev.bwd_offsets;
   auto slot = ev.bwd_slot;
+  // slot / T1 by a multiplication: (slot + 0.5) / T1 is at least 0.5 / T1 away from an integer,
+  // far more than double's rounding error for any int slot, so the quotient is exact.
+  const double inv_T1 = 1.0 / T1;
   Kokkos::parallel_for(
       "supsnn::event_current_backward", Kokkos::RangePolicy<ExecSpace>(0, ev.inputs),
       KOKKOS_LAMBDA(const int i) {
@@ -58,7 +61,7 @@ void event_current_backward(const EventBatch& ev, View3<const Real> dc, View2<Re
           // One pass over the events (one division each) for all outputs.
           Real acc[kEventLocalOutputs] = {};
           for (int e = e0; e < e1; ++e) {
-            const int sl = slot(e), b = sl / T1, k = sl - b * T1;
+            const int sl = slot(e), b = static_cast<int>((sl + 0.5) * inv_T1), k = sl - b * T1;
             for (int j = 0; j < n; ++j) acc[j] += dc(b, j, k);
           }
           for (int j = 0; j < n; ++j) dW(j, i) = acc[j];
