@@ -10,6 +10,7 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev          # MPI and parallel HDF5
   libgtest-dev libcli11-dev libtoml11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libpng-dev libjpeg-dev
+  python3-matplotlib python3-h5py python3-numpy           # supsnn report (tools/report.py)
 )
 
 # The package names above are Debian's; anything without dpkg/apt-get needs its own recipe.
