@@ -88,7 +88,8 @@ TEST_F(ReportTb, SweepThenGatherThenReport) {
 }
 
 TEST_F(ReportTb, ClearErrors) {
-  auto r = test::run_supsnn("report " + dir_->str());
+  fs::create_directories(dir_->file("empty"));
+  auto r = test::run_supsnn("report " + dir_->file("empty"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("neither a run directory"), std::string::npos) << r.output;
   r = test::run_command("SUPSNN_PYTHON=/bin/false " + std::string(SUPSNN_TEST_BINARY) + " report " +
