@@ -87,6 +87,26 @@ TEST_F(ReportTb, SweepThenGatherThenReport) {
     expect_png(out + "/figures/" + png);
 }
 
+// slurm/sweep.sbatch's layout: DIR/seed-<k>, one configuration, bands in DIR itself.
+TEST_F(ReportTb, GatherSlurmArrayLayout) {
+  const std::string out = dir_->file("lr001");
+  for (int seed : {1, 2}) {
+    auto r = test::run_supsnn("train --set data.train=" + data_ + " --run-dir " + out + "/seed-" +
+                              std::to_string(seed) + " --set train.seed=" + std::to_string(seed) +
+                              " --set train.epochs=2" + kTiny);
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  auto r = test::run_supsnn("sweep gather " + out + "/ --repeats 2");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("lr001 "), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(out + "/bands.h5"));
+  std::ifstream f(out + "/summary.csv");
+  std::string header, row;
+  std::getline(f, header);
+  std::getline(f, row);
+  EXPECT_EQ(row.rfind("\"lr001\",2,", 0), 0u) << row;
+}
+
 TEST_F(ReportTb, ClearErrors) {
   fs::create_directories(dir_->file("empty"));
   auto r = test::run_supsnn("report " + dir_->file("empty"));

@@ -232,9 +232,9 @@ def band_plot(b, metric, ylabel, out):
     fig, ax = plt.subplots(figsize=(6, 4))
     for run in d["runs"]:
         ax.plot(e, run, color="gray", lw=0.6, alpha=0.5)
-    ax.fill_between(e, d["min"], d["max"], alpha=0.25, label="min-max")
-    ax.fill_between(e, d["p10"], d["p90"], alpha=0.25, label="p10-p90")
-    ax.plot(e, d["mean"], lw=2, label="mean of %d runs" % len(d["runs"]))
+    ax.fill_between(e, d["min"], d["max"], color="C0", alpha=0.15, label="min-max")
+    ax.fill_between(e, d["p10"], d["p90"], color="C0", alpha=0.3, label="p10-p90")
+    ax.plot(e, d["mean"], color="C0", lw=2, label="mean of %d runs" % len(d["runs"]))
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     ax.set_title(b["name"])

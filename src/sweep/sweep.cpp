@@ -215,8 +215,11 @@ int run_sweep(const SweepOptions& o, const Comm& world) {
 int gather_sweep(const std::string& dir, long expected) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw Error(dir + ": not a directory");
+  // "DIR/" and "DIR" name the same folder (and the same configuration names).
+  fs::path root = fs::path(dir).lexically_normal();
+  if (!root.has_filename() && root.has_parent_path()) root = root.parent_path();
   std::vector<std::string> run_dirs;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+  for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
        it.increment(ec))
     if (it->is_directory() && is_file((it->path() / "config.toml").string()))
       run_dirs.push_back(it->path().lexically_normal().string());
@@ -247,10 +250,10 @@ int gather_sweep(const std::string& dir, long expected) {
   Summary summary;
   bool complete = true;
   for (const auto& [folder, runs] : by_folder) {
-    const fs::path rel = fs::path(folder).lexically_relative(fs::path(dir).lexically_normal());
-    const std::string name = rel.empty() || rel == "."
-                                 ? fs::path(dir).lexically_normal().filename().string()
-                                 : rel.string();
+    // Runs directly in DIR (slurm/sweep.sbatch's DIR/seed-<k>) take DIR's own name.
+    const fs::path rel = fs::path(folder).lexically_relative(root);
+    const std::string name =
+        rel.empty() || rel == "." ? fs::weakly_canonical(root).filename().string() : rel.string();
     const long finished = bands_for(folder, name, *runs, summary);
     std::vector<long> seeds;
     for (const auto& r : *runs) {
@@ -273,7 +276,7 @@ int gather_sweep(const std::string& dir, long expected) {
     }
     if (expected > 0 && finished < expected) complete = false;
   }
-  write_summary((fs::path(dir) / "summary.csv").string(), summary);
+  write_summary((root / "summary.csv").string(), summary);
   return complete ? 0 : 2;
 }
 
