@@ -53,7 +53,7 @@ TEST_F(ReportTb, TensorBoardEventsDecodeIndependentlyAndReportDrawsRun) {
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("tb_decode OK: 18 scalars"), std::string::npos) << r.output;
 
-  r = test::run_supsnn("report " + run);
+  r = test::run_supsnn("report " + run + " --epochs 1,3");
   ASSERT_EQ(r.status, 0) << r.output;
   for (const char* png : {"accuracy.png", "loss.png", "confusion.png", "weights.png",
                           "weights_epochs.png", "raster.png"})

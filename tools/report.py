@@ -69,8 +69,8 @@ def fields(buf):
 
 
 def tb_images(run_dir):
-    """{tag: [(step, png bytes)]} from the run's event files."""
-    images = {}
+    """{tag: [(step, png bytes)]} and {step: epoch} from the run's event files."""
+    images, epochs = {}, {}
     for path in sorted(glob.glob(os.path.join(run_dir, "events.out.tfevents.*"))):
         data = open(path, "rb").read()
         pos = 0
@@ -88,14 +88,16 @@ def tb_images(run_dir):
                     if vnum != 1:
                         continue
                     f = dict(fields(value))
+                    if f.get(1) == b"epoch" and 2 in f:
+                        epochs[step] = int(round(struct.unpack("<f", f[2])[0]))
                     if 4 in f and 1 in f:
                         img = dict(fields(f[4]))
                         images.setdefault(f[1].decode(), []).append((step, img[4]))
-    return images
+    return images, epochs
 
 
 # ---- one run ----------------------------------------------------------------------------------
-def run_report(run_dir, figures, raster):
+def run_report(run_dir, figures, raster, chosen_epochs):
     with h5py.File(os.path.join(run_dir, "metrics.h5"), "r") as f:
         m = {k: f[k][()] for k in f.keys() if k not in ("class_names",)}
         classes = [c.decode() if isinstance(c, bytes) else str(c) for c in f["class_names"][()]]
@@ -145,16 +147,21 @@ def run_report(run_dir, figures, raster):
     if os.path.exists(model):
         weight_maps(model, classes, os.path.join(figures, "weights.png"))
 
-    images = tb_images(run_dir)
+    images, epoch_of = tb_images(run_dir)
     for tag, items in sorted(images.items()):
         if not tag.startswith("weights/"):
             continue
-        # First, middle and last logged epochs (all when there are at most 4).
-        chosen = items if len(items) <= 4 else [items[0], items[len(items) // 2], items[-1]]
+        if chosen_epochs:
+            chosen = [it for it in items if epoch_of.get(it[0]) in chosen_epochs]
+        else:  # first, middle and last logged epochs (all when there are at most 4)
+            chosen = items if len(items) <= 4 else [items[0], items[len(items) // 2], items[-1]]
+        if not chosen:
+            print("no weight images at epochs %s in the event files" % sorted(chosen_epochs))
+            break
         fig, axes = plt.subplots(1, len(chosen), figsize=(3.2 * len(chosen), 3.4), squeeze=False)
         for ax, (step, png) in zip(axes[0], chosen):
             ax.imshow(plt.imread(io.BytesIO(png), format="png"), cmap="gray")
-            ax.set_title("step %d" % step)
+            ax.set_title("epoch %s (step %d)" % (epoch_of.get(step, "?"), step))
             ax.axis("off")
         fig.suptitle(tag + " (each map scaled to its own range)")
         save(fig, os.path.join(figures, "weights_epochs.png"))
@@ -286,11 +293,13 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("dir")
     p.add_argument("--raster", help="raster HDF5 written by `supsnn encode`")
+    p.add_argument("--epochs", default="", help="epochs of the weight images, e.g. 1,10,25")
     a = p.parse_args()
     figures = os.path.join(a.dir, "figures")
     os.makedirs(figures, exist_ok=True)
     if os.path.exists(os.path.join(a.dir, "metrics.h5")):
-        run_report(a.dir, figures, a.raster)
+        chosen = {int(e) for e in a.epochs.split(",") if e.strip()}
+        run_report(a.dir, figures, a.raster, chosen)
     else:
         sweep_report(a.dir, figures)
 

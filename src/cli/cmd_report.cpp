@@ -13,16 +13,20 @@ CommandRunner add_report_command(CLI::App& app, const std::string&) {
   struct Opts {
     std::string dir;
     int raster_index = 0;
+    std::string epochs;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("dir", o->dir, "run directory (metrics.h5) or sweep directory (bands.h5 below)")
       ->required();
   cmd->add_option("--raster-index", o->raster_index,
                   "test sample whose input spike raster is drawn (-1: none)");
+  cmd->add_option("--epochs", o->epochs,
+                  "epochs whose TensorBoard weight images are drawn, e.g. 1,10,25 (default: "
+                  "first, middle, last)");
   return [o]() {
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    return rank == 0 ? run_report(o->dir, o->raster_index) : 0;
+    return rank == 0 ? run_report(o->dir, o->raster_index, o->epochs) : 0;
   };
 }
 

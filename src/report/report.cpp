@@ -50,7 +50,7 @@ std::string find_report_python() {
       "(Debian) or set SUPSNN_PYTHON");
 }
 
-int run_report(const std::string& dir, int raster_index) {
+int run_report(const std::string& dir, int raster_index, const std::string& epochs) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw Error(dir + ": not a directory");
   const bool run_dir = fs::exists(fs::path(dir) / "metrics.h5");
@@ -93,6 +93,7 @@ int run_report(const std::string& dir, int raster_index) {
   }
   std::string cmd = shell_quote(python) + " " + shell_quote(script) + " " + shell_quote(dir);
   if (!raster.empty()) cmd += " --raster " + shell_quote(raster);
+  if (!epochs.empty()) cmd += " --epochs " + shell_quote(epochs);
   std::fflush(stdout);
   const int st = std::system(cmd.c_str());
   fs::remove(script, ec);

@@ -13,7 +13,8 @@ std::string find_report_python();
 // The report script's text (tools/report.py at build time).
 const char* report_script();
 
-// Writes DIR/figures/*.png; returns the exit code of the script (0 on success).
-int run_report(const std::string& dir, int raster_index);
+// Writes DIR/figures/*.png; returns the exit code of the script (0 on success). `epochs`: the
+// epochs whose TensorBoard weight images are drawn ("1,10,25"; empty: first, middle, last).
+int run_report(const std::string& dir, int raster_index, const std::string& epochs = "");
 
 }  // namespace supsnn
