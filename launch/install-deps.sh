@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libcli11-dev libtoml11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libpng-dev libjpeg-dev zlib1g-dev
   slurm-wlm munge                                         # the private SLURM of the integration test
+  python3-matplotlib python3-h5py python3-numpy           # supsnn report (tools/report.py)
 )
 
 # The package names above are Debian's; anything without dpkg/apt-get needs its own recipe.

@@ -18,5 +18,8 @@ CommandRunner add_bench_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_config_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_guide_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_inspect_command(CLI::App& app, const std::string& command_line);
+CommandRunner add_sweep_command(CLI::App& app, const std::string& command_line);
+CommandRunner add_report_command(CLI::App& app, const std::string& command_line);
+CommandRunner add_encode_command(CLI::App& app, const std::string& command_line);
 
 }  // namespace supsnn

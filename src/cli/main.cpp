@@ -89,6 +89,9 @@ int main(int argc, char** argv) {
     add(supsnn::add_config_command);
     add(supsnn::add_bench_command);
     add(supsnn::add_inspect_command);
+    add(supsnn::add_sweep_command);
+    add(supsnn::add_report_command);
+    add(supsnn::add_encode_command);
     bool parsed = false;
     try {
       app.parse(argc, argv);

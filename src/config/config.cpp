@@ -252,6 +252,8 @@ const std::vector<ConfigKey>& config_schema() {
        {"per-sample", "teacher", "class-mean"}},
       {"guide.seed", 1L, "seed of the STDP weights and the presentation order", {}, 0, 9.2e18},
       {"run.dir", std::string("runs/default"), "run directory (config, log, metrics)"},
+      {"run.tensorboard", true,
+       "write TensorBoard event files (scalars per epoch, weight maps) into the run directory"},
       {"run.log_level",
        std::string("info"),
        "console and log-file verbosity",

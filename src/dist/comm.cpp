@@ -55,8 +55,10 @@ void Comm::check_launch() const {
   const char* step = std::getenv("SLURM_STEP_ID");  // set only inside srun job steps
   if (tasks && step) {
     const int n = std::atoi(tasks);
-    if (n != size_)
-      throw Error("MPI world has " + std::to_string(size_) + " ranks but SLURM_NTASKS=" + tasks +
+    int world = 1;  // the launch, not this communicator: sweeps train on parts of the world
+    MPI_Comm_size(MPI_COMM_WORLD, &world);
+    if (n != world)
+      throw Error("MPI world has " + std::to_string(world) + " ranks but SLURM_NTASKS=" + tasks +
                   " (launch with srun --mpi=pmix, or mpirun with the same task count)");
   }
 }

@@ -13,6 +13,7 @@
 #include "ckpt/checkpoint.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/progress.hpp"
 #include "common/rng.hpp"
 #include "data/batch.hpp"
 #include "data/sampler.hpp"
@@ -21,6 +22,7 @@
 #include "kernels/finite_check.hpp"
 #include "model/deep_snn.hpp"
 #include "model/seed_bilayer.hpp"
+#include "tb/train_logging.hpp"
 #include "train/batch_source.hpp"
 #include "train/checkpointing.hpp"
 #include "train/optimizer.hpp"
@@ -340,6 +342,13 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     r.confusion.assign(sums.begin() + 2, sums.end());
     return r;
   };
+  // TensorBoard (rank 0) and progress lines (world rank 0 only: a sweep's groups stay quiet).
+  std::unique_ptr<EventWriter> tb;
+  if (comm.rank() == 0 && cfg.get_bool("run.tensorboard"))
+    tb = std::make_unique<EventWriter>(cfg.get_string("run.dir"));
+  Progress progress("step", epochs * steps_per_epoch, global_step,
+                    comm.rank() == 0 && progress_rank() && log.should_log(spdlog::level::info),
+                    batch);
   std::vector<int> test_indices;
   if (test)
     for (int i = 0; i < test->reader().header().count; ++i) test_indices.push_back(i);
@@ -395,6 +404,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
                     std::to_string(s + 1) + " (expected finite values; try a lower optim.lr)");
       adam.step(model.params(), model.grads(), lr);
       ++global_step;
+      progress.update(global_step, fmt::format("epoch {}/{}", epoch, epochs));
       const Checkpointer::Decision d = ckpt.after_step(global_step);
       if (d.write) {
         train.finish();  // HDF5 is not thread-safe: no prefetch read while the checkpoint writes
@@ -412,6 +422,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     train.finish();
     if (summary.stopped) break;  // the epoch is unfinished: no metrics for it
     Kokkos::fence();
+    progress.clear();
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     comm.allreduce_sum(sums, 2);
     const double trained = static_cast<double>(per_rank) * comm.size();
@@ -450,6 +461,13 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       log.info("hidden spikes per neuron and sample (last batch):{}", rates);
     }
     if (comm.rank() == 0) metrics.append(em);
+    if (tb) {
+      log_epoch_to_tensorboard(*tb, em, global_step);
+      std::vector<int> sizes{m, n};
+      if constexpr (deep) sizes = model.sizes();
+      log_weight_maps(*tb, global_step, model.weights_host(), sizes, train.height(), train.width());
+      tb->flush();
+    }
     summary.epochs.push_back(em);
     if (ckpt.after_epoch(epoch, global_step).write) {
       const double zero[2] = {0, 0};
