@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Integration test of slurm/*.sbatch on a private single-node SLURM (launch/slurm-local.sh):
 #   1. slurm/train.sbatch with 2 tasks trains on a synthetic dataset (one MPI job of 2 ranks);
-#   2. slurm/sweep.sbatch as a 2-task job array writes one run directory per seed;
+#   2. slurm/sweep.sbatch as a 2-task job array writes one run directory per seed, and
+#      `supsnn sweep gather` makes the accuracy bands of the two;
 #   3. preemption: SIGUSR1 to a running train job -> the ranks checkpoint and stop, the job
 #      requeues itself, and the requeued job resumes from the checkpoint and finishes.
 # Usage: slurm_integration.sh PATH/TO/supsnn   (needs root, like slurmd; run by ctest)
@@ -56,7 +57,10 @@ for s in 1 2; do
   grep -q "seed = $s" "$W/sweep/seed-$s/config.toml" || fail "sweep task $s did not train seed $s"
 done
 cmp -s "$W/sweep/seed-1/metrics.csv" "$W/sweep/seed-2/metrics.csv" && fail "sweep: both seeds gave the same metrics"
-ok "sweep.sbatch: 2 array tasks, seeds 1 and 2, own run directories"
+"$BIN" sweep gather "$W/sweep" --repeats 2 >"$W/gather.out" 2>&1 || { cat "$W/gather.out"; fail "sweep gather failed"; }
+[[ $(grep -c '^test_accuracy,' "$W/sweep/bands.csv") -eq 1 ]] || fail "sweep gather: bands.csv lacks the test accuracy of 1 epoch"
+grep -q '^final_test_accuracy,1,2,' "$W/sweep/bands.csv" || fail "sweep gather: final accuracy not over 2 runs"
+ok "sweep.sbatch: 2 array tasks, seeds 1 and 2, own run directories; sweep gather: bands over 2 runs"
 
 # 3. Preemption: signal the batch script as SLURM does before a time limit (--signal=B:USR1).
 epochs=40
