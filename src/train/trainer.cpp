@@ -45,6 +45,21 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& run_dir, const st
   return log;
 }
 
+// Rank 0 receives every rank's string, in rank order (others get an empty list). Collective.
+std::vector<std::string> gather_strings(const Comm& comm, const std::string& mine) {
+  const int len = static_cast<int>(mine.size());
+  std::vector<int> lens(comm.size()), offs(comm.size(), 0);
+  MPI_Gather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, comm.raw());
+  for (int r = 1; r < comm.size(); ++r) offs[r] = offs[r - 1] + lens[r - 1];
+  std::string all(comm.rank() == 0 ? offs.back() + lens.back() : 0, '\0');
+  MPI_Gatherv(mine.data(), len, MPI_CHAR, all.data(), lens.data(), offs.data(), MPI_CHAR, 0,
+              comm.raw());
+  std::vector<std::string> out;
+  if (comm.rank() == 0)
+    for (int r = 0; r < comm.size(); ++r) out.push_back(all.substr(offs[r], lens[r]));
+  return out;
+}
+
 // The contiguous part [begin, end) of `count` items that rank r of `size` owns.
 std::pair<int, int> rank_slice(int count, int rank, int size) {
   const long c = count;
@@ -254,13 +269,15 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       classes.size(), m, train.raw_steps() + 1, grid.steps, comm.size(), local, batch,
       sizeof(Real) == 8 ? "double" : "float", plan.opt.template_guidance ? "template" : "dataset");
 
-  // Collective: every rank builds the reducer (NCCL: communicator set-up) and logs where it runs
-  // (at warn, the one level that ranks other than 0 print).
+  // Collective: every rank builds the reducer (NCCL: communicator set-up) and says where it
+  // runs; rank 0 logs one line per rank (other ranks only log warnings).
   const auto reducer = make_gradient_reducer(cfg.get_string("train.comm"), comm);
   const NodeInfo node = node_info(comm.raw());
-  log.warn("rank {}/{} on {} (local rank {}/{}), {}, gradient all-reduce: {}", comm.rank(),
-           comm.size(), node.host, node.local_rank, node.local_size, describe_device(),
-           reducer->name());
+  for (const std::string& line : gather_strings(
+           comm, fmt::format("rank {}/{} on {} (local rank {}/{}), {}, gradient all-reduce: {}",
+                             comm.rank(), comm.size(), node.host, node.local_rank, node.local_size,
+                             describe_device(), reducer->name())))
+    log.info("{}", line);
   MetricsLog metrics(cfg.get_string("run.dir"), classes);
   TrainSummary summary;
 
