@@ -1,6 +1,8 @@
 // Kernel family: event-driven synaptic input current, c(b,j,k) = sum_i W(j,i) x_b(i,k) for
 // binary raw spikes x, computed from events so that cost follows spikes (not m x T).
-// Backward: dW(j,i) = sum_b sum_k dc(b,j,k) x_b(i,k), a gather over the events of neuron i.
+// Backward: dW(j,i) = sum_b sum_k dc(b,j,k) x_b(i,k) over the events of input i, summed in
+// (sample, step) order on every path (CPUs: a scatter per output row, cost ~ events; GPUs: a
+// gather per input, no atomics), so the result is bit-reproducible and the same on both.
 #pragma once
 #include "common.hpp"
 
@@ -40,10 +42,37 @@ void event_current_forward(const EventBatch& ev, View2<const Real> W, View3<Real
       });
 }
 
+// dW: (n, m), overwritten. One work item per output row walks the events in (sample, step)
+// order and adds dc into the weights they name: cost follows the events, not the m inputs
+// (most of them silent at low density). n-way parallel: the CPU path.
 template <class Real>
-void event_current_backward(const EventBatch& ev, View3<const Real> dc, View2<Real> dW) {
+void event_current_backward_rows(const EventBatch& ev, View3<const Real> dc, View2<Real> dW) {
+  const int n = static_cast<int>(dW.extent(0));
+  const int m = static_cast<int>(dW.extent(1));
+  const int T1 = ev.raw_steps + 1;
+  auto off = ev.fwd_offsets;
+  auto nrn = ev.fwd_neuron;
+  const int B = ev.batch;
+  Kokkos::parallel_for(
+      "supsnn::event_current_backward_rows", Kokkos::RangePolicy<ExecSpace>(0, n),
+      KOKKOS_LAMBDA(const int j) {
+        for (int i = 0; i < m; ++i) dW(j, i) = Real(0);
+        for (int b = 0; b < B; ++b)
+          for (int k = 0; k < T1; ++k) {
+            const Real d = dc(b, j, k);
+            const int e1 = off(b * T1 + k + 1);
+            for (int e = off(b * T1 + k); e < e1; ++e) dW(j, nrn(e)) += d;
+          }
+      });
+}
+
+// dW: (n, m), overwritten. One work item per input neuron gathers over its own events (in
+// (sample, step) order, the order the rows path adds them): m-way parallel, the GPU path.
+template <class Real>
+void event_current_backward_gather(const EventBatch& ev, View3<const Real> dc, View2<Real> dW) {
   const int n = static_cast<int>(dW.extent(0));
   const int T1 = ev.raw_steps + 1;
+  // GPUs: one thread per input neuron gathers over its own events (no atomics).
   auto off = ev.bwd_offsets;
   auto slot = ev.bwd_slot;
   // slot / T1 by a multiplication: (slot + 0.5) / T1 is at least 0.5 / T1 away from an integer,
@@ -53,12 +82,7 @@ void event_current_backward(const EventBatch& ev, View3<const Real> dc, View2<Re
       "supsnn::event_current_backward", Kokkos::RangePolicy<ExecSpace>(0, ev.inputs),
       KOKKOS_LAMBDA(const int i) {
         const int e0 = off(i), e1 = off(i + 1);
-        if (e0 == e1) {  // most inputs at low density: a silent input has no gradient
-          for (int j = 0; j < n; ++j) dW(j, i) = Real(0);
-          return;
-        }
         if (n <= kEventLocalOutputs) {
-          // One pass over the events (one division each) for all outputs.
           Real acc[kEventLocalOutputs] = {};
           for (int e = e0; e < e1; ++e) {
             const int sl = slot(e), b = static_cast<int>((sl + 0.5) * inv_T1), k = sl - b * T1;
@@ -70,12 +94,20 @@ void event_current_backward(const EventBatch& ev, View3<const Real> dc, View2<Re
         for (int j = 0; j < n; ++j) {
           Real acc = 0;
           for (int e = e0; e < e1; ++e) {
-            const int sl = slot(e);
-            acc += dc(sl / T1, j, sl % T1);
+            const int sl = slot(e), b = static_cast<int>((sl + 0.5) * inv_T1);
+            acc += dc(b, j, sl - b * T1);
           }
           dW(j, i) = acc;
         }
       });
+}
+
+template <class Real>
+void event_current_backward(const EventBatch& ev, View3<const Real> dc, View2<Real> dW) {
+  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, ExecSpace::memory_space>::accessible)
+    event_current_backward_rows<Real>(ev, dc, dW);
+  else
+    event_current_backward_gather<Real>(ev, dc, dW);
 }
 
 template <class Real>

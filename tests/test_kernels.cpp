@@ -68,6 +68,12 @@ TYPED_TEST(KernelTest, EventCurrentForwardAndBackwardMatchDense) {
     Kokkos::deep_copy(dc, hdc);
     View2<Real> dW("dW", n, m);
     event_current_backward<Real>(bb.events(), dc, dW);
+    // Both paths (CPU rows, GPU gather) run on every backend here and agree bit for bit.
+    View2<Real> dW_rows("dW_rows", n, m), dW_gather("dW_gather", n, m);
+    event_current_backward_rows<Real>(bb.events(), dc, dW_rows);
+    event_current_backward_gather<Real>(bb.events(), dc, dW_gather);
+    EXPECT_EQ(test::to_host(dW_rows), test::to_host(dW_gather)) << "n = " << n;
+    EXPECT_EQ(test::to_host(dW), test::to_host(dW_rows)) << "n = " << n;
     std::vector<Real> dWref(n * m);
     event_current_backward_ref<Real>(B, n, m, T1, dch.data(), x.data(), dWref.data());
     this->expect_near_rel(test::to_host(dW), std::vector<double>(dWref.begin(), dWref.end()),
