@@ -1,0 +1,187 @@
+// Kernel family of the convolutional hidden layers of a deep SNN (docs/model.md, "Convolutional
+// layers"): a 2-D convolution (no padding, one stride for both axes, weights shared over
+// positions) applied independently at every time point to a (channels, height, width) map.
+//
+// Maps are stored flat per sample and time point: X(b, (c * H + y) * W + x, t), t = 0..Tt-1 (the
+// raw grid for the first layer, the fine grid after it). Weights W(co, (ci * K + dy) * K + dx).
+//   Y(b, (co * OH + oy) * OW + ox, t) = sum_{ci, dy, dx} W(co, ci, dy, dx)
+//                                       X(b, (ci * H + oy * st + dy) * W + ox * st + dx, t)
+// with OH = (H - K) / st + 1, OW = (W - K) / st + 1. Backward:
+//   dW(co, ci, dy, dx) = sum_{b, oy, ox, t} dY(b, co, oy, ox, t) X(b, ci, oy st + dy, ox st + dx,
+//   t) dX(b, ci, y, x, t) = sum_{co, dy, dx : (y - dy) = oy st, (x - dx) = ox st, oy, ox in range}
+//                        W(co, ci, dy, dx) dY(b, co, oy, ox, t)
+// Every kernel is a gather (each work item writes only its own outputs): no atomics, and the
+// result does not depend on the backend's scheduling. events_to_dense turns the input events of a
+// batch into the dense 0/1 map of the first layer.
+#pragma once
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+
+namespace supsnn {
+
+struct ConvShape {
+  int in_channels = 1, height = 1, width = 1;  // input map
+  int out_channels = 1, kernel = 1, stride = 1;
+  int out_height() const { return (height - kernel) / stride + 1; }
+  int out_width() const { return (width - kernel) / stride + 1; }
+  int inputs() const { return in_channels * height * width; }
+  int outputs() const { return out_channels * out_height() * out_width(); }
+  int taps() const { return in_channels * kernel * kernel; }  // weights per output channel
+  void check() const {
+    if (in_channels < 1 || out_channels < 1 || kernel < 1 || stride < 1 || kernel > height ||
+        kernel > width)
+      throw std::invalid_argument("convolution: kernel " + std::to_string(kernel) + ", stride " +
+                                  std::to_string(stride) + " does not fit a " +
+                                  std::to_string(height) + " x " + std::to_string(width) + " map");
+  }
+};
+
+// Input events -> X: (B, m, T+1) dense 0/1, overwritten. One work item per (b, k): the events of
+// a (sample, step) name distinct neurons, so every element is written by one item.
+template <class Real>
+void events_to_dense(const EventBatch& ev, View3<Real> X) {
+  Kokkos::deep_copy(X, Real(0));
+  const int T1 = ev.raw_steps + 1;
+  auto off = ev.fwd_offsets;
+  auto nrn = ev.fwd_neuron;
+  Kokkos::parallel_for(
+      "supsnn::events_to_dense",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {ev.batch, T1}),
+      KOKKOS_LAMBDA(const int b, const int k) {
+        for (int e = off(b * T1 + k); e < off(b * T1 + k + 1); ++e) X(b, nrn(e), k) = Real(1);
+      });
+}
+
+// X: (B, inputs, Tt), W: (out_channels, taps) -> Y: (B, outputs, Tt), overwritten. One work item
+// per (b, output neuron); the time loop is innermost (contiguous).
+template <class Real>
+void conv_forward(const ConvShape cs, View3<const Real> X, View2<const Real> W, View3<Real> Y) {
+  const int B = static_cast<int>(Y.extent(0)), Tt = static_cast<int>(Y.extent(2));
+  const int OH = cs.out_height(), OW = cs.out_width(), K = cs.kernel, st = cs.stride;
+  const int H = cs.height, Wd = cs.width, Cin = cs.in_channels;
+  Kokkos::parallel_for(
+      "supsnn::conv_forward",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, cs.outputs()}),
+      KOKKOS_LAMBDA(const int b, const int o) {
+        const int co = o / (OH * OW), oy = (o / OW) % OH, ox = o % OW;
+        for (int t = 0; t < Tt; ++t) Y(b, o, t) = 0;
+        for (int ci = 0; ci < Cin; ++ci)
+          for (int dy = 0; dy < K; ++dy)
+            for (int dx = 0; dx < K; ++dx) {
+              const Real w = W(co, (ci * K + dy) * K + dx);
+              const int i = (ci * H + oy * st + dy) * Wd + ox * st + dx;
+              for (int t = 0; t < Tt; ++t) Y(b, o, t) += w * X(b, i, t);
+            }
+      });
+}
+
+// dW: (out_channels, taps), overwritten. One work item per weight.
+template <class Real>
+void conv_backward_weights(const ConvShape cs, View3<const Real> dY, View3<const Real> X,
+                           View2<Real> dW) {
+  const int B = static_cast<int>(dY.extent(0)), Tt = static_cast<int>(dY.extent(2));
+  const int OH = cs.out_height(), OW = cs.out_width(), K = cs.kernel, st = cs.stride;
+  const int H = cs.height, Wd = cs.width;
+  Kokkos::parallel_for(
+      "supsnn::conv_backward_weights",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {cs.out_channels, cs.taps()}),
+      KOKKOS_LAMBDA(const int co, const int tap) {
+        const int ci = tap / (K * K), dy = (tap / K) % K, dx = tap % K;
+        Real acc = 0;
+        for (int b = 0; b < B; ++b)
+          for (int oy = 0; oy < OH; ++oy)
+            for (int ox = 0; ox < OW; ++ox) {
+              const int o = (co * OH + oy) * OW + ox;
+              const int i = (ci * H + oy * st + dy) * Wd + ox * st + dx;
+              for (int t = 0; t < Tt; ++t) acc += dY(b, o, t) * X(b, i, t);
+            }
+        dW(co, tap) = acc;
+      });
+}
+
+// dX: (B, inputs, Tt), overwritten. One work item per (b, input neuron).
+template <class Real>
+void conv_backward_input(const ConvShape cs, View2<const Real> W, View3<const Real> dY,
+                         View3<Real> dX) {
+  const int B = static_cast<int>(dX.extent(0)), Tt = static_cast<int>(dX.extent(2));
+  const int OH = cs.out_height(), OW = cs.out_width(), K = cs.kernel, st = cs.stride;
+  const int H = cs.height, Wd = cs.width, Cout = cs.out_channels;
+  Kokkos::parallel_for(
+      "supsnn::conv_backward_input",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, cs.inputs()}),
+      KOKKOS_LAMBDA(const int b, const int i) {
+        const int ci = i / (H * Wd), y = (i / Wd) % H, x = i % Wd;
+        for (int t = 0; t < Tt; ++t) dX(b, i, t) = 0;
+        for (int dy = 0; dy < K; ++dy) {
+          const int ry = y - dy;
+          if (ry < 0 || ry % st != 0 || ry / st >= OH) continue;
+          for (int dx = 0; dx < K; ++dx) {
+            const int rx = x - dx;
+            if (rx < 0 || rx % st != 0 || rx / st >= OW) continue;
+            for (int co = 0; co < Cout; ++co) {
+              const Real w = W(co, (ci * K + dy) * K + dx);
+              const int o = (co * OH + ry / st) * OW + rx / st;
+              for (int t = 0; t < Tt; ++t) dX(b, i, t) += w * dY(b, o, t);
+            }
+          }
+        }
+      });
+}
+
+// Plain CPU references on flat row-major arrays: X (B, inputs, Tt), Y (B, outputs, Tt), W
+// (out_channels, taps). They loop over (b, co, oy, ox) and scatter, the textbook form.
+template <class Real>
+void conv_forward_ref(const ConvShape& cs, int B, int Tt, const Real* X, const Real* W, Real* Y) {
+  const int OH = cs.out_height(), OW = cs.out_width(), K = cs.kernel, st = cs.stride;
+  for (int b = 0; b < B; ++b)
+    for (int co = 0; co < cs.out_channels; ++co)
+      for (int oy = 0; oy < OH; ++oy)
+        for (int ox = 0; ox < OW; ++ox)
+          for (int t = 0; t < Tt; ++t) {
+            double acc = 0;
+            for (int ci = 0; ci < cs.in_channels; ++ci)
+              for (int dy = 0; dy < K; ++dy)
+                for (int dx = 0; dx < K; ++dx)
+                  acc += W[co * cs.taps() + (ci * K + dy) * K + dx] *
+                         X[(static_cast<long>(b) * cs.inputs() +
+                            (ci * cs.height + oy * st + dy) * cs.width + ox * st + dx) *
+                               Tt +
+                           t];
+            Y[(static_cast<long>(b) * cs.outputs() + (co * OH + oy) * OW + ox) * Tt + t] =
+                static_cast<Real>(acc);
+          }
+}
+
+template <class Real>
+void conv_backward_ref(const ConvShape& cs, int B, int Tt, const Real* X, const Real* W,
+                       const Real* dY, Real* dW, Real* dX) {
+  const int OH = cs.out_height(), OW = cs.out_width(), K = cs.kernel, st = cs.stride;
+  std::vector<double> gW(static_cast<std::size_t>(cs.out_channels) * cs.taps(), 0.0),
+      gX(static_cast<std::size_t>(B) * cs.inputs() * Tt, 0.0);
+  for (int b = 0; b < B; ++b)
+    for (int co = 0; co < cs.out_channels; ++co)
+      for (int oy = 0; oy < OH; ++oy)
+        for (int ox = 0; ox < OW; ++ox)
+          for (int t = 0; t < Tt; ++t) {
+            const double g =
+                dY[(static_cast<long>(b) * cs.outputs() + (co * OH + oy) * OW + ox) * Tt + t];
+            for (int ci = 0; ci < cs.in_channels; ++ci)
+              for (int dy = 0; dy < K; ++dy)
+                for (int dx = 0; dx < K; ++dx) {
+                  const int tap = (ci * K + dy) * K + dx;
+                  const long xi = (static_cast<long>(b) * cs.inputs() +
+                                   (ci * cs.height + oy * st + dy) * cs.width + ox * st + dx) *
+                                      Tt +
+                                  t;
+                  gW[co * cs.taps() + tap] += g * X[xi];
+                  gX[xi] += g * W[co * cs.taps() + tap];
+                }
+          }
+  for (std::size_t q = 0; q < gW.size(); ++q) dW[q] = static_cast<Real>(gW[q]);
+  for (std::size_t q = 0; q < gX.size(); ++q) dX[q] = static_cast<Real>(gX[q]);
+}
+
+}  // namespace supsnn
