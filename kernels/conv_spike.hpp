@@ -12,7 +12,8 @@
 //                        W(co, ci, dy, dx) dY(b, co, oy, ox, t)
 // Every kernel is a gather (each work item writes only its own outputs): no atomics, and the
 // result does not depend on the backend's scheduling. events_to_dense turns the input events of a
-// batch into the dense 0/1 map of the first layer.
+// batch into the dense 0/1 map of the first layer; conv_event_forward / conv_event_backward_weights
+// compute the first layer from the events directly (the same sums, cost following the events).
 #pragma once
 #include <stdexcept>
 #include <string>
@@ -128,6 +129,70 @@ void conv_backward_input(const ConvShape cs, View2<const Real> W, View3<const Re
             }
           }
         }
+      });
+}
+
+// Event-driven forms of the first layer (binary input spikes, one channel per input map
+// position as in X above): the cost follows the events, not inputs x time.
+// Y: (B, outputs, T+1), overwritten. One work item per (b, k) adds the kernel taps of each of its
+// events into Y(b, ., k): items write disjoint slices, so no atomics.
+template <class Real>
+void conv_event_forward(const ConvShape cs, const EventBatch& ev, View2<const Real> W,
+                        View3<Real> Y) {
+  Kokkos::deep_copy(Y, Real(0));
+  const int T1 = ev.raw_steps + 1;
+  const int OH = cs.out_height(), OW = cs.out_width(), K = cs.kernel, st = cs.stride;
+  const int H = cs.height, Wd = cs.width, Cout = cs.out_channels;
+  auto off = ev.fwd_offsets;
+  auto nrn = ev.fwd_neuron;
+  Kokkos::parallel_for(
+      "supsnn::conv_event_forward",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {ev.batch, T1}),
+      KOKKOS_LAMBDA(const int b, const int k) {
+        for (int e = off(b * T1 + k); e < off(b * T1 + k + 1); ++e) {
+          const int i = nrn(e), ci = i / (H * Wd), y = (i / Wd) % H, x = i % Wd;
+          for (int dy = 0; dy < K; ++dy) {
+            const int ry = y - dy;
+            if (ry < 0 || ry % st != 0 || ry / st >= OH) continue;
+            for (int dx = 0; dx < K; ++dx) {
+              const int rx = x - dx;
+              if (rx < 0 || rx % st != 0 || rx / st >= OW) continue;
+              for (int co = 0; co < Cout; ++co)
+                Y(b, (co * OH + ry / st) * OW + rx / st, k) += W(co, (ci * K + dy) * K + dx);
+            }
+          }
+        }
+      });
+}
+
+// dW: (out_channels, taps), overwritten. One work item per weight walks all events of the batch
+// in (sample, step) order: deterministic.
+template <class Real>
+void conv_event_backward_weights(const ConvShape cs, const EventBatch& ev, View3<const Real> dY,
+                                 View2<Real> dW) {
+  const int T1 = ev.raw_steps + 1, nslots = ev.batch * T1;
+  const int OH = cs.out_height(), OW = cs.out_width(), K = cs.kernel, st = cs.stride;
+  const int H = cs.height, Wd = cs.width;
+  auto off = ev.fwd_offsets;
+  auto nrn = ev.fwd_neuron;
+  Kokkos::parallel_for(
+      "supsnn::conv_event_backward_weights",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {cs.out_channels, cs.taps()}),
+      KOKKOS_LAMBDA(const int co, const int tap) {
+        const int tci = tap / (K * K), dy = (tap / K) % K, dx = tap % K;
+        Real acc = 0;
+        for (int sl = 0; sl < nslots; ++sl) {
+          const int b = sl / T1, k = sl % T1;
+          for (int e = off(sl); e < off(sl + 1); ++e) {
+            const int i = nrn(e), ci = i / (H * Wd), y = (i / Wd) % H, x = i % Wd;
+            const int ry = y - dy, rx = x - dx;
+            if (ci != tci || ry < 0 || rx < 0 || ry % st != 0 || rx % st != 0 || ry / st >= OH ||
+                rx / st >= OW)
+              continue;
+            acc += dY(b, (co * OH + ry / st) * OW + rx / st, k);
+          }
+        }
+        dW(co, tap) = acc;
       });
 }
 

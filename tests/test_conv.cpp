@@ -159,6 +159,29 @@ TEST(ConvKernels, EventsToDense) {
   EXPECT_EQ(test::to_host(X), want);
 }
 
+TEST(ConvKernels, EventFormsEqualTheDenseForms) {
+  for (const auto& cs :
+       {shape(1, 7, 6, 3, 3, 1), shape(1, 9, 8, 4, 3, 2), shape(1, 8, 8, 2, 2, 3)}) {
+    const int B = 3, T = 6;
+    const Split split = test::random_split(B, cs.height, cs.width, T, 3, 0.3, 12);
+    const std::vector<int> idx{0, 1, 2};
+    BatchBuilder<double> bb;
+    bb.build(split, idx);
+    const auto W = random_vec(cs.out_channels * cs.taps(), -1, 1, 13);
+    const auto dY = random_vec(B * cs.outputs() * (T + 1), -1, 1, 14);
+    const auto X = test::dense_spikes<double>(split, idx);
+    View3<double> Y("Y", B, cs.outputs(), T + 1);
+    View2<double> dW("dW", cs.out_channels, cs.taps());
+    conv_event_forward<double>(cs, bb.events(), to_view2(W, cs.out_channels, cs.taps()), Y);
+    conv_event_backward_weights<double>(cs, bb.events(), to_view(dY, B, cs.outputs(), T + 1), dW);
+    std::vector<double> Yr(dY.size()), dWr(W.size()), dXr(X.size());
+    conv_forward_ref(cs, B, T + 1, X.data(), W.data(), Yr.data());
+    conv_backward_ref(cs, B, T + 1, X.data(), W.data(), dY.data(), dWr.data(), dXr.data());
+    expect_close(test::to_host(Y), Yr, 1e-12, "Y");
+    expect_close(test::to_host(dW), dWr, 1e-12, "dW");
+  }
+}
+
 // 6 x 6 inputs -> conv (3 channels, 3 x 3, stride 1: 3 x 4 x 4) -> conv (2 channels, 2 x 2,
 // stride 2: 2 x 2 x 2) -> dense 5 -> 3 integrator outputs.
 struct ConvNet {

@@ -57,7 +57,6 @@ void DeepSnn<Real>::reserve(int B) {
   const int T1 = grid_.raw_steps + 1, S1 = grid_.steps + 1, n = outputs();
   c1_ = View3<Real>("current1", B, sizes_[1], T1);
   dc1_ = View3<Real>("d_current1", B, sizes_[1], T1);
-  if (conv_layers() > 0) X_ = View3<Real>("input_spikes", B, sizes_[0], T1);
   I_.clear();
   V_.clear();
   S_.clear();
@@ -117,8 +116,7 @@ void DeepSnn<Real>::forward(const EventBatch& ev) {
   B_ = ev.batch;
   const int L = static_cast<int>(I_.size());
   if (conv_layers() > 0) {
-    events_to_dense<Real>(ev, first_samples(X_, B_));
-    conv_forward<Real>(conv_[0], first_samples(X_, B_), W_[0], first_samples(c1_, B_));
+    conv_event_forward<Real>(conv_[0], ev, W_[0], first_samples(c1_, B_));
   } else {
     event_current_forward<Real>(ev, W_[0], first_samples(c1_, B_));
   }
@@ -172,7 +170,7 @@ void DeepSnn<Real>::backward(const EventBatch& ev) {
   }
   interp_time_backward<Real>(grid_, first_samples(dI_[0], B_), first_samples(dc1_, B_));
   if (conv_layers() > 0)
-    conv_backward_weights<Real>(conv_[0], first_samples(dc1_, B_), first_samples(X_, B_), dW_[0]);
+    conv_event_backward_weights<Real>(conv_[0], ev, first_samples(dc1_, B_), dW_[0]);
   else
     event_current_backward<Real>(ev, first_samples(dc1_, B_), dW_[0]);
 }

@@ -81,7 +81,6 @@ class DeepSnn {
   View1<Real> params_, grads_;
   std::vector<View2<Real>> W_, dW_;
   View3<Real> c1_, dc1_;                // layer-1 raw-grid current and its gradient
-  View3<Real> X_;                       // dense input spikes on the raw grid (conv first layer)
   std::vector<View3<Real>> I_, V_, S_;  // per hidden layer: current, pre-reset potential, spikes
   std::vector<View3<Real>> dI_, dS_;
   View3<Real> Iout_, dIout_, P_, Vout_, G_, dP_;
