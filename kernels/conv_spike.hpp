@@ -23,22 +23,49 @@
 
 namespace supsnn {
 
+// Sum pooling of a (channels, height, width) map over pool x pool blocks at every time point
+// (rows / columns beyond the last whole block are dropped):
+//   P(b, (c * PH + py) * PW + px, t) = sum_{dy, dx < pool} X(b, (c * H + py pool + dy) * W + px
+//   pool + dx, t)
+// with PH = H / pool, PW = W / pool. Backward: dX(b, c, y, x, t) = dP(b, c, y / pool, x / pool, t)
+// inside the blocks, 0 outside.
+struct PoolShape {
+  int channels = 1, height = 1, width = 1, pool = 1;
+  int out_height() const { return height / pool; }
+  int out_width() const { return width / pool; }
+  int inputs() const { return channels * height * width; }
+  int outputs() const { return channels * out_height() * out_width(); }
+};
+
 struct ConvShape {
   int in_channels = 1, height = 1, width = 1;  // input map
   int out_channels = 1, kernel = 1, stride = 1;
+  int pool = 1;  // sum pooling of the layer's spikes before the next layer (1 = none)
   int out_height() const { return (height - kernel) / stride + 1; }
   int out_width() const { return (width - kernel) / stride + 1; }
+  int pooled_outputs() const { return out_channels * (out_height() / pool) * (out_width() / pool); }
+  PoolShape pool_shape() const;
   int inputs() const { return in_channels * height * width; }
   int outputs() const { return out_channels * out_height() * out_width(); }
   int taps() const { return in_channels * kernel * kernel; }  // weights per output channel
   void check() const {
     if (in_channels < 1 || out_channels < 1 || kernel < 1 || stride < 1 || kernel > height ||
-        kernel > width)
+        kernel > width || pool < 1 || pool > out_height() || pool > out_width())
       throw std::invalid_argument("convolution: kernel " + std::to_string(kernel) + ", stride " +
-                                  std::to_string(stride) + " does not fit a " +
-                                  std::to_string(height) + " x " + std::to_string(width) + " map");
+                                  std::to_string(stride) + ", pool " + std::to_string(pool) +
+                                  " does not fit a " + std::to_string(height) + " x " +
+                                  std::to_string(width) + " map");
   }
 };
+
+inline PoolShape ConvShape::pool_shape() const {
+  PoolShape p;
+  p.channels = out_channels;
+  p.height = out_height();
+  p.width = out_width();
+  p.pool = pool;
+  return p;
+}
 
 // Input events -> X: (B, m, T+1) dense 0/1, overwritten. One work item per (b, k): the events of
 // a (sample, step) name distinct neurons, so every element is written by one item.
@@ -194,6 +221,57 @@ void conv_event_backward_weights(const ConvShape cs, const EventBatch& ev, View3
         }
         dW(co, tap) = acc;
       });
+}
+
+// X: (B, inputs, Tt) -> P: (B, outputs, Tt), overwritten. One work item per (b, pooled neuron).
+template <class Real>
+void sum_pool_forward(const PoolShape ps, View3<const Real> X, View3<Real> P) {
+  const int B = static_cast<int>(P.extent(0)), Tt = static_cast<int>(P.extent(2));
+  const int PH = ps.out_height(), PW = ps.out_width(), H = ps.height, Wd = ps.width, p = ps.pool;
+  Kokkos::parallel_for(
+      "supsnn::sum_pool_forward",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, ps.outputs()}),
+      KOKKOS_LAMBDA(const int b, const int o) {
+        const int c = o / (PH * PW), py = (o / PW) % PH, px = o % PW;
+        for (int t = 0; t < Tt; ++t) P(b, o, t) = 0;
+        for (int dy = 0; dy < p; ++dy)
+          for (int dx = 0; dx < p; ++dx) {
+            const int i = (c * H + py * p + dy) * Wd + px * p + dx;
+            for (int t = 0; t < Tt; ++t) P(b, o, t) += X(b, i, t);
+          }
+      });
+}
+
+// dP: (B, outputs, Tt) -> dX: (B, inputs, Tt), overwritten. One work item per (b, input neuron).
+template <class Real>
+void sum_pool_backward(const PoolShape ps, View3<const Real> dP, View3<Real> dX) {
+  const int B = static_cast<int>(dX.extent(0)), Tt = static_cast<int>(dX.extent(2));
+  const int PH = ps.out_height(), PW = ps.out_width(), H = ps.height, Wd = ps.width, p = ps.pool;
+  Kokkos::parallel_for(
+      "supsnn::sum_pool_backward",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, ps.inputs()}),
+      KOKKOS_LAMBDA(const int b, const int i) {
+        const int c = i / (H * Wd), py = ((i / Wd) % H) / p, px = (i % Wd) / p;
+        const bool inside = py < PH && px < PW;
+        const int o = (c * PH + py) * PW + px;
+        for (int t = 0; t < Tt; ++t) dX(b, i, t) = inside ? dP(b, o, t) : Real(0);
+      });
+}
+
+template <class Real>
+void sum_pool_forward_ref(const PoolShape& ps, int B, int Tt, const Real* X, Real* P) {
+  const int PH = ps.out_height(), PW = ps.out_width();
+  for (long q = 0; q < static_cast<long>(B) * ps.outputs() * Tt; ++q) P[q] = 0;
+  for (int b = 0; b < B; ++b)
+    for (int c = 0; c < ps.channels; ++c)
+      for (int y = 0; y < PH * ps.pool; ++y)
+        for (int x = 0; x < PW * ps.pool; ++x)
+          for (int t = 0; t < Tt; ++t)
+            P[(static_cast<long>(b) * ps.outputs() + (c * PH + y / ps.pool) * PW + x / ps.pool) *
+                  Tt +
+              t] +=
+                X[(static_cast<long>(b) * ps.inputs() + (c * ps.height + y) * ps.width + x) * Tt +
+                  t];
 }
 
 // Plain CPU references on flat row-major arrays: X (B, inputs, Tt), Y (B, outputs, Tt), W

@@ -183,17 +183,25 @@ TEST(ConvKernels, EventFormsEqualTheDenseForms) {
 }
 
 // 6 x 6 inputs -> conv (3 channels, 3 x 3, stride 1: 3 x 4 x 4) -> conv (2 channels, 2 x 2,
-// stride 2: 2 x 2 x 2) -> dense 5 -> 3 integrator outputs.
+// stride 2: 2 x 2 x 2) -> dense 5 -> 3 integrator outputs. Pooled variant: 8 x 8 inputs -> conv
+// (3 channels, 3 x 3, stride 1: 3 x 6 x 6, sum-pooled by 2: 3 x 3 x 3) -> conv (2 channels,
+// 2 x 2, stride 1: 2 x 2 x 2) -> dense 5 -> 3.
 struct ConvNet {
-  static constexpr int H = 6, Wd = 6, T = 8, steps = 13, n = 3, B = 5;
-  Split split = test::random_split(B, H, Wd, T, n, 0.4, 31);
+  static constexpr int T = 8, steps = 13, n = 3, B = 5;
+  int H, Wd;
+  Split split;
   std::vector<int> idx{0, 1, 2, 3, 4};
   BatchBuilder<double> bb;
-  std::vector<ConvShape> conv = conv_shapes({3, 3, 1, 2, 2, 2}, H, Wd);
+  std::vector<ConvShape> conv;
   DeepSnn<double> model;
   LossParams lp;
-  explicit ConvNet(double threshold, double init = 1.5)
-      : model(sizes(), TimeGrid{T, steps}, out_neuron(), hidden_p(threshold), conv) {
+  explicit ConvNet(double threshold, bool pooled = false, double init = 1.5)
+      : H(pooled ? 8 : 6),
+        Wd(H),
+        split(test::random_split(B, H, Wd, T, n, 0.4, 31)),
+        conv(pooled ? conv_shapes({3, 3, 1, 2, 2, 1}, H, Wd, {2, 1})
+                    : conv_shapes({3, 3, 1, 2, 2, 2}, H, Wd)),
+        model(sizes(), TimeGrid{T, steps}, out_neuron(), hidden_p(threshold), conv) {
     bb.build(split, idx);
     model.init_scaled(9, init);
     lp.kind = LossKind::CrossEntropy;
@@ -220,45 +228,85 @@ struct ConvNet {
   }
 };
 
+TEST(ConvKernels, SumPoolMatchesReferenceAndIsTheTranspose) {
+  PoolShape ps;
+  ps.channels = 2;
+  ps.height = 7;
+  ps.width = 6;
+  ps.pool = 3;  // 2 x 2 blocks; row 6 is dropped
+  const int B = 2, Tt = 4;
+  const auto X = random_vec(B * ps.inputs() * Tt, -1, 1, 21),
+             dP = random_vec(B * ps.outputs() * Tt, -1, 1, 22);
+  View3<double> P("P", B, ps.outputs(), Tt), dX("dX", B, ps.inputs(), Tt);
+  sum_pool_forward<double>(ps, to_view(X, B, ps.inputs(), Tt), P);
+  sum_pool_backward<double>(ps, to_view(dP, B, ps.outputs(), Tt), dX);
+  std::vector<double> Pr(dP.size());
+  sum_pool_forward_ref(ps, B, Tt, X.data(), Pr.data());
+  const auto Ph = test::to_host(P), dXh = test::to_host(dX);
+  expect_close(Ph, Pr, 1e-12, "P");
+  double lhs = 0, rhs = 0;  // <pool(X), dP> = <X, pool^T(dP)>
+  for (std::size_t q = 0; q < Ph.size(); ++q) lhs += Ph[q] * dP[q];
+  for (std::size_t q = 0; q < X.size(); ++q) rhs += X[q] * dXh[q];
+  EXPECT_NEAR(lhs, rhs, 1e-10);
+  for (int b = 0; b < B; ++b)
+    for (int c = 0; c < 2; ++c)
+      for (int x = 0; x < 6; ++x)
+        for (int t = 0; t < Tt; ++t)
+          EXPECT_EQ(dXh[((b * 2 + c) * 42 + 6 * 6 + x) * Tt + t], 0.0) << "dropped row";
+}
+
 TEST(ConvSnn, LayoutAndForwardMatchDenseReference) {
-  ConvNet net(0.5);
-  EXPECT_EQ(net.model.layers(), 4);
-  EXPECT_EQ(net.model.conv_layers(), 2);
-  EXPECT_EQ(net.model.shape(0), (std::pair<int, int>{3, 9}));
-  EXPECT_EQ(net.model.shape(1), (std::pair<int, int>{2, 12}));
-  EXPECT_EQ(net.model.shape(2), (std::pair<int, int>{5, 8}));
-  EXPECT_EQ(net.model.params().extent(0), 27u + 24u + 40u + 15u);
-  net.model.forward(net.bb.events());
-  const int B = ConvNet::B, T1 = ConvNet::T + 1, S1 = ConvNet::steps + 1;
-  const TimeGrid grid{ConvNet::T, ConvNet::steps};
-  const auto x = test::dense_spikes<double>(net.split, net.idx);
-  const auto w = net.model.weights_host();
-  const auto& sz = net.model.sizes();
-  std::vector<double> c(B * sz[1] * T1), I(B * sz[1] * S1);
-  conv_forward_ref(net.conv[0], B, T1, x.data(), w.data(), c.data());
-  interp_time_ref(grid, c.data(), B * sz[1], I.data());
-  for (int l = 1; l + 1 < static_cast<int>(sz.size()); ++l) {
-    std::vector<double> V(I.size()), S(I.size()), next(B * sz[l + 1] * S1);
-    hidden_lif_forward_ref(net.model.hidden(), B, sz[l], S1, I.data(), V.data(), S.data());
-    expect_close(net.model.spikes_host(l - 1), S, 0, "hidden spikes");
-    double count = 0;
-    for (double s : S) count += s;
-    EXPECT_GT(count, 0.03 * S.size()) << "layer " << l << " must spike";
-    EXPECT_LT(count, 0.7 * S.size()) << "layer " << l << " must not spike everywhere";
-    if (l < net.model.conv_layers())
-      conv_forward_ref(net.conv[l], B, S1, S.data(), w.data() + net.model.offset(l), next.data());
-    else
-      spike_current_forward_ref(B, sz[l + 1], sz[l], S1, w.data() + net.model.offset(l), S.data(),
-                                next.data());
-    I = next;
+  ConvNet plain(0.5);
+  EXPECT_EQ(plain.model.layers(), 4);
+  EXPECT_EQ(plain.model.conv_layers(), 2);
+  EXPECT_EQ(plain.model.shape(0), (std::pair<int, int>{3, 9}));
+  EXPECT_EQ(plain.model.shape(1), (std::pair<int, int>{2, 12}));
+  EXPECT_EQ(plain.model.shape(2), (std::pair<int, int>{5, 8}));
+  EXPECT_EQ(plain.model.params().extent(0), 27u + 24u + 40u + 15u);
+  ConvNet pooled(0.5, true);
+  EXPECT_EQ(pooled.model.sizes(), (std::vector<int>{64, 108, 8, 5, 3}));
+  EXPECT_EQ(pooled.model.in_size(1), 27);
+  EXPECT_EQ(pooled.model.shape(1), (std::pair<int, int>{2, 12}));
+  for (ConvNet* netp : {&plain, &pooled}) {
+    ConvNet& net = *netp;
+    net.model.forward(net.bb.events());
+    const int B = ConvNet::B, T1 = ConvNet::T + 1, S1 = ConvNet::steps + 1;
+    const TimeGrid grid{ConvNet::T, ConvNet::steps};
+    const auto x = test::dense_spikes<double>(net.split, net.idx);
+    const auto w = net.model.weights_host();
+    const auto& sz = net.model.sizes();
+    std::vector<double> c(B * sz[1] * T1), I(B * sz[1] * S1);
+    conv_forward_ref(net.conv[0], B, T1, x.data(), w.data(), c.data());
+    interp_time_ref(grid, c.data(), B * sz[1], I.data());
+    for (int l = 1; l + 1 < static_cast<int>(sz.size()); ++l) {
+      std::vector<double> V(I.size()), S(I.size()), next(B * sz[l + 1] * S1);
+      hidden_lif_forward_ref(net.model.hidden(), B, sz[l], S1, I.data(), V.data(), S.data());
+      expect_close(net.model.spikes_host(l - 1), S, 0, "hidden spikes");
+      double count = 0;
+      for (double s : S) count += s;
+      EXPECT_GT(count, 0.03 * S.size()) << "layer " << l << " must spike";
+      EXPECT_LT(count, 0.7 * S.size()) << "layer " << l << " must not spike everywhere";
+      std::vector<double> src = S;  // what the next layer reads
+      if (l - 1 < net.model.conv_layers() && net.conv[l - 1].pool > 1) {
+        src.assign(B * net.conv[l - 1].pooled_outputs() * S1, 0);
+        sum_pool_forward_ref(net.conv[l - 1].pool_shape(), B, S1, S.data(), src.data());
+      }
+      if (l < net.model.conv_layers())
+        conv_forward_ref(net.conv[l], B, S1, src.data(), w.data() + net.model.offset(l),
+                         next.data());
+      else
+        spike_current_forward_ref(B, sz[l + 1], net.model.in_size(l), S1,
+                                  w.data() + net.model.offset(l), src.data(), next.data());
+      I = next;
+    }
+    std::vector<double> P(B * ConvNet::n * S1);
+    for (int r = 0; r < B * ConvNet::n; ++r) {
+      double p = 0;
+      P[r * S1] = 0;
+      for (int s = 1; s < S1; ++s) P[r * S1 + s] = p = p + I[r * S1 + s] - 0.01;
+    }
+    expect_close(net.model.potentials_host(), P, 1e-10, "output potentials");
   }
-  std::vector<double> P(B * ConvNet::n * S1);
-  for (int r = 0; r < B * ConvNet::n; ++r) {
-    double p = 0;
-    P[r * S1] = 0;
-    for (int s = 1; s < S1; ++s) P[r * S1 + s] = p = p + I[r * S1 + s] - 0.01;
-  }
-  expect_close(net.model.potentials_host(), P, 1e-10, "output potentials");
 }
 
 TEST(ConvSnn, OutputLayerGradientsEqualFiniteDifferences) {
@@ -289,38 +337,40 @@ TEST(ConvSnn, OutputLayerGradientsEqualFiniteDifferences) {
 // The convolution weights get surrogate gradients (not exact ones); a step along them lowers
 // the loss and a step against them raises it.
 TEST(ConvSnn, ConvGradientsAreADescentDirection) {
-  ConvNet net(0.5);
-  const double L0 = net.loss();
-  net.model.backward(net.bb.events());
-  const auto g = test::to_host(net.model.grads());
-  const auto w = net.model.weights_host();
-  for (int l = 0; l < net.model.conv_layers(); ++l) {
-    const auto [rows, cols] = net.model.shape(l);
-    int nonzero = 0;
-    for (std::size_t q = net.model.offset(l); q < net.model.offset(l) + rows * cols; ++q)
-      nonzero += g[q] != 0;
-    EXPECT_GT(nonzero, rows * cols / 2) << "conv layer " << l;
+  for (bool pooled : {false, true}) {
+    ConvNet net(0.5, pooled);
+    const double L0 = net.loss();
+    net.model.backward(net.bb.events());
+    const auto g = test::to_host(net.model.grads());
+    const auto w = net.model.weights_host();
+    for (int l = 0; l < net.model.conv_layers(); ++l) {
+      const auto [rows, cols] = net.model.shape(l);
+      int nonzero = 0;
+      for (std::size_t q = net.model.offset(l); q < net.model.offset(l) + rows * cols; ++q)
+        nonzero += g[q] != 0;
+      EXPECT_GT(nonzero, rows * cols / 2) << "conv layer " << l;
+    }
+    // Move only the convolution weights along -grad and +grad.
+    const std::size_t end = net.model.offset(net.model.conv_layers());
+    auto moved = [&](double eta) {
+      auto v = w;
+      for (std::size_t q = 0; q < end; ++q) v[q] -= eta * g[q];
+      net.model.set_weights_host(v);
+      return net.loss();
+    };
+    double gn = 0;
+    for (std::size_t q = 0; q < end; ++q) gn += g[q] * g[q];
+    gn = std::sqrt(gn);
+    ASSERT_GT(gn, 0);
+    int down = 0, up = 0;
+    for (double len : {0.05, 0.1, 0.2, 0.4}) {
+      const double eta = len / gn;
+      down += moved(eta) < L0;
+      up += moved(-eta) > L0;
+    }
+    EXPECT_GE(down, 3) << "L0 " << L0 << (pooled ? " pooled" : "");
+    EXPECT_GE(up, 3) << "L0 " << L0 << (pooled ? " pooled" : "");
   }
-  // Move only the convolution weights along -grad and +grad.
-  const std::size_t end = net.model.offset(net.model.conv_layers());
-  auto moved = [&](double eta) {
-    auto v = w;
-    for (std::size_t q = 0; q < end; ++q) v[q] -= eta * g[q];
-    net.model.set_weights_host(v);
-    return net.loss();
-  };
-  double gn = 0;
-  for (std::size_t q = 0; q < end; ++q) gn += g[q] * g[q];
-  gn = std::sqrt(gn);
-  ASSERT_GT(gn, 0);
-  int down = 0, up = 0;
-  for (double len : {0.05, 0.1, 0.2, 0.4}) {
-    const double eta = len / gn;
-    down += moved(eta) < L0;
-    up += moved(-eta) > L0;
-  }
-  EXPECT_GE(down, 3) << "L0 " << L0;
-  EXPECT_GE(up, 3) << "L0 " << L0;
 }
 
 TEST(ConvSnn, TrainsEndToEndThroughTheCli) {
@@ -338,6 +388,14 @@ TEST(ConvSnn, TrainsEndToEndThroughTheCli) {
   auto f = h5::open_file(dir.file("run/model.h5"));
   EXPECT_EQ(h5::shape(f, "W1"), (std::vector<hsize_t>{4, 25}));
   EXPECT_EQ(h5::shape(f, "W2"), (std::vector<hsize_t>{3, 144}));
+  r = test::run_supsnn(
+      "train --set data.train=X.h5 --set data.pool=2 --set model.conv=[4,5,1] "
+      "--set model.conv_pool=[4] --set model.hidden=[6] --set train.epochs=1 --run-dir pooled",
+      dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("deep SNN: 256 -> 576 -> 6 -> 3"), std::string::npos) << r.output;
+  auto g = h5::open_file(dir.file("pooled/model.h5"));
+  EXPECT_EQ(h5::shape(g, "W2"), (std::vector<hsize_t>{6, 4 * 3 * 3}));
   r = test::run_supsnn("train --set data.train=X.h5 --set model.conv=[4,40,1] --run-dir bad",
                        dir.str());
   EXPECT_EQ(r.status, 1) << r.output;

@@ -124,6 +124,13 @@ const std::vector<ConfigKey>& config_schema() {
        {},
        1,
        4096},
+      {"model.conv_pool",
+       std::vector<long>{},
+       "sum pooling of each convolutional layer's spikes over p x p blocks before the next layer, "
+       "one p per model.conv layer; [] = no pooling",
+       {},
+       1,
+       4096},
       {"model.hidden_threshold", 1.0, "theta_h of the hidden LIF neurons", {}, 1e-300, 1e300},
       {"model.hidden_leak",
        0.0,

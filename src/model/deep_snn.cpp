@@ -31,7 +31,7 @@ DeepSnn<Real>::DeepSnn(const std::vector<int>& sizes, TimeGrid grid, const Neuro
     } catch (const std::invalid_argument& e) {
       throw Error(std::string("model: ") + e.what());
     }
-    if (conv_[l].inputs() != sizes_[l] || conv_[l].outputs() != sizes_[l + 1])
+    if (conv_[l].inputs() != in_size(l) || conv_[l].outputs() != sizes_[l + 1])
       throw Error("model: convolutional layer " + std::to_string(l + 1) +
                   " does not match the layer sizes");
   }
@@ -68,6 +68,13 @@ void DeepSnn<Real>::reserve(int B) {
     S_.emplace_back("hidden_spikes", B, sizes_[l], S1);
     dI_.emplace_back("d_hidden_current", B, sizes_[l], S1);
     dS_.emplace_back("d_hidden_spikes", B, sizes_[l], S1);
+  }
+  Sp_.clear();
+  dSp_.clear();
+  for (int l = 0; l < conv_layers(); ++l) {
+    const int np = conv_[l].pool > 1 ? conv_[l].pooled_outputs() : 0;
+    Sp_.emplace_back("pooled_spikes", np > 0 ? B : 0, np, S1);
+    dSp_.emplace_back("d_pooled_spikes", np > 0 ? B : 0, np, S1);
   }
   Iout_ = View3<Real>("output_current", B, n, S1);
   dIout_ = View3<Real>("d_output_current", B, n, S1);
@@ -125,10 +132,15 @@ void DeepSnn<Real>::forward(const EventBatch& ev) {
     hidden_lif_forward<Real>(hidden_, first_samples(I_[l], B_), first_samples(V_[l], B_),
                              first_samples(S_[l], B_));
     const auto next = l + 1 < L ? first_samples(I_[l + 1], B_) : first_samples(Iout_, B_);
+    const bool pooled = l < conv_layers() && conv_[l].pool > 1;
+    if (pooled)
+      sum_pool_forward<Real>(conv_[l].pool_shape(), first_samples(S_[l], B_),
+                             first_samples(Sp_[l], B_));
+    const auto src = pooled ? first_samples(Sp_[l], B_) : first_samples(S_[l], B_);
     if (l + 1 < conv_layers())
-      conv_forward<Real>(conv_[l + 1], first_samples(S_[l], B_), W_[l + 1], next);
+      conv_forward<Real>(conv_[l + 1], src, W_[l + 1], next);
     else
-      spike_current_forward<Real>(W_[l + 1], first_samples(S_[l], B_), next);
+      spike_current_forward<Real>(W_[l + 1], src, next);
   }
   // The output layer on the fine grid: the identity grid makes its current the "raw" current.
   const auto psum = Kokkos::subview(psum_, std::make_pair(0, B_), Kokkos::ALL);
@@ -158,13 +170,17 @@ void DeepSnn<Real>::backward(const EventBatch& ev) {
   for (int l = L - 1; l >= 0; --l) {
     // dI of the layer that layer l's spikes drive.
     const auto dnext = l + 1 < L ? first_samples(dI_[l + 1], B_) : first_samples(dIout_, B_);
+    const bool pooled = l < conv_layers() && conv_[l].pool > 1;
+    const auto src = pooled ? first_samples(Sp_[l], B_) : first_samples(S_[l], B_);
+    const auto dsrc = pooled ? first_samples(dSp_[l], B_) : first_samples(dS_[l], B_);
     if (l + 1 < conv_layers()) {
-      conv_backward_weights<Real>(conv_[l + 1], dnext, first_samples(S_[l], B_), dW_[l + 1]);
-      conv_backward_input<Real>(conv_[l + 1], W_[l + 1], dnext, first_samples(dS_[l], B_));
+      conv_backward_weights<Real>(conv_[l + 1], dnext, src, dW_[l + 1]);
+      conv_backward_input<Real>(conv_[l + 1], W_[l + 1], dnext, dsrc);
     } else {
-      spike_current_backward_weights<Real>(dnext, first_samples(S_[l], B_), dW_[l + 1]);
-      spike_current_backward_input<Real>(W_[l + 1], dnext, first_samples(dS_[l], B_));
+      spike_current_backward_weights<Real>(dnext, src, dW_[l + 1]);
+      spike_current_backward_input<Real>(W_[l + 1], dnext, dsrc);
     }
+    if (pooled) sum_pool_backward<Real>(conv_[l].pool_shape(), dsrc, first_samples(dS_[l], B_));
     hidden_lif_backward<Real>(hidden_, first_samples(V_[l], B_), first_samples(S_[l], B_),
                               first_samples(dS_[l], B_), first_samples(dI_[l], B_));
   }

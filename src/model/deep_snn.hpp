@@ -23,7 +23,9 @@ class DeepSnn {
  public:
   // sizes: {inputs, hidden_1, ..., hidden_L, outputs}, L >= 1. neuron: the output layer.
   // conv: the shapes of the first conv.size() hidden layers (convolutional), each with
-  // inputs() = sizes[l] and outputs() = sizes[l + 1]; empty = all dense.
+  // outputs() = sizes[l + 1] neurons and inputs() = what the previous layer passes on (sizes[l],
+  // or its pooled_outputs()); a dense layer after a pooled conv layer reads the pooled map.
+  // empty = all dense.
   DeepSnn(const std::vector<int>& sizes, TimeGrid grid, const NeuronParams& neuron,
           const HiddenParams& hidden, const std::vector<ConvShape>& conv = {});
 
@@ -38,7 +40,11 @@ class DeepSnn {
   // A convolutional layer's matrix is (out_channels, in_channels K K).
   std::pair<int, int> shape(int l) const {
     return l < conv_layers() ? std::pair<int, int>{conv_[l].out_channels, conv_[l].taps()}
-                             : std::pair<int, int>{sizes_[l + 1], sizes_[l]};
+                             : std::pair<int, int>{sizes_[l + 1], in_size(l)};
+  }
+  // Inputs that layer l reads: the previous layer's neurons, or its pooled map (conv pool > 1).
+  int in_size(int l) const {
+    return l > 0 && l - 1 < conv_layers() ? conv_[l - 1].pooled_outputs() : sizes_[l];
   }
   int conv_layers() const { return static_cast<int>(conv_.size()); }
   const std::vector<ConvShape>& conv() const { return conv_; }
@@ -83,6 +89,7 @@ class DeepSnn {
   View3<Real> c1_, dc1_;                // layer-1 raw-grid current and its gradient
   std::vector<View3<Real>> I_, V_, S_;  // per hidden layer: current, pre-reset potential, spikes
   std::vector<View3<Real>> dI_, dS_;
+  std::vector<View3<Real>> Sp_, dSp_;  // per conv layer with pool > 1: pooled spikes, gradient
   View3<Real> Iout_, dIout_, P_, Vout_, G_, dP_;
   View3<unsigned char> state_;
   View2<Real> psum_;

@@ -152,7 +152,8 @@ std::unique_ptr<Model> make_model(const Config& cfg, int n, int m, const TimeGri
   const auto seed = static_cast<std::uint64_t>(cfg.get_int("train.seed"));
   if constexpr (std::is_same_v<Model, DeepSnn<Real>>) {
     std::vector<int> sizes{m};
-    const auto conv = conv_shapes(cfg.get_int_list("model.conv"), height, width);
+    const auto conv = conv_shapes(cfg.get_int_list("model.conv"), height, width,
+                                  cfg.get_int_list("model.conv_pool"));
     for (const auto& c : conv) sizes.push_back(c.outputs());
     for (long h : cfg.get_int_list("model.hidden")) sizes.push_back(static_cast<int>(h));
     sizes.push_back(n);
