@@ -1,5 +1,7 @@
 // Kernel: Adam update in TensorFlow 1's form (the seed's optimiser):
 // lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t); w -= lr_t * m / (sqrt(v) + eps).
+// Decoupled weight decay (AdamW, Loshchilov & Hutter; PyTorch's form): before the Adam step
+// w *= 1 - lr * weight_decay, with the scheduled lr (not bias-corrected); 0 = plain Adam.
 #pragma once
 #include <cmath>
 #include "common.hpp"
@@ -7,7 +9,7 @@
 namespace supsnn {
 
 struct AdamParams {
-  double lr = 1e-2, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double lr = 1e-2, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
 };
 
 // Bias-corrected step size for update number t (1-based), computed once on the host in double.
@@ -32,6 +34,7 @@ void adam_update(const AdamParams p, long t, View1<Real> w, View1<const Real> g,
   const Real lr_t = static_cast<Real>(adam_step_size(p, t));
   const Real b1 = static_cast<Real>(p.beta1), b2 = static_cast<Real>(p.beta2);
   const Real eps = static_cast<Real>(p.eps);
+  const Real keep = static_cast<Real>(1.0 - p.lr * p.weight_decay);
   constexpr int chunk = adam_chunk<ExecSpace>();
   const int count = static_cast<int>(w.extent(0));
   Real* const wd = w.data();
@@ -52,7 +55,7 @@ void adam_update(const AdamParams p, long t, View1<Real> w, View1<const Real> g,
           const Real vi = b2 * vr[i] + (Real(1) - b2) * gi * gi;
           mr[i] = mi;
           vr[i] = vi;
-          wr[i] -= lr_t * mi / (kmath::sqrt(vi) + eps);
+          wr[i] = keep * wr[i] - lr_t * mi / (kmath::sqrt(vi) + eps);
         }
       });
 }
@@ -65,6 +68,7 @@ void adam_update_ref(const AdamParams& p, long t, int count, Real* w, const Real
   for (int i = 0; i < count; ++i) {
     m[i] = b1 * m[i] + (Real(1) - b1) * g[i];
     v[i] = b2 * v[i] + (Real(1) - b2) * g[i] * g[i];
+    w[i] *= static_cast<Real>(1.0 - p.lr * p.weight_decay);
     w[i] -= lr_t * m[i] / (std::sqrt(v[i]) + static_cast<Real>(p.eps));
   }
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Repeats one experiment over seeds 1..K and prints the final test (and validation) accuracy of
 # each run and their mean, standard deviation, min and max. A stop-gap until `supsnn sweep`.
+# "Final" is the epoch that train.select chose (selection.csv: the last epoch, or the one with the
+# best validation accuracy).
 #   launch/repeat.sh configs/mstar-soc3e-ce-bilayer.toml 3 [--set key=value ...]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -11,8 +13,9 @@ name=$(basename "$config" .toml)
 for seed in $(seq 1 "$repeats"); do
   build/src/supsnn train --config "$config" --set train.seed="$seed" --set run.log_level=warn \
     --run-dir "runs/$name-seed$seed" "$@"
-  # metrics.csv columns: epoch, train_loss, train_accuracy, val_loss, val_accuracy, test_loss, test_accuracy, ...
-  tail -n 1 "runs/$name-seed$seed/metrics.csv" | awk -F, -v s="$seed" '{printf "seed %s: val %.4f test %.4f\n", s, $5, $7}'
+  # selection.csv columns: epoch, val_loss, val_accuracy, test_loss, test_accuracy, rule
+  tail -n 1 "runs/$name-seed$seed/selection.csv" |
+    awk -F, -v s="$seed" '{printf "seed %s: val %.4f test %.4f (epoch %d, %s)\n", s, $3, $5, $1, $6}'
 done | tee "/tmp/supsnn-repeat-$$.txt"
 # Lines read "seed K: val V test A": fields 4 (validation) and 6 (test).
 awk '{v[NR] = $6; sum += $6; vs += $4} END {

@@ -145,6 +145,67 @@ TEST(Cli, PrepareThenTrainWithAugmentation) {
   EXPECT_NE(r.output.find("has no guidance traces"), std::string::npos) << r.output;
 }
 
+// train.select = "best-val": selection.csv names the epoch with the best validation accuracy and
+// model.h5 holds that epoch's weights (equal to a run stopped there); with max_shift, pooling and
+// weight decay on.
+TEST(Cli, BestValidationSelectionWithShiftPoolAndDecay) {
+  test::ScratchDir dir("cli");
+  auto r = test::run_supsnn(
+      "synth --output data.h5 --train-per-class 20 --test-per-class 8 --size 64", dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string common =
+      "train --set data.train=data.h5 --set train.batch_size=4 --set data.validation=0.3 "
+      "--set data.crop=32 --set data.max_shift=3 --set data.pool=2 --set optim.weight_decay=0.1 "
+      "--set loss.kind=\"cross-entropy\" --set loss.temperature=10 --set optim.lr=0.003 ";
+  r = test::run_supsnn(common +
+                           "--set train.epochs=6 --set train.select=\"best-val\" "
+                           "--run-dir best",
+                       dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("256 inputs"), std::string::npos) << "32 x 32 crops pooled by 2";
+  const std::string csv = read_file(dir.file("best/metrics.csv"));
+  std::istringstream lines(csv);
+  std::string line;
+  std::getline(lines, line);
+  long best_epoch = 0;
+  double best_val = -1, best_loss = 0, best_test = 0;
+  while (std::getline(lines, line)) {
+    std::vector<double> v;
+    std::stringstream ls(line);
+    for (std::string cell; std::getline(ls, cell, ',');) v.push_back(std::stod(cell));
+    if (v[4] > best_val || (v[4] == best_val && v[3] < best_loss)) {
+      best_epoch = static_cast<long>(v[0]);
+      best_val = v[4];
+      best_loss = v[3];
+      best_test = v[6];
+    }
+  }
+  const std::string sel = read_file(dir.file("best/selection.csv"));
+  ASSERT_EQ(count_lines(sel), 2) << sel;
+  std::stringstream ss(sel.substr(sel.find('\n') + 1));
+  std::vector<std::string> cells;
+  for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+  ASSERT_EQ(cells.size(), 6u) << sel;
+  EXPECT_EQ(std::stol(cells[0]), best_epoch) << sel << csv;
+  EXPECT_NEAR(std::stod(cells[2]), best_val, 1e-6);  // metrics.csv has 6 digits
+  EXPECT_NEAR(std::stod(cells[4]), best_test, 1e-6);
+  EXPECT_EQ(cells[5], "best-val\n");
+  // The same run stopped at the chosen epoch saves the same weights.
+  r = test::run_supsnn(
+      common + "--set train.epochs=" + std::to_string(best_epoch) + " --run-dir stopped",
+      dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(read_file(dir.file("stopped/selection.csv")).find(",last"), std::string::npos);
+  const auto w_best = h5::read<double>(h5::open_file(dir.file("best/model.h5")), "W");
+  const auto w_stop = h5::read<double>(h5::open_file(dir.file("stopped/model.h5")), "W");
+  EXPECT_EQ(w_best, w_stop);
+  // best-val needs a validation split.
+  r = test::run_supsnn(
+      "train --set data.train=data.h5 --set train.select=\"best-val\" --run-dir noval", dir.str());
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("needs a validation split"), std::string::npos) << r.output;
+}
+
 TEST(Cli, BadInputsFailCleanly) {
   test::ScratchDir dir("cli");
   std::ofstream(dir.file("bad.toml")) << "[train]\nepoch = 3\n";

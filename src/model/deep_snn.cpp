@@ -10,24 +10,43 @@ namespace supsnn {
 
 template <class Real>
 DeepSnn<Real>::DeepSnn(const std::vector<int>& sizes, TimeGrid grid, const NeuronParams& neuron,
-                       const HiddenParams& hidden)
-    : sizes_(sizes), grid_(grid), fine_{grid.steps, grid.steps}, neuron_(neuron), hidden_(hidden) {
+                       const HiddenParams& hidden, const std::vector<ConvShape>& conv)
+    : sizes_(sizes),
+      conv_(conv),
+      grid_(grid),
+      fine_{grid.steps, grid.steps},
+      neuron_(neuron),
+      hidden_(hidden) {
   if (sizes_.size() < 3) throw Error("model: a deep SNN needs at least one hidden layer");
   for (int s : sizes_)
     if (s < 1) throw Error("model: every layer needs at least one neuron");
   if (neuron_.dynamics != Dynamics::Integrator && outputs() > 16)
     throw Error("model: lif dynamics support at most 16 output neurons, got " +
                 std::to_string(outputs()));
+  if (conv_layers() > layers() - 1)
+    throw Error("model: more convolutional layers than hidden layers");
+  for (int l = 0; l < conv_layers(); ++l) {
+    try {
+      conv_[l].check();
+    } catch (const std::invalid_argument& e) {
+      throw Error(std::string("model: ") + e.what());
+    }
+    if (conv_[l].inputs() != in_size(l) || conv_[l].outputs() != sizes_[l + 1])
+      throw Error("model: convolutional layer " + std::to_string(l + 1) +
+                  " does not match the layer sizes");
+  }
   std::size_t total = 0;
   for (int l = 0; l < layers(); ++l) {
     offsets_.push_back(total);
-    total += static_cast<std::size_t>(sizes_[l + 1]) * sizes_[l];
+    const auto [rows, cols] = shape(l);
+    total += static_cast<std::size_t>(rows) * cols;
   }
   params_ = View1<Real>("params", total);
   grads_ = View1<Real>("grads", total);
   for (int l = 0; l < layers(); ++l) {
-    W_.emplace_back(params_.data() + offsets_[l], sizes_[l + 1], sizes_[l]);
-    dW_.emplace_back(grads_.data() + offsets_[l], sizes_[l + 1], sizes_[l]);
+    const auto [rows, cols] = shape(l);
+    W_.emplace_back(params_.data() + offsets_[l], rows, cols);
+    dW_.emplace_back(grads_.data() + offsets_[l], rows, cols);
   }
 }
 
@@ -50,6 +69,13 @@ void DeepSnn<Real>::reserve(int B) {
     dI_.emplace_back("d_hidden_current", B, sizes_[l], S1);
     dS_.emplace_back("d_hidden_spikes", B, sizes_[l], S1);
   }
+  Sp_.clear();
+  dSp_.clear();
+  for (int l = 0; l < conv_layers(); ++l) {
+    const int np = conv_[l].pool > 1 ? conv_[l].pooled_outputs() : 0;
+    Sp_.emplace_back("pooled_spikes", np > 0 ? B : 0, np, S1);
+    dSp_.emplace_back("d_pooled_spikes", np > 0 ? B : 0, np, S1);
+  }
   Iout_ = View3<Real>("output_current", B, n, S1);
   dIout_ = View3<Real>("d_output_current", B, n, S1);
   P_ = View3<Real>("potential", B, n, S1);
@@ -67,8 +93,9 @@ template <class Real>
 void DeepSnn<Real>::init_scaled(std::uint64_t seed, double scale) {
   auto h = Kokkos::create_mirror_view(params_);
   for (int l = 0; l < layers(); ++l) {
-    const double a = scale * std::sqrt(3.0 / sizes_[l]);
-    const std::size_t end = offsets_[l] + static_cast<std::size_t>(sizes_[l + 1]) * sizes_[l];
+    const auto [rows, cols] = shape(l);  // fan_in = cols, also for a convolution
+    const double a = scale * std::sqrt(3.0 / cols);
+    const std::size_t end = offsets_[l] + static_cast<std::size_t>(rows) * cols;
     for (std::size_t q = offsets_[l]; q < end; ++q)
       h(q) = static_cast<Real>(a * (2 * uniform01(seed, kStreamInit, q) - 1));
   }
@@ -95,13 +122,25 @@ void DeepSnn<Real>::forward(const EventBatch& ev) {
   reserve(ev.batch);
   B_ = ev.batch;
   const int L = static_cast<int>(I_.size());
-  event_current_forward<Real>(ev, W_[0], first_samples(c1_, B_));
+  if (conv_layers() > 0) {
+    conv_event_forward<Real>(conv_[0], ev, W_[0], first_samples(c1_, B_));
+  } else {
+    event_current_forward<Real>(ev, W_[0], first_samples(c1_, B_));
+  }
   interp_time<Real>(grid_, first_samples(c1_, B_), first_samples(I_[0], B_));
   for (int l = 0; l < L; ++l) {
     hidden_lif_forward<Real>(hidden_, first_samples(I_[l], B_), first_samples(V_[l], B_),
                              first_samples(S_[l], B_));
     const auto next = l + 1 < L ? first_samples(I_[l + 1], B_) : first_samples(Iout_, B_);
-    spike_current_forward<Real>(W_[l + 1], first_samples(S_[l], B_), next);
+    const bool pooled = l < conv_layers() && conv_[l].pool > 1;
+    if (pooled)
+      sum_pool_forward<Real>(conv_[l].pool_shape(), first_samples(S_[l], B_),
+                             first_samples(Sp_[l], B_));
+    const auto src = pooled ? first_samples(Sp_[l], B_) : first_samples(S_[l], B_);
+    if (l + 1 < conv_layers())
+      conv_forward<Real>(conv_[l + 1], src, W_[l + 1], next);
+    else
+      spike_current_forward<Real>(W_[l + 1], src, next);
   }
   // The output layer on the fine grid: the identity grid makes its current the "raw" current.
   const auto psum = Kokkos::subview(psum_, std::make_pair(0, B_), Kokkos::ALL);
@@ -131,13 +170,25 @@ void DeepSnn<Real>::backward(const EventBatch& ev) {
   for (int l = L - 1; l >= 0; --l) {
     // dI of the layer that layer l's spikes drive.
     const auto dnext = l + 1 < L ? first_samples(dI_[l + 1], B_) : first_samples(dIout_, B_);
-    spike_current_backward_weights<Real>(dnext, first_samples(S_[l], B_), dW_[l + 1]);
-    spike_current_backward_input<Real>(W_[l + 1], dnext, first_samples(dS_[l], B_));
+    const bool pooled = l < conv_layers() && conv_[l].pool > 1;
+    const auto src = pooled ? first_samples(Sp_[l], B_) : first_samples(S_[l], B_);
+    const auto dsrc = pooled ? first_samples(dSp_[l], B_) : first_samples(dS_[l], B_);
+    if (l + 1 < conv_layers()) {
+      conv_backward_weights<Real>(conv_[l + 1], dnext, src, dW_[l + 1]);
+      conv_backward_input<Real>(conv_[l + 1], W_[l + 1], dnext, dsrc);
+    } else {
+      spike_current_backward_weights<Real>(dnext, src, dW_[l + 1]);
+      spike_current_backward_input<Real>(W_[l + 1], dnext, dsrc);
+    }
+    if (pooled) sum_pool_backward<Real>(conv_[l].pool_shape(), dsrc, first_samples(dS_[l], B_));
     hidden_lif_backward<Real>(hidden_, first_samples(V_[l], B_), first_samples(S_[l], B_),
                               first_samples(dS_[l], B_), first_samples(dI_[l], B_));
   }
   interp_time_backward<Real>(grid_, first_samples(dI_[0], B_), first_samples(dc1_, B_));
-  event_current_backward<Real>(ev, first_samples(dc1_, B_), dW_[0]);
+  if (conv_layers() > 0)
+    conv_event_backward_weights<Real>(conv_[0], ev, first_samples(dc1_, B_), dW_[0]);
+  else
+    event_current_backward<Real>(ev, first_samples(dc1_, B_), dW_[0]);
 }
 
 template <class Real>

@@ -4,11 +4,15 @@
 // interpolation onto the fine grid); every later layer by the spikes of the previous one on the
 // fine grid. The parameters of all layers live in ONE flat buffer (W1, W2, ..., W_out, each
 // row-major out x in), so the optimiser and the all-reduce see one array; likewise the gradients.
+// Optionally the first hidden layers are convolutional (docs/model.md, "Convolutional layers"):
+// LIF neurons like the dense ones, driven by a convolution of the previous map (the input image
+// for the first) with weights shared over positions, stored as (out_channels x in_channels K K).
 #pragma once
 #include <cstdint>
 #include <utility>
 #include <vector>
 
+#include "kernels/conv_spike.hpp"
 #include "kernels/hidden_lif.hpp"
 #include "model/seed_bilayer.hpp"
 
@@ -18,8 +22,12 @@ template <class Real>
 class DeepSnn {
  public:
   // sizes: {inputs, hidden_1, ..., hidden_L, outputs}, L >= 1. neuron: the output layer.
+  // conv: the shapes of the first conv.size() hidden layers (convolutional), each with
+  // outputs() = sizes[l + 1] neurons and inputs() = what the previous layer passes on (sizes[l],
+  // or its pooled_outputs()); a dense layer after a pooled conv layer reads the pooled map.
+  // empty = all dense.
   DeepSnn(const std::vector<int>& sizes, TimeGrid grid, const NeuronParams& neuron,
-          const HiddenParams& hidden);
+          const HiddenParams& hidden, const std::vector<ConvShape>& conv = {});
 
   int outputs() const { return sizes_.back(); }
   int inputs() const { return sizes_.front(); }
@@ -29,7 +37,17 @@ class DeepSnn {
   const NeuronParams& neuron() const { return neuron_; }
   const HiddenParams& hidden() const { return hidden_; }
   // (rows, cols) and flat offset of weight matrix l (0-based; l = layers()-1 is the output layer).
-  std::pair<int, int> shape(int l) const { return {sizes_[l + 1], sizes_[l]}; }
+  // A convolutional layer's matrix is (out_channels, in_channels K K).
+  std::pair<int, int> shape(int l) const {
+    return l < conv_layers() ? std::pair<int, int>{conv_[l].out_channels, conv_[l].taps()}
+                             : std::pair<int, int>{sizes_[l + 1], in_size(l)};
+  }
+  // Inputs that layer l reads: the previous layer's neurons, or its pooled map (conv pool > 1).
+  int in_size(int l) const {
+    return l > 0 && l - 1 < conv_layers() ? conv_[l - 1].pooled_outputs() : sizes_[l];
+  }
+  int conv_layers() const { return static_cast<int>(conv_.size()); }
+  const std::vector<ConvShape>& conv() const { return conv_; }
   std::size_t offset(int l) const { return offsets_[l]; }
   View2<Real> weights(int l) const { return W_[l]; }
 
@@ -60,6 +78,7 @@ class DeepSnn {
   void reserve(int B);
 
   std::vector<int> sizes_;
+  std::vector<ConvShape> conv_;
   TimeGrid grid_, fine_;  // fine_ = {steps, steps}: identity interpolation of the output layer
   NeuronParams neuron_;
   HiddenParams hidden_;
@@ -70,6 +89,7 @@ class DeepSnn {
   View3<Real> c1_, dc1_;                // layer-1 raw-grid current and its gradient
   std::vector<View3<Real>> I_, V_, S_;  // per hidden layer: current, pre-reset potential, spikes
   std::vector<View3<Real>> dI_, dS_;
+  std::vector<View3<Real>> Sp_, dSp_;  // per conv layer with pool > 1: pooled spikes, gradient
   View3<Real> Iout_, dIout_, P_, Vout_, G_, dP_;
   View3<unsigned char> state_;
   View2<Real> psum_;

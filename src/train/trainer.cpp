@@ -20,12 +20,14 @@
 #include "dist/reducer.hpp"
 #include "io/h5.hpp"
 #include "kernels/finite_check.hpp"
+#include "model/conv_plan.hpp"
 #include "model/deep_snn.hpp"
 #include "model/seed_bilayer.hpp"
 #include "tb/train_logging.hpp"
 #include "train/batch_source.hpp"
 #include "train/checkpointing.hpp"
 #include "train/optimizer.hpp"
+#include "train/selection.hpp"
 
 namespace supsnn {
 
@@ -125,6 +127,8 @@ DataPlan plan_data(const Config& cfg) {
   d.opt.augment.random_shift = cfg.get_bool("data.random_shift");
   d.opt.augment.flip = cfg.get_bool("data.flip");
   d.opt.augment.speckle = cfg.get_float("data.speckle");
+  d.opt.augment.max_shift = static_cast<int>(cfg.get_int("data.max_shift"));
+  d.opt.augment.pool = static_cast<int>(cfg.get_int("data.pool"));
   d.opt.seed = static_cast<std::uint64_t>(cfg.get_int("train.seed"));
   d.opt.prefetch = cfg.get_bool("data.prefetch");
   // Validation: a stratified, seeded fraction of every class of the train split.
@@ -164,13 +168,18 @@ HiddenParams hidden_params(const Config& cfg) {
 
 // The model of the run: the bilayer (model.hidden = []) or a deep SNN, initialised.
 template <class Real, class Model>
-std::unique_ptr<Model> make_model(const Config& cfg, int n, int m, const TimeGrid& grid) {
+std::unique_ptr<Model> make_model(const Config& cfg, int n, int m, const TimeGrid& grid, int height,
+                                  int width) {
   const auto seed = static_cast<std::uint64_t>(cfg.get_int("train.seed"));
   if constexpr (std::is_same_v<Model, DeepSnn<Real>>) {
     std::vector<int> sizes{m};
+    const auto conv = conv_shapes(cfg.get_int_list("model.conv"), height, width,
+                                  cfg.get_int_list("model.conv_pool"));
+    for (const auto& c : conv) sizes.push_back(c.outputs());
     for (long h : cfg.get_int_list("model.hidden")) sizes.push_back(static_cast<int>(h));
     sizes.push_back(n);
-    auto model = std::make_unique<Model>(sizes, grid, neuron_params(cfg, grid), hidden_params(cfg));
+    auto model =
+        std::make_unique<Model>(sizes, grid, neuron_params(cfg, grid), hidden_params(cfg), conv);
     model->init_scaled(seed, cfg.get_float("model.hidden_init"));
     return model;
   } else {
@@ -226,7 +235,8 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     val = std::make_unique<BatchSource<Real>>(plan.train_path, "train", plan.opt, false);
 
   TimeGrid grid{train.raw_steps(), static_cast<int>(cfg.get_int("model.steps"))};
-  const std::unique_ptr<Model> model_ptr = make_model<Real, Model>(cfg, n, m, grid);
+  const std::unique_ptr<Model> model_ptr =
+      make_model<Real, Model>(cfg, n, m, grid, train.height(), train.width());
   Model& model = *model_ptr;
   constexpr bool deep = std::is_same_v<Model, DeepSnn<Real>>;
   if constexpr (deep) {
@@ -239,6 +249,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   ap.beta1 = cfg.get_float("optim.beta1");
   ap.beta2 = cfg.get_float("optim.beta2");
   ap.eps = cfg.get_float("optim.epsilon");
+  ap.weight_decay = cfg.get_float("optim.weight_decay");
   Adam<Real> adam(model.params().extent(0), ap);
   LossParams lp;
   const std::string lk = cfg.get_string("loss.kind");
@@ -280,6 +291,8 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     log.info("{}", line);
   MetricsLog metrics(cfg.get_string("run.dir"), classes);
   TrainSummary summary;
+  EpochSelector selector(cfg.get_string("train.select"), val != nullptr);
+  std::vector<double> chosen_weights;  // train.select = "best-val": the chosen epoch's weights
 
   // Checkpoints and resume. The position is (epoch, step within the epoch) in global steps, so a
   // run may resume at another world size as long as the global batch is the same.
@@ -302,6 +315,16 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     carried[1] = st.epoch_correct_sum;
     summary.epochs = st.history;
     if (comm.rank() == 0) metrics.restore(st.history);
+    // "last": the history's epochs are candidates (the current weights are the last epoch's).
+    // "best-val": a checkpoint holds no earlier epoch's weights, so only epochs run from here on
+    // can be chosen.
+    if (!selector.best_val())
+      for (const auto& em : st.history) selector.offer(em);
+    else if (!st.history.empty())
+      log.warn(
+          "train.select = \"best-val\" after a resume: only epochs from {} on are candidates (the "
+          "checkpoint holds the current weights, not those of earlier epochs)",
+          start_epoch);
     log.info(
         "resumed from {}: epoch {}, step {} of the epoch, optimiser step {} (written by {} "
         "ranks)",
@@ -486,6 +509,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       tb->flush();
     }
     summary.epochs.push_back(em);
+    if (selector.offer(em) && selector.best_val()) chosen_weights = model.weights_host();
     if (ckpt.after_epoch(epoch, global_step).write) {
       const double zero[2] = {0, 0};
       ckpt.write(make_state(epoch + 1, 0, zero));
@@ -500,7 +524,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     return summary;
   }
 
-  summary.weights = model.weights_host();
+  summary.weights = !chosen_weights.empty() ? chosen_weights : model.weights_host();
   summary.outputs = n;
   summary.inputs = m;
   if (comm.rank() == 0) {
@@ -528,9 +552,12 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     }
     out.commit();
   }
+  if (comm.rank() == 0 && !summary.epochs.empty())
+    write_text_atomic(cfg.get_string("run.dir") + "/selection.csv", selector.csv());
   if (test && !summary.epochs.empty())
-    log.info("final test accuracy: {:.4f} ({} classes, chance {:.4f})",
-             summary.epochs.back().test_accuracy, classes.size(), 1.0 / classes.size());
+    log.info("final test accuracy: {:.4f} ({} classes, chance {:.4f}; epoch {}, train.select {})",
+             selector.chosen().test_accuracy, classes.size(), 1.0 / classes.size(),
+             selector.chosen().epoch, selector.best_val() ? "best-val" : "last");
   return summary;
 }
 
@@ -551,7 +578,8 @@ TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string
   auto log = make_logger(run_dir, cfg.get_string("run.log_level"), comm.rank());
   log->info("supsnn train, run directory {}", run_dir);
   log->info("resolved configuration (also in {}/config.toml):\n{}", run_dir, cfg.to_toml());
-  const bool deep = !cfg.get_int_list("model.hidden").empty();
+  const bool deep =
+      !cfg.get_int_list("model.hidden").empty() || !cfg.get_int_list("model.conv").empty();
   if (cfg.get_string("model.precision") == "float")
     return deep ? train_typed<float, DeepSnn<float>>(cfg, comm, *log, plan, resume)
                 : train_typed<float, SeedBilayer<float>>(cfg, comm, *log, plan, resume);
