@@ -64,13 +64,38 @@ void BatchSource<Real>::request_chunk(int c) {
   if (begin >= static_cast<int>(samples_.size())) return;
   const int end = std::min(static_cast<int>(samples_.size()), begin + chunk_);
   const std::vector<int> idx(samples_.begin() + begin, samples_.begin() + end);
-  bool pixels = !cache_events_;
-  for (int sample : idx) pixels = pixels || !cache_.count(sample);  // cached samples need no pixels
+  // Pixels are read for the batches that will be encoded: those with a sample whose events are
+  // not cached (take() encodes whole batches). With several ranks the sampler hands a rank other
+  // samples every epoch, so a whole chunk is rarely cached although most batches are.
+  std::vector<int> rows;  // chunk rows that need pixels
+  const int n = static_cast<int>(idx.size());
+  for (int b0 = 0; b0 < n; b0 += batch_) {
+    const int b1 = std::min(n, b0 + batch_);
+    bool cached = cache_events_;
+    for (int r = b0; r < b1 && cached; ++r) cached = cache_.count(idx[r]) > 0;
+    if (!cached)
+      for (int r = b0; r < b1; ++r) rows.push_back(r);
+  }
+  // Spike datasets keep one read: their events come with `pixels` and are not merged by row.
+  const bool partial =
+      !rows.empty() && static_cast<int>(rows.size()) < n && reader_.kind() == "images";
   pending_chunk_ = c;
   // HDF5 (not built thread-safe) is only called by one thread at a time: while a read is
-  // pending, the caller makes no HDF5 call (it calls finish() first).
+  // pending, the caller makes no HDF5 call (it calls finish() first). The reader thread does not
+  // touch cache_.
   const auto policy = opt_.prefetch ? std::launch::async : std::launch::deferred;
-  pending_ = std::async(policy, [this, idx, pixels] { return reader_.read(idx, pixels); });
+  pending_ = std::async(policy, [this, idx, rows, partial] {
+    if (!partial) return reader_.read(idx, !rows.empty());
+    Split s = reader_.read(idx, false);  // labels and guidance of the whole chunk
+    std::vector<int> need;
+    for (int r : rows) need.push_back(idx[r]);
+    const Split p = reader_.read(need, true);
+    const std::size_t px = static_cast<std::size_t>(p.height) * p.width;
+    s.images.assign(idx.size() * px, 0);  // rows of cached batches stay 0 (never encoded)
+    for (std::size_t q = 0; q < rows.size(); ++q)
+      std::copy_n(p.images.begin() + q * px, px, s.images.begin() + rows[q] * px);
+    return s;
+  });
 }
 
 template <class Real>
