@@ -232,6 +232,14 @@ TEST(Cli, BadInputsFailCleanly) {
   EXPECT_NE(r.output.find("supsnn: error: training diverged: loss of train sample"),
             std::string::npos)
       << r.output;
+  // srun without an MPI plugin: each task is a singleton MPI world of 1 under SLURM_NTASKS=2.
+  r = test::run_command("SLURM_NTASKS=2 SLURM_STEP_ID=0 " + std::string(SUPSNN_TEST_BINARY) +
+                            " train --set data.train=d.h5 --run-dir slurm",
+                        dir.str());
+  expect_clean_failure(r,
+                       "MPI world has 1 ranks but SLURM_NTASKS=2: srun started independent "
+                       "processes instead of one MPI job; launch with srun --mpi=pmix");
+  EXPECT_FALSE(fs::exists(dir.file("slurm")));
   r = test::run_supsnn("train --config nothere.toml", dir.str());
   expect_clean_failure(r, "nothere.toml");
   r = test::run_supsnn("import-seed --input nowhere --output x.h5", dir.str());

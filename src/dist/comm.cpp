@@ -59,7 +59,8 @@ void Comm::check_launch() const {
     MPI_Comm_size(MPI_COMM_WORLD, &world);
     if (n != world)
       throw Error("MPI world has " + std::to_string(world) + " ranks but SLURM_NTASKS=" + tasks +
-                  " (launch with srun --mpi=pmix, or mpirun with the same task count)");
+                  ": srun started independent processes instead of one MPI job; launch with "
+                  "srun --mpi=pmix (or mpirun with the same task count)");
   }
 }
 
