@@ -3,8 +3,9 @@
 #   1. slurm/train.sbatch with 2 tasks trains on a synthetic dataset (one MPI job of 2 ranks);
 #   2. slurm/sweep.sbatch as a 2-task job array writes one run directory per seed, and
 #      `supsnn sweep gather` makes the accuracy bands of the two;
-#   3. preemption: SIGUSR1 to a running train job -> the ranks checkpoint and stop, the job
-#      requeues itself, and the requeued job resumes from the checkpoint and finishes.
+#   3. preemption: SIGUSR1 to a running train job (1000 short epochs) -> the ranks checkpoint
+#      and stop, the job requeues itself, and the requeued job resumes from the checkpoint and
+#      finishes.
 # Usage: slurm_integration.sh PATH/TO/supsnn   (needs root, like slurmd; run by ctest)
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -63,10 +64,14 @@ grep -q '^final_test_accuracy,1,2,' "$W/sweep/bands.csv" || fail "sweep gather: 
 ok "sweep.sbatch: 2 array tasks, seeds 1 and 2, own run directories; sweep gather: bands over 2 runs"
 
 # 3. Preemption: signal the batch script as SLURM does before a time limit (--signal=B:USR1).
-epochs=40
+# The job must still be training when the signal lands: 64 x 64 chips, batch 2 and many epochs
+# give it several seconds of work after its first epoch (it trains at ~10^4-10^5 samples/s).
+"$BIN" synth --output "$W/synth64.h5" --train-per-class 40 --test-per-class 10 --size 64 >/dev/null
+epochs=1000
 id=$(sbatch --parsable "${common[@]}",RUN_DIR="$W/pre" --output="$W/pre-%j.out" \
-  --ntasks-per-node=2 slurm/train.sbatch "${train_args[@]}" --set train.epochs=$epochs \
-  --set checkpoint.every_epochs=0)
+  --ntasks-per-node=2 slurm/train.sbatch --set data.train="$W/synth64.h5" --set train.batch_size=2 \
+  --set run.log_level=info --set train.epochs=$epochs --set checkpoint.every_epochs=0 \
+  --set run.tensorboard=false)
 t=0
 until [[ -f "$W/pre/metrics.csv" ]]; do sleep 0.2; t=$((t + 1)); [[ $t -lt 600 ]] || fail "preempt job never finished an epoch"; done
 scancel --batch --signal=USR1 "$id"
