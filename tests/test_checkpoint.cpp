@@ -154,7 +154,8 @@ void expect_same(const TrainState& a, const TrainState& b) {
   for (std::size_t i = 0; i < a.history.size(); ++i) {
     const auto &x = a.history[i], &y = b.history[i];
     EXPECT_EQ(x.epoch, y.epoch);
-    for (double EpochMetrics::*f :
+    using MetricField = double EpochMetrics::*;
+    for (MetricField f :
          {&EpochMetrics::train_loss, &EpochMetrics::train_accuracy, &EpochMetrics::val_loss,
           &EpochMetrics::val_accuracy, &EpochMetrics::test_loss, &EpochMetrics::test_accuracy,
           &EpochMetrics::lr, &EpochMetrics::samples_per_s, &EpochMetrics::seconds})

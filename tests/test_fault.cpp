@@ -120,7 +120,6 @@ class Job {
   }
 
   bool started() const { return pid_ > 0; }
-  pid_t pid() const { return pid_; }
   bool running() {
     if (done_) return false;
     int st = 0;

@@ -28,9 +28,10 @@ constexpr std::int64_t kSchemaVersion = 1;
 constexpr const char* kArrays[3] = {"model/params", "optimizer/adam_m", "optimizer/adam_v"};
 
 // Per-epoch metric columns, stored as /metrics/<name> (float64, one value per finished epoch).
+using MetricField = double EpochMetrics::*;  // an alias: nvcc's front end warns on the raw form
 struct Column {
   const char* name;
-  double EpochMetrics::*field;
+  MetricField field;
 };
 constexpr Column kColumns[] = {
     {"train_loss", &EpochMetrics::train_loss},
