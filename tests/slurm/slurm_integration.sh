@@ -10,7 +10,12 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=$(realpath "${1:?usage: $0 PATH/TO/supsnn}")
-[[ $(id -u) -eq 0 ]] || { echo "FAIL: the private SLURM needs root (slurmd runs jobs as root)"; exit 1; }
+# slurmd must run as root; a non-root user with password-less sudo starts it through sudo.
+AS_ROOT=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo -n true 2>/dev/null || { echo "FAIL: the private SLURM needs root or password-less sudo (slurmd runs as root)"; exit 1; }
+  AS_ROOT=(sudo -n --preserve-env=SLURM_LOCAL_DIR,SLURM_LOCAL_PORT)
+fi
 
 W=$(mktemp -d /tmp/supsnn-slurm-test.XXXXXX)
 export SLURM_LOCAL_DIR=$W/slurm
@@ -18,14 +23,14 @@ export SLURM_LOCAL_DIR=$W/slurm
 export SLURM_LOCAL_PORT=${SLURM_LOCAL_PORT:-$((20000 + $$ % 20000))}
 export SLURM_CONF=$SLURM_LOCAL_DIR/slurm.conf
 cleanup() {
-  bash "$REPO/launch/slurm-local.sh" stop >/dev/null 2>&1 || true
-  [[ "${KEEP:-0}" == 1 ]] || rm -rf "$W"
+  "${AS_ROOT[@]}" bash "$REPO/launch/slurm-local.sh" stop >/dev/null 2>&1 || true
+  [[ "${KEEP:-0}" == 1 ]] || "${AS_ROOT[@]}" rm -rf "$W"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$W"/*.out; do [[ -f $f ]] && { echo "== $f"; tail -n 30 "$f"; }; done; exit 1; }
 ok() { echo "ok: $*"; }
 
-bash "$REPO/launch/slurm-local.sh" start
+"${AS_ROOT[@]}" bash "$REPO/launch/slurm-local.sh" start
 "$BIN" synth --output "$W/synth.h5" --train-per-class 40 --test-per-class 10 --size 32 >/dev/null
 
 # Job state from scontrol (there is no accounting database in this cluster).
