@@ -16,38 +16,10 @@
 namespace supsnn {
 namespace {
 
-std::vector<double> random_vec(std::size_t size, double lo, double hi, std::uint64_t seed) {
-  std::vector<double> v(size);
-  for (std::size_t i = 0; i < size; ++i) v[i] = lo + (hi - lo) * uniform01(seed, 6, i);
-  return v;
-}
-
-View3<double> to_view(const std::vector<double>& v, int a, int b, int c) {
-  View3<double> out("v", a, b, c);
-  auto h = Kokkos::create_mirror_view(out);
-  std::size_t q = 0;
-  for (int i = 0; i < a; ++i)
-    for (int j = 0; j < b; ++j)
-      for (int k = 0; k < c; ++k) h(i, j, k) = v[q++];
-  Kokkos::deep_copy(out, h);
-  return out;
-}
-
-View2<double> to_view2(const std::vector<double>& v, int a, int b) {
-  View2<double> out("w", a, b);
-  auto h = Kokkos::create_mirror_view(out);
-  for (int i = 0; i < a; ++i)
-    for (int j = 0; j < b; ++j) h(i, j) = v[i * b + j];
-  Kokkos::deep_copy(out, h);
-  return out;
-}
-
-void expect_close(const std::vector<double>& got, const std::vector<double>& want, double tol,
-                  const char* what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  for (std::size_t i = 0; i < got.size(); ++i)
-    ASSERT_NEAR(got[i], want[i], tol * (1 + std::fabs(want[i]))) << what << " index " << i;
-}
+using test::expect_close;
+using test::random_vec;
+using test::to_view;
+using test::to_view2;
 
 ConvShape shape(int cin, int h, int w, int cout, int k, int st) {
   ConvShape s;
@@ -80,9 +52,9 @@ TEST(ConvKernels, MatchReferenceForSeveralShapes) {
   for (const auto& cs : {shape(1, 7, 6, 3, 3, 1), shape(2, 9, 8, 3, 3, 2), shape(3, 6, 6, 2, 2, 3),
                          shape(1, 5, 5, 1, 5, 1)}) {
     const int B = 2, Tt = 5;
-    const auto X = random_vec(B * cs.inputs() * Tt, -1, 1, 1),
-               W = random_vec(cs.out_channels * cs.taps(), -1, 1, 2),
-               dY = random_vec(B * cs.outputs() * Tt, -1, 1, 3);
+    const auto X = random_vec(B * cs.inputs() * Tt, -1, 1, 1, 6),
+               W = random_vec(cs.out_channels * cs.taps(), -1, 1, 2, 6),
+               dY = random_vec(B * cs.outputs() * Tt, -1, 1, 3, 6);
     View3<double> Y("Y", B, cs.outputs(), Tt), dX("dX", B, cs.inputs(), Tt);
     View2<double> dW("dW", cs.out_channels, cs.taps());
     const auto Wv = to_view2(W, cs.out_channels, cs.taps());
@@ -113,9 +85,9 @@ TEST(ConvKernels, MatchReferenceForSeveralShapes) {
 TEST(ConvKernels, GradientsEqualFiniteDifferences) {
   const auto cs = shape(2, 7, 6, 3, 3, 2);
   const int B = 2, Tt = 3;
-  auto X = random_vec(B * cs.inputs() * Tt, -1, 1, 4),
-       W = random_vec(cs.out_channels * cs.taps(), -1, 1, 5);
-  const auto dY = random_vec(B * cs.outputs() * Tt, -1, 1, 6);
+  auto X = random_vec(B * cs.inputs() * Tt, -1, 1, 4, 6),
+       W = random_vec(cs.out_channels * cs.taps(), -1, 1, 5, 6);
+  const auto dY = random_vec(B * cs.outputs() * Tt, -1, 1, 6, 6);
   auto loss = [&] {
     std::vector<double> Y(dY.size());
     conv_forward_ref(cs, B, Tt, X.data(), W.data(), Y.data());
@@ -167,8 +139,8 @@ TEST(ConvKernels, EventFormsEqualTheDenseForms) {
     const std::vector<int> idx{0, 1, 2};
     BatchBuilder<double> bb;
     bb.build(split, idx);
-    const auto W = random_vec(cs.out_channels * cs.taps(), -1, 1, 13);
-    const auto dY = random_vec(B * cs.outputs() * (T + 1), -1, 1, 14);
+    const auto W = random_vec(cs.out_channels * cs.taps(), -1, 1, 13, 6);
+    const auto dY = random_vec(B * cs.outputs() * (T + 1), -1, 1, 14, 6);
     const auto X = test::dense_spikes<double>(split, idx);
     View3<double> Y("Y", B, cs.outputs(), T + 1);
     View2<double> dW("dW", cs.out_channels, cs.taps());
@@ -235,8 +207,8 @@ TEST(ConvKernels, SumPoolMatchesReferenceAndIsTheTranspose) {
   ps.width = 6;
   ps.pool = 3;  // 2 x 2 blocks; row 6 is dropped
   const int B = 2, Tt = 4;
-  const auto X = random_vec(B * ps.inputs() * Tt, -1, 1, 21),
-             dP = random_vec(B * ps.outputs() * Tt, -1, 1, 22);
+  const auto X = random_vec(B * ps.inputs() * Tt, -1, 1, 21, 6),
+             dP = random_vec(B * ps.outputs() * Tt, -1, 1, 22, 6);
   View3<double> P("P", B, ps.outputs(), Tt), dX("dX", B, ps.inputs(), Tt);
   sum_pool_forward<double>(ps, to_view(X, B, ps.inputs(), Tt), P);
   sum_pool_backward<double>(ps, to_view(dP, B, ps.outputs(), Tt), dX);

@@ -15,43 +15,15 @@
 namespace supsnn {
 namespace {
 
-std::vector<double> random_vec(std::size_t size, double lo, double hi, std::uint64_t seed) {
-  std::vector<double> v(size);
-  for (std::size_t i = 0; i < size; ++i) v[i] = lo + (hi - lo) * uniform01(seed, 5, i);
-  return v;
-}
-
-View3<double> to_view(const std::vector<double>& v, int a, int b, int c) {
-  View3<double> out("v", a, b, c);
-  auto h = Kokkos::create_mirror_view(out);
-  std::size_t q = 0;
-  for (int i = 0; i < a; ++i)
-    for (int j = 0; j < b; ++j)
-      for (int k = 0; k < c; ++k) h(i, j, k) = v[q++];
-  Kokkos::deep_copy(out, h);
-  return out;
-}
-
-View2<double> to_view2(const std::vector<double>& v, int a, int b) {
-  View2<double> out("w", a, b);
-  auto h = Kokkos::create_mirror_view(out);
-  for (int i = 0; i < a; ++i)
-    for (int j = 0; j < b; ++j) h(i, j) = v[i * b + j];
-  Kokkos::deep_copy(out, h);
-  return out;
-}
-
-void expect_close(const std::vector<double>& got, const std::vector<double>& want, double tol,
-                  const char* what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  for (std::size_t i = 0; i < got.size(); ++i)
-    ASSERT_NEAR(got[i], want[i], tol * (1 + std::fabs(want[i]))) << what << " index " << i;
-}
+using test::expect_close;
+using test::random_vec;
+using test::to_view;
+using test::to_view2;
 
 TEST(DeepKernels, InterpBackwardMatchesReferenceAndIsTheTranspose) {
   const TimeGrid grid{7, 17};
   const int B = 2, R = 3, T1 = 8, S1 = 18;
-  const auto dI = random_vec(B * R * S1, -1, 1, 1), x = random_vec(B * R * T1, -1, 1, 2);
+  const auto dI = random_vec(B * R * S1, -1, 1, 1, 5), x = random_vec(B * R * T1, -1, 1, 2, 5);
   View3<double> d("d", B, R, T1), y("y", B, R, S1);
   interp_time_backward<double>(grid, to_view(dI, B, R, S1), d);
   std::vector<double> ref(B * R * T1);
@@ -75,7 +47,8 @@ TEST(DeepKernels, HiddenLifMatchesReference) {
   p.width = 0.3;
   for (Surrogate sg : {Surrogate::FastSigmoid, Surrogate::Arctan, Surrogate::Triangle}) {
     p.surrogate = sg;
-    const auto I = random_vec(B * h * S1, -0.2, 0.5, 3), dS = random_vec(B * h * S1, -1, 1, 4);
+    const auto I = random_vec(B * h * S1, -0.2, 0.5, 3, 5),
+               dS = random_vec(B * h * S1, -1, 1, 4, 5);
     View3<double> V("V", B, h, S1), S("S", B, h, S1), dI("dI", B, h, S1);
     hidden_lif_forward<double>(p, to_view(I, B, h, S1), V, S);
     hidden_lif_backward<double>(p, V, S, to_view(dS, B, h, S1), dI);
@@ -104,8 +77,8 @@ TEST(DeepKernels, HiddenLifMatchesReference) {
 
 TEST(DeepKernels, SpikeCurrentMatchesReference) {
   const int B = 2, n = 4, h = 6, S1 = 9;
-  const auto W = random_vec(n * h, -1, 1, 6), dI = random_vec(B * n * S1, -1, 1, 7);
-  std::vector<double> S = random_vec(B * h * S1, 0, 1, 8);
+  const auto W = random_vec(n * h, -1, 1, 6, 5), dI = random_vec(B * n * S1, -1, 1, 7, 5);
+  std::vector<double> S = random_vec(B * h * S1, 0, 1, 8, 5);
   for (double& s : S) s = s < 0.4 ? 1 : 0;
   const auto Wv = to_view2(W, n, h);
   View3<double> I("I", B, n, S1), dS("dS", B, h, S1);

@@ -1,6 +1,8 @@
 // Small random problems shared by kernel, gradient and batch tests: dense binary spikes and the
 // event batch built from them through the production BatchBuilder.
 #pragma once
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -27,6 +29,43 @@ std::vector<Real> dense_spikes(const Split& s, const std::vector<int>& idx) {
     for (auto e = s.events.offsets[idx[b]]; e < s.events.offsets[idx[b] + 1]; ++e)
       x[(b * m + s.events.neuron[e]) * T1 + s.events.step[e]] = 1;
   return x;
+}
+
+// Uniform values in [lo, hi), a pure function of (seed, stream, index).
+inline std::vector<double> random_vec(std::size_t size, double lo, double hi, std::uint64_t seed,
+                                      std::uint64_t stream) {
+  std::vector<double> v(size);
+  for (std::size_t i = 0; i < size; ++i) v[i] = lo + (hi - lo) * uniform01(seed, stream, i);
+  return v;
+}
+
+// Device copies of row-major host arrays.
+inline View3<double> to_view(const std::vector<double>& v, int a, int b, int c) {
+  View3<double> out("v", a, b, c);
+  auto h = Kokkos::create_mirror_view(out);
+  std::size_t q = 0;
+  for (int i = 0; i < a; ++i)
+    for (int j = 0; j < b; ++j)
+      for (int k = 0; k < c; ++k) h(i, j, k) = v[q++];
+  Kokkos::deep_copy(out, h);
+  return out;
+}
+
+inline View2<double> to_view2(const std::vector<double>& v, int a, int b) {
+  View2<double> out("w", a, b);
+  auto h = Kokkos::create_mirror_view(out);
+  for (int i = 0; i < a; ++i)
+    for (int j = 0; j < b; ++j) h(i, j) = v[i * b + j];
+  Kokkos::deep_copy(out, h);
+  return out;
+}
+
+// Elementwise |got - want| <= tol (1 + |want|).
+inline void expect_close(const std::vector<double>& got, const std::vector<double>& want,
+                         double tol, const char* what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], want[i], tol * (1 + std::fabs(want[i]))) << what << " index " << i;
 }
 
 template <class V>

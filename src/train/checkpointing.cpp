@@ -33,9 +33,6 @@ StopSignals::~StopSignals() {
 bool StopSignals::raised() {
   return g_signal != 0;
 }
-int StopSignals::signal_number() {
-  return g_signal;
-}
 
 Checkpointer::Checkpointer(const Config& cfg, const Comm& comm, spdlog::logger& log)
     : comm_(comm),

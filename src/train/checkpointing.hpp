@@ -23,7 +23,6 @@ class StopSignals {
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
   static bool raised();
-  static int signal_number();  // the last signal received, 0 when none
 };
 
 class Checkpointer {

@@ -68,6 +68,14 @@ std::pair<int, int> rank_slice(int count, int rank, int size) {
   return {static_cast<int>(c * rank / size), static_cast<int>(c * (rank + 1) / size)};
 }
 
+// model.surrogate, shared by the output and the hidden layers.
+Surrogate surrogate_of(const Config& cfg) {
+  const std::string sg = cfg.get_string("model.surrogate");
+  return sg == "arctan"     ? Surrogate::Arctan
+         : sg == "triangle" ? Surrogate::Triangle
+                            : Surrogate::FastSigmoid;
+}
+
 NeuronParams neuron_params(const Config& cfg, const TimeGrid& grid) {
   NeuronParams p;
   const std::string d = cfg.get_string("model.dynamics");
@@ -80,10 +88,7 @@ NeuronParams neuron_params(const Config& cfg, const TimeGrid& grid) {
   p.refractory = static_cast<int>(
       std::lround(cfg.get_float("model.refractory") * grid.steps / grid.raw_steps));
   p.inhibit = cfg.get_float("model.inhibit");
-  const std::string sg = cfg.get_string("model.surrogate");
-  p.surrogate = sg == "arctan"     ? Surrogate::Arctan
-                : sg == "triangle" ? Surrogate::Triangle
-                                   : Surrogate::FastSigmoid;
+  p.surrogate = surrogate_of(cfg);
   p.width = cfg.get_float("model.surrogate_width");
   return p;
 }
@@ -159,10 +164,7 @@ HiddenParams hidden_params(const Config& cfg) {
   h.threshold = cfg.get_float("model.hidden_threshold");
   h.leak = cfg.get_float("model.hidden_leak");
   h.width = cfg.get_float("model.hidden_surrogate_width");
-  const std::string sg = cfg.get_string("model.surrogate");
-  h.surrogate = sg == "arctan"     ? Surrogate::Arctan
-                : sg == "triangle" ? Surrogate::Triangle
-                                   : Surrogate::FastSigmoid;
+  h.surrogate = surrogate_of(cfg);
   return h;
 }
 
