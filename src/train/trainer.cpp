@@ -421,6 +421,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
                   epoch);
     };
     start_pass(first);
+    const std::string epoch_label = fmt::format("epoch {}/{}", epoch, epochs);  // not per step
     for (int s = first; s < steps_per_epoch; ++s) {
       const std::vector<int> idx = step_indices(s);
       auto& bb = train.take(s - base);
@@ -446,7 +447,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
                     std::to_string(s + 1) + " (expected finite values; try a lower optim.lr)");
       adam.step(model.params(), model.grads(), lr);
       ++global_step;
-      progress.update(global_step, fmt::format("epoch {}/{}", epoch, epochs));
+      progress.update(global_step, epoch_label);
       const Checkpointer::Decision d = ckpt.after_step(global_step);
       if (d.write) {
         train.finish();  // HDF5 is not thread-safe: no prefetch read while the checkpoint writes
