@@ -679,7 +679,8 @@ std::string checkpoint_path(const std::string& dir, long global_step) {
 // Each candidate is read and verified in full, collectively: errors are agreed between ranks, so
 // all ranks skip the same files and return the same path.
 std::string find_latest_checkpoint(const Comm& comm, const std::string& dir,
-                                   const std::function<void(const std::string&)>& warn) {
+                                   const std::function<void(const std::string&)>& warn,
+                                   TrainState* state) {
   std::string names;
   if (comm.rank() == 0)
     for (const auto& c : list_checkpoints(dir)) names += c.second + '\n';
@@ -689,7 +690,8 @@ std::string find_latest_checkpoint(const Comm& comm, const std::string& dir,
     paths.push_back(names.substr(b, e - b));
   for (std::size_t i = 0; i < paths.size(); ++i) {
     try {
-      read_checkpoint(comm, paths[i]);
+      TrainState st = read_checkpoint(comm, paths[i]);
+      if (state) *state = std::move(st);
       return paths[i];
     } catch (const Error& e) {
       std::string why = e.what();

@@ -63,8 +63,10 @@ std::string checkpoint_path(const std::string& dir, long global_step);
 
 // The newest checkpoint of `dir` that reads and verifies, trying older ones when the newest is
 // damaged; `warn` is told about each one skipped and why. Empty when there is none. Collective.
+// The file is read in full to verify it; `state`, when given, receives what was read.
 std::string find_latest_checkpoint(const Comm& comm, const std::string& dir,
-                                   const std::function<void(const std::string&)>& warn);
+                                   const std::function<void(const std::string&)>& warn,
+                                   TrainState* state = nullptr);
 
 // Rank 0: removes complete checkpoints of `dir` except the newest `keep_last` and every one whose
 // step is a multiple of `keep_every_steps` (0: none kept for that reason); removes stale

@@ -103,16 +103,20 @@ void Checkpointer::write(const TrainState& state) {
 }
 
 std::string resolve_resume(const std::string& resume, const Checkpointer& ckpt, const Comm& comm,
-                           spdlog::logger& log) {
+                           spdlog::logger& log, TrainState* state) {
   if (resume.empty()) return "";
   if (resume != "auto") {
     if (!std::filesystem::is_regular_file(resume))
       throw Error("--resume " + resume + ": no such checkpoint file");
+    *state = read_checkpoint(comm, resume);
     return resume;
   }
-  const std::string path = find_latest_checkpoint(comm, ckpt.dir(), [&](const std::string& why) {
-    if (comm.rank() == 0) log.warn("{}", why);  // every rank is told; say it once
-  });
+  const std::string path = find_latest_checkpoint(
+      comm, ckpt.dir(),
+      [&](const std::string& why) {
+        if (comm.rank() == 0) log.warn("{}", why);  // every rank is told; say it once
+      },
+      state);
   if (path.empty())
     log.info("--resume auto: no checkpoint in {}; starting from scratch", ckpt.dir());
   return path;

@@ -56,8 +56,9 @@ class Checkpointer {
 };
 
 // `--resume`: "" (none), "auto" (newest good checkpoint of the run's checkpoint folder, or a
-// fresh start when there is none) or a file. Returns the file to resume from, or "".
+// fresh start when there is none) or a file. Returns the file resumed from, or "", and reads it
+// (once) into `state`.
 std::string resolve_resume(const std::string& resume, const Checkpointer& ckpt, const Comm& comm,
-                           spdlog::logger& log);
+                           spdlog::logger& log, TrainState* state);
 
 }  // namespace supsnn

@@ -304,33 +304,36 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   if (plan.have_test) data_ids.push_back(identify_data_file("test", plan.test_path));
   long start_epoch = 1, start_step = 0, global_step = 0;
   double carried[2] = {0, 0};  // train loss/correct sums of the resumed epoch's earlier steps
-  if (const std::string path = resolve_resume(resume, ckpt, comm, log); !path.empty()) {
-    const TrainState st = read_checkpoint(comm, path);
-    check_resumable(st, path, model.params().extent(0), sizeof(Real) == 4, batch, classes,
-                    data_ids);
-    model.set_weights_host(st.params);
-    adam.restore(st.adam_m, st.adam_v, st.adam_steps);
-    start_epoch = st.epoch;
-    start_step = st.step_in_epoch;
-    global_step = st.global_step;
-    carried[0] = st.epoch_loss_sum;
-    carried[1] = st.epoch_correct_sum;
-    summary.epochs = st.history;
-    if (comm.rank() == 0) metrics.restore(st.history);
-    // "last": the history's epochs are candidates (the current weights are the last epoch's).
-    // "best-val": a checkpoint holds no earlier epoch's weights, so only epochs run from here on
-    // can be chosen.
-    if (!selector.best_val())
-      for (const auto& em : st.history) selector.offer(em);
-    else if (!st.history.empty())
-      log.warn(
-          "train.select = \"best-val\" after a resume: only epochs from {} on are candidates (the "
-          "checkpoint holds the current weights, not those of earlier epochs)",
-          start_epoch);
-    log.info(
-        "resumed from {}: epoch {}, step {} of the epoch, optimiser step {} (written by {} "
-        "ranks)",
-        path, start_epoch, start_step, global_step, st.world_size);
+  {  // scoped: the checkpoint read (params and moments) is freed once restored
+    TrainState st;
+    if (const std::string path = resolve_resume(resume, ckpt, comm, log, &st); !path.empty()) {
+      check_resumable(st, path, model.params().extent(0), sizeof(Real) == 4, batch, classes,
+                      data_ids);
+      model.set_weights_host(st.params);
+      adam.restore(st.adam_m, st.adam_v, st.adam_steps);
+      start_epoch = st.epoch;
+      start_step = st.step_in_epoch;
+      global_step = st.global_step;
+      carried[0] = st.epoch_loss_sum;
+      carried[1] = st.epoch_correct_sum;
+      summary.epochs = st.history;
+      if (comm.rank() == 0) metrics.restore(st.history);
+      // "last": the history's epochs are candidates (the current weights are the last epoch's).
+      // "best-val": a checkpoint holds no earlier epoch's weights, so only epochs run from here on
+      // can be chosen.
+      if (!selector.best_val())
+        for (const auto& em : st.history) selector.offer(em);
+      else if (!st.history.empty())
+        log.warn(
+            "train.select = \"best-val\" after a resume: only epochs from {} on are candidates "
+            "(the "
+            "checkpoint holds the current weights, not those of earlier epochs)",
+            start_epoch);
+      log.info(
+          "resumed from {}: epoch {}, step {} of the epoch, optimiser step {} (written by {} "
+          "ranks)",
+          path, start_epoch, start_step, global_step, st.world_size);
+    }
   }
   auto make_state = [&](long epoch, long step_in_epoch, const double* sums) {
     TrainState st;
