@@ -60,3 +60,15 @@ find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(JPEG REQUIRED)
 find_package(PNG REQUIRED)
+
+# KokkosKernels (the dense input path's gemm: the system BLAS on CPUs, cuBLAS on CUDA when it was
+# built with that TPL). A standalone KokkosKernels 4 exports Kokkos::kokkoskernels; Debian's
+# Trilinos 13.2 package only the variables below (and targets without a namespace).
+find_package(KokkosKernels REQUIRED)
+if(NOT TARGET Kokkos::kokkoskernels)
+  add_library(Kokkos::kokkoskernels INTERFACE IMPORTED)
+  set_target_properties(Kokkos::kokkoskernels PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${KokkosKernels_INCLUDE_DIRS}"
+    INTERFACE_LINK_LIBRARIES "${KokkosKernels_LIBRARIES}")
+endif()
+message(STATUS "supsnn: KokkosKernels ${KokkosKernels_VERSION}")

@@ -62,6 +62,7 @@ double timed(F&& f) {
 
 struct CaseResult {
   double samples_per_s = 0, density = 0, bytes_per_sample = 0;
+  bool dense = false;  // the input path the model chose for the last batch
   long samples = 0;
   Phases ph;
 };
@@ -184,6 +185,7 @@ CaseResult run_case(Model& model, const Split& s, int B, const Comm& comm, doubl
   r.samples_per_s = r.samples * comm.size() / r.ph.total();
   r.density = events / (static_cast<double>(r.samples) * s.inputs() * (T + 1));
   r.bytes_per_sample = peak / B;
+  r.dense = model.input_current().last_dense();
   return r;
 }
 
@@ -211,43 +213,47 @@ void bench_split(const TrainBenchOptions& o, const std::string& label, const Spl
   for (int k : o.hidden)
     if (k > 0) hidden_sizes.push_back(k);
   if (!hidden_sizes.empty()) models.push_back(hidden_sizes);
-  for (const auto& hidden : models) {
-    for (int B : o.batches) {
-      CaseResult r;
-      std::string name;
-      if (hidden.empty()) {
-        name = "bilayer " + std::to_string(m) + "-" + std::to_string(n);
-        SeedBilayer<Real> model(n, m, grid, Real(0.005));
-        model.init_uniform(1, 0.0, 1.0);
-        LossParams lp;  // the seed's Huber loss against guidance traces
-        r = run_case<Real>(model, s, B, comm, o.seconds, lp);
-      } else {
-        std::vector<int> sizes{m};
-        name = "deep " + std::to_string(m);
-        for (int k : hidden) {
-          sizes.push_back(k);
-          name += "-" + std::to_string(k);
+  for (const auto& hidden : models)
+    for (const auto& path : o.input_paths)
+      for (int B : o.batches) {
+        InputPathOptions io;
+        io.path = parse_input_path(path);
+        CaseResult r;
+        std::string name;
+        if (hidden.empty()) {
+          name = "bilayer " + std::to_string(m) + "-" + std::to_string(n);
+          SeedBilayer<Real> model(n, m, grid, Real(0.005));
+          model.init_uniform(1, 0.0, 1.0);
+          model.set_input_path(io);
+          LossParams lp;  // the seed's Huber loss against guidance traces
+          r = run_case<Real>(model, s, B, comm, o.seconds, lp);
+        } else {
+          std::vector<int> sizes{m};
+          name = "deep " + std::to_string(m);
+          for (int k : hidden) {
+            sizes.push_back(k);
+            name += "-" + std::to_string(k);
+          }
+          sizes.push_back(n);
+          name += "-" + std::to_string(n);
+          NeuronParams np;
+          DeepSnn<Real> model(sizes, grid, np, HiddenParams{});
+          model.init_scaled(1, 1.0);
+          model.set_input_path(io);
+          LossParams lp;
+          lp.kind = LossKind::CrossEntropy;
+          lp.temperature = 10;
+          r = run_case<Real>(model, s, B, comm, o.seconds, lp);
         }
-        sizes.push_back(n);
-        name += "-" + std::to_string(n);
-        NeuronParams np;
-        DeepSnn<Real> model(sizes, grid, np, HiddenParams{});
-        model.init_scaled(1, 1.0);
-        LossParams lp;
-        lp.kind = LossKind::CrossEntropy;
-        lp.temperature = 10;
-        r = run_case<Real>(model, s, B, comm, o.seconds, lp);
+        if (comm.rank() != 0) continue;
+        const Phases& p = r.ph;
+        const double t = p.total() / 100;
+        std::printf("%-22s %-16s %-12s %5d %7.2f%% %12.0f   %5.1f %5.1f %5.1f %5.1f %5.1f %10.1f\n",
+                    label.c_str(), name.c_str(), (path + (r.dense ? ">dense" : ">events")).c_str(),
+                    B, 100 * r.density, r.samples_per_s, p.encode / t, p.forward / t,
+                    p.backward / t, p.reduce / t, p.optimiser / t, r.bytes_per_sample / 1024);
+        std::fflush(stdout);
       }
-      if (comm.rank() != 0) continue;
-      const Phases& p = r.ph;
-      const double t = p.total() / 100;
-      std::printf("%-22s %-16s %5d %7.2f%% %12.0f   %5.1f %5.1f %5.1f %5.1f %5.1f %10.1f\n",
-                  label.c_str(), name.c_str(), B, 100 * r.density, r.samples_per_s, p.encode / t,
-                  p.forward / t, p.backward / t, p.reduce / t, p.optimiser / t,
-                  r.bytes_per_sample / 1024);
-      std::fflush(stdout);
-    }
-  }
 }
 
 }  // namespace
@@ -260,8 +266,8 @@ void run_train_bench(const TrainBenchOptions& o) {
   if (comm.rank() == 0) {
     std::printf("training throughput: %s, %d rank(s), backend %s, time grid %d steps\n",
                 o.single ? "float" : "double", comm.size(), ExecSpace::name(), o.steps);
-    std::printf("%-22s %-16s %5s %8s %12s   %5s %5s %5s %5s %5s %10s\n", "dataset", "model",
-                "batch", "density", "samples/s", "enc%", "fwd%", "bwd%", "red%", "opt%",
+    std::printf("%-22s %-16s %-12s %5s %8s %12s   %5s %5s %5s %5s %5s %10s\n", "dataset", "model",
+                "input", "batch", "density", "samples/s", "enc%", "fwd%", "bwd%", "red%", "opt%",
                 "KiB/sample");
   }
   auto run = [&](const std::string& label, const Split& s) {

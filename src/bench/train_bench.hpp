@@ -12,6 +12,7 @@ struct TrainBenchOptions {
   std::vector<std::string> datasets;  // datasets (.h5, images or spikes); their train split
   std::vector<int> batches{1, 8, 64};
   std::vector<int> hidden{128};  // the deep configuration (empty: bilayer only)
+  std::vector<std::string> input_paths{"auto"};  // model.input_path values, each a case
   double seconds = 2.0;          // timed training per case (after one warm-up step)
   int max_images = 512;          // images read per dataset (cycled through)
   int steps = 100;               // fine time grid (the seed's)

@@ -39,6 +39,12 @@ CommandRunner add_bench_command(CLI::App& app, const std::string&) {
                   "training: also random 128 x 128 spike inputs of these densities, e.g. "
                   "0.007,0.25")
       ->delimiter(',');
+  cmd->add_option(
+         "--input-path", t->input_paths,
+         "training: first-layer input current, each of auto, events, dense (model.input_path)")
+      ->capture_default_str()
+      ->delimiter(',')
+      ->check(CLI::IsMember({"auto", "events", "dense"}));
   cmd->add_option("--seconds", t->seconds, "training: timed seconds per case")
       ->capture_default_str();
   cmd->add_option("--precision", *precision, "training: float or double")

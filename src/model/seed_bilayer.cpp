@@ -76,7 +76,7 @@ void SeedBilayer<Real>::forward(const EventBatch& ev) {
   reserve(ev.batch);
   B_ = ev.batch;
   const auto c = first_samples(c_, B_);
-  event_current_forward<Real>(ev, W_, c);
+  input_.forward(ev, W_, c);
   const auto psum = Kokkos::subview(psum_, std::make_pair(0, B_), Kokkos::ALL);
   if (neuron_.dynamics == Dynamics::Integrator)
     seed_integrate_forward<Real>(grid_, static_cast<Real>(neuron_.leak), c, first_samples(P_, B_),
@@ -109,7 +109,7 @@ void SeedBilayer<Real>::backward(const EventBatch& ev) {
   else
     lif_backward<Real>(grid_, neuron_, first_samples(V_, B_), first_samples(state_, B_),
                        first_samples(dP_, B_), first_samples(dc_, B_));
-  event_current_backward<Real>(ev, first_samples(dc_, B_), dW_);
+  input_.backward(ev, first_samples(dc_, B_), dW_);
 }
 
 template <class Real>

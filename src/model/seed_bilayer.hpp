@@ -15,6 +15,7 @@
 #include "kernels/seed_integrate.hpp"
 #include "kernels/time_grid.hpp"
 #include "kernels/trace_loss.hpp"
+#include "model/input_current.hpp"
 #include "model/output_loss.hpp"
 
 namespace supsnn {
@@ -35,6 +36,9 @@ class SeedBilayer {
   View1<Real> params() const { return params_; }  // W, row-major n x m
   View1<Real> grads() const { return grads_; }    // dL/dW of the last backward()
   View2<Real> weights() const { return W_; }
+  // Event-driven or dense input current (model.input_path); the last batch's choice.
+  void set_input_path(const InputPathOptions& o) { input_.set_options(o); }
+  const InputCurrent<Real>& input_current() const { return input_; }
 
   // W(j,i) uniform in [lo, hi], a pure function of (seed, j*m+i).
   void init_uniform(std::uint64_t seed, double lo, double hi);
@@ -65,6 +69,7 @@ class SeedBilayer {
   int n_, m_;
   TimeGrid grid_;
   NeuronParams neuron_;
+  InputCurrent<Real> input_;
   int B_ = 0;
   View1<Real> params_, grads_;
   View2<Real> W_, dW_;

@@ -168,6 +168,13 @@ HiddenParams hidden_params(const Config& cfg) {
   return h;
 }
 
+InputPathOptions input_path_options(const Config& cfg) {
+  InputPathOptions o;
+  o.path = parse_input_path(cfg.get_string("model.input_path"));
+  o.dense_density = cfg.get_float("model.dense_density");
+  return o;
+}
+
 // The model of the run: the bilayer (model.hidden = []) or a deep SNN, initialised.
 template <class Real, class Model>
 std::unique_ptr<Model> make_model(const Config& cfg, int n, int m, const TimeGrid& grid, int height,
@@ -183,10 +190,12 @@ std::unique_ptr<Model> make_model(const Config& cfg, int n, int m, const TimeGri
     auto model =
         std::make_unique<Model>(sizes, grid, neuron_params(cfg, grid), hidden_params(cfg), conv);
     model->init_scaled(seed, cfg.get_float("model.hidden_init"));
+    model->set_input_path(input_path_options(cfg));
     return model;
   } else {
     auto model = std::make_unique<Model>(n, m, grid, neuron_params(cfg, grid));
     model->init_uniform(seed, cfg.get_float("model.init_low"), cfg.get_float("model.init_high"));
+    model->set_input_path(input_path_options(cfg));
     return model;
   }
 }
@@ -245,6 +254,22 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     std::string layers;
     for (int s : model.sizes()) layers += (layers.empty() ? "" : " -> ") + std::to_string(s);
     log.info("deep SNN: {} neurons, {} weights", layers, model.params().extent(0));
+  }
+  {
+    const auto& io = model.input_current().options();
+    int first = model.outputs();
+    if constexpr (deep) first = model.shape(0).first;
+    const double at = io.dense_density > 0 ? io.dense_density : default_dense_density(first);
+    if (io.path == InputPath::Auto && at > 1)
+      log.info(
+          "input current: auto -> events (on this backend the dense path does not pay for a "
+          "first layer of {} neurons)",
+          first);
+    else if (io.path == InputPath::Auto)
+      log.info("input current: auto (dense gemm at input spike density >= {:.3g}, else events)",
+               at);
+    else
+      log.info("input current: {}", input_path_name(io.path));
   }
   AdamParams ap;
   ap.lr = cfg.get_float("optim.lr");
