@@ -9,9 +9,12 @@
 //   g_P(s-1) = dL/dV(s),  dL/dI(s) = dL/dV(s).
 // Spike current of the next layer: I(b, j, s) = sum_i W(j, i) S(b, i, s).
 // Every kernel is a gather (each work item writes only its own outputs): no atomics.
+// Spikes are kept bit-packed (kernels/spike_bits.hpp); the spike-current kernels also take Real
+// inputs, for sum-pooled spike counts of convolutional layers.
 #pragma once
 #include "common.hpp"
 #include "neuron_model.hpp"
+#include "spike_bits.hpp"
 
 namespace supsnn {
 
@@ -22,10 +25,10 @@ struct HiddenParams {
   double width = 0.5;  // surrogate width, in hidden potential units
 };
 
-// I: (B, h, S1) -> V: (B, h, S1) pre-reset potentials, S: (B, h, S1) spikes 0/1. Point 0: V = S =
-// 0.
+// I: (B, h, S1) -> V: (B, h, S1) pre-reset potentials, S: (B, h, spike_words(S1)) spike bits.
+// Point 0: V = 0, no spike.
 template <class Real>
-void hidden_lif_forward(const HiddenParams p, View3<const Real> I, View3<Real> V, View3<Real> S) {
+void hidden_lif_forward(const HiddenParams p, View3<const Real> I, View3<Real> V, SpikeBits S) {
   const int B = static_cast<int>(I.extent(0)), h = static_cast<int>(I.extent(1));
   const int S1 = static_cast<int>(I.extent(2));
   const Real th = static_cast<Real>(p.threshold), leak = static_cast<Real>(p.leak);
@@ -34,21 +37,26 @@ void hidden_lif_forward(const HiddenParams p, View3<const Real> I, View3<Real> V
       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, h}),
       KOKKOS_LAMBDA(const int b, const int i) {
         V(b, i, 0) = 0;
-        S(b, i, 0) = 0;
+        std::uint32_t word = 0;  // bit 0 (point 0) stays clear
         Real P = 0;
         for (int s = 1; s < S1; ++s) {
+          if ((s & 31) == 0) {  // a word is full: store it, start the next
+            S(b, i, (s >> 5) - 1) = word;
+            word = 0;
+          }
           const Real v = P + I(b, i, s) - leak;
           const bool spike = v >= th;
           V(b, i, s) = v;
-          S(b, i, s) = spike ? Real(1) : Real(0);
+          word |= static_cast<std::uint32_t>(spike) << (s & 31);
           P = spike ? Real(0) : v;
         }
+        S(b, i, (S1 - 1) >> 5) = word;
       });
 }
 
 // dS: (B, h, S1) -> dI: (B, h, S1), overwritten (dI(0) = 0). One work item per (b, i).
 template <class Real>
-void hidden_lif_backward(const HiddenParams p, View3<const Real> V, View3<const Real> S,
+void hidden_lif_backward(const HiddenParams p, View3<const Real> V, ConstSpikeBits S,
                          View3<const Real> dS, View3<Real> dI) {
   const int B = static_cast<int>(V.extent(0)), h = static_cast<int>(V.extent(1));
   const int S1 = static_cast<int>(V.extent(2));
@@ -62,7 +70,8 @@ void hidden_lif_backward(const HiddenParams p, View3<const Real> V, View3<const 
         for (int s = S1 - 1; s >= 1; --s) {
           const Real v = V(b, i, s);
           const Real sig = static_cast<Real>(surrogate_grad(sg, static_cast<double>(v) - th, w));
-          const Real gV = dS(b, i, s) * sig + gP * ((Real(1) - S(b, i, s)) - v * sig);
+          const Real notS = spike_at(S, b, i, s) ? Real(0) : Real(1);
+          const Real gV = dS(b, i, s) * sig + gP * (notS - v * sig);
           dI(b, i, s) = gV;
           gP = gV;
         }
@@ -97,6 +106,39 @@ void spike_current_backward_weights(View3<const Real> dI, View3<const Real> S, V
         Real acc = 0;
         for (int b = 0; b < B; ++b)
           for (int s = 0; s < S1; ++s) acc += dI(b, j, s) * S(b, i, s);
+        dW(j, i) = acc;
+      });
+}
+
+// The same two products from spike bits: adding W only where a spike is set gives the same sums,
+// bit for bit, as multiplying by 0 / 1 (x + 0 * w = x for finite w).
+template <class Real>
+void spike_current_forward(View2<const Real> W, ConstSpikeBits S, View3<Real> I) {
+  const int B = static_cast<int>(I.extent(0)), n = static_cast<int>(I.extent(1));
+  const int S1 = static_cast<int>(I.extent(2)), h = static_cast<int>(W.extent(1));
+  Kokkos::parallel_for(
+      "supsnn::spike_current_forward_bits",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {B, n, S1}),
+      KOKKOS_LAMBDA(const int b, const int j, const int s) {
+        Real acc = 0;
+        for (int i = 0; i < h; ++i)
+          if (spike_at(S, b, i, s)) acc += W(j, i);
+        I(b, j, s) = acc;
+      });
+}
+
+template <class Real>
+void spike_current_backward_weights(View3<const Real> dI, ConstSpikeBits S, View2<Real> dW) {
+  const int B = static_cast<int>(dI.extent(0)), S1 = static_cast<int>(dI.extent(2));
+  const int n = static_cast<int>(dW.extent(0)), h = static_cast<int>(dW.extent(1));
+  Kokkos::parallel_for(
+      "supsnn::spike_current_backward_weights_bits",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {n, h}),
+      KOKKOS_LAMBDA(const int j, const int i) {
+        Real acc = 0;
+        for (int b = 0; b < B; ++b)
+          for (int s = 0; s < S1; ++s)
+            if (spike_at(S, b, i, s)) acc += dI(b, j, s);
         dW(j, i) = acc;
       });
 }

@@ -50,8 +50,10 @@ TEST(DeepKernels, HiddenLifMatchesReference) {
     const auto I = random_vec(B * h * S1, -0.2, 0.5, 3, 5),
                dS = random_vec(B * h * S1, -1, 1, 4, 5);
     View3<double> V("V", B, h, S1), S("S", B, h, S1), dI("dI", B, h, S1);
-    hidden_lif_forward<double>(p, to_view(I, B, h, S1), V, S);
-    hidden_lif_backward<double>(p, V, S, to_view(dS, B, h, S1), dI);
+    SpikeBits bits("bits", B, h, spike_words(S1));  // S1 = 40: two words, the second partial
+    hidden_lif_forward<double>(p, to_view(I, B, h, S1), V, bits);
+    hidden_lif_backward<double>(p, V, bits, to_view(dS, B, h, S1), dI);
+    unpack_spikes<double>(bits, S);
     std::vector<double> Vr(I.size()), Sr(I.size()), dIr(I.size());
     hidden_lif_forward_ref(p, B, h, S1, I.data(), Vr.data(), Sr.data());
     hidden_lif_backward_ref(p, B, h, S1, Vr.data(), Sr.data(), dS.data(), dIr.data());
@@ -67,8 +69,12 @@ TEST(DeepKernels, HiddenLifMatchesReference) {
   HiddenParams q;
   q.threshold = 0.7;
   View3<double> I("I", 1, 1, 10), V("V", 1, 1, 10), S("S", 1, 1, 10);
+  SpikeBits bits("bits", 1, 1, 1);
   Kokkos::deep_copy(I, 0.3);
-  hidden_lif_forward<double>(q, I, V, S);
+  hidden_lif_forward<double>(q, I, V, bits);
+  // One word: bits 3, 6, 9 set and nothing else (point 0 and the unused bits stay clear).
+  EXPECT_EQ(test::to_host(bits)[0], double((1u << 3) | (1u << 6) | (1u << 9)));
+  unpack_spikes<double>(bits, S);
   const auto sh = test::to_host(S), vh = test::to_host(V);
   for (int s = 0; s < 10; ++s) EXPECT_EQ(sh[s], (s > 0 && s % 3 == 0) ? 1.0 : 0.0) << s;
   EXPECT_NEAR(vh[3], 0.9, 1e-12);
@@ -76,7 +82,7 @@ TEST(DeepKernels, HiddenLifMatchesReference) {
 }
 
 TEST(DeepKernels, SpikeCurrentMatchesReference) {
-  const int B = 2, n = 4, h = 6, S1 = 9;
+  const int B = 2, n = 4, h = 6, S1 = 37;  // two words of spike bits
   const auto W = random_vec(n * h, -1, 1, 6, 5), dI = random_vec(B * n * S1, -1, 1, 7, 5);
   std::vector<double> S = random_vec(B * h * S1, 0, 1, 8, 5);
   for (double& s : S) s = s < 0.4 ? 1 : 0;
@@ -92,6 +98,19 @@ TEST(DeepKernels, SpikeCurrentMatchesReference) {
   expect_close(test::to_host(I), Ir, 1e-12, "I");
   expect_close(test::to_host(dW), dWr, 1e-12, "dW");
   expect_close(test::to_host(dS), dSr, 1e-12, "dS");
+  // From bit-packed spikes: the same sums bit for bit.
+  SpikeBits bits("bits", B, h, spike_words(S1));
+  auto hb = Kokkos::create_mirror_view(bits);
+  for (int r = 0; r < B * h; ++r)
+    for (int s = 0; s < S1; ++s)
+      if (S[r * S1 + s] != 0) hb(r / h, r % h, s >> 5) |= 1u << (s & 31);
+  Kokkos::deep_copy(bits, hb);
+  View3<double> Ib("Ib", B, n, S1);
+  View2<double> dWb("dWb", n, h);
+  spike_current_forward<double>(Wv, bits, Ib);
+  spike_current_backward_weights<double>(to_view(dI, B, n, S1), bits, dWb);
+  EXPECT_EQ(test::to_host(Ib), test::to_host(I));
+  EXPECT_EQ(test::to_host(dWb), test::to_host(dW));
 }
 
 // A small deep net: 4x4 inputs -> hidden {12, 8} -> 3 integrator outputs.

@@ -1,5 +1,6 @@
 #include "model/deep_snn.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.hpp"
@@ -65,12 +66,15 @@ void DeepSnn<Real>::reserve(int B) {
   for (int l = 1; l + 1 < static_cast<int>(sizes_.size()); ++l) {
     I_.emplace_back("hidden_current", B, sizes_[l], S1);
     V_.emplace_back("hidden_potential", B, sizes_[l], S1);
-    S_.emplace_back("hidden_spikes", B, sizes_[l], S1);
+    S_.emplace_back("hidden_spike_bits", B, sizes_[l], spike_words(S1));
     dI_.emplace_back("d_hidden_current", B, sizes_[l], S1);
     dS_.emplace_back("d_hidden_spikes", B, sizes_[l], S1);
   }
   Sp_.clear();
   dSp_.clear();
+  int widest_conv = 0;
+  for (int l = 0; l < conv_layers(); ++l) widest_conv = std::max(widest_conv, sizes_[l + 1]);
+  Su_ = View1<Real>("conv_spikes_unpacked", static_cast<std::size_t>(B) * widest_conv * S1);
   for (int l = 0; l < conv_layers(); ++l) {
     const int np = conv_[l].pool > 1 ? conv_[l].pooled_outputs() : 0;
     Sp_.emplace_back("pooled_spikes", np > 0 ? B : 0, np, S1);
@@ -125,22 +129,28 @@ void DeepSnn<Real>::forward(const EventBatch& ev) {
   if (conv_layers() > 0) {
     conv_event_forward<Real>(conv_[0], ev, W_[0], first_samples(c1_, B_));
   } else {
-    event_current_forward<Real>(ev, W_[0], first_samples(c1_, B_));
+    input_.forward(ev, W_[0], first_samples(c1_, B_));
   }
   interp_time<Real>(grid_, first_samples(c1_, B_), first_samples(I_[0], B_));
   for (int l = 0; l < L; ++l) {
     hidden_lif_forward<Real>(hidden_, first_samples(I_[l], B_), first_samples(V_[l], B_),
                              first_samples(S_[l], B_));
     const auto next = l + 1 < L ? first_samples(I_[l + 1], B_) : first_samples(Iout_, B_);
-    const bool pooled = l < conv_layers() && conv_[l].pool > 1;
-    if (pooled)
-      sum_pool_forward<Real>(conv_[l].pool_shape(), first_samples(S_[l], B_),
-                             first_samples(Sp_[l], B_));
-    const auto src = pooled ? first_samples(Sp_[l], B_) : first_samples(S_[l], B_);
-    if (l + 1 < conv_layers())
-      conv_forward<Real>(conv_[l + 1], src, W_[l + 1], next);
-    else
-      spike_current_forward<Real>(W_[l + 1], src, next);
+    const auto bits = first_samples(S_[l], B_);
+    if (l < conv_layers()) {
+      // Pooling and convolutions read Real spikes: unpack into the shared scratch.
+      const auto S = unpacked(l);
+      unpack_spikes<Real>(bits, S);
+      const bool pooled = conv_[l].pool > 1;
+      if (pooled) sum_pool_forward<Real>(conv_[l].pool_shape(), S, first_samples(Sp_[l], B_));
+      const View3<Real> src = pooled ? View3<Real>(first_samples(Sp_[l], B_)) : S;
+      if (l + 1 < conv_layers())
+        conv_forward<Real>(conv_[l + 1], src, W_[l + 1], next);
+      else
+        spike_current_forward<Real>(W_[l + 1], src, next);
+    } else {
+      spike_current_forward<Real>(W_[l + 1], bits, next);
+    }
   }
   // The output layer on the fine grid: the identity grid makes its current the "raw" current.
   const auto psum = Kokkos::subview(psum_, std::make_pair(0, B_), Kokkos::ALL);
@@ -170,14 +180,26 @@ void DeepSnn<Real>::backward(const EventBatch& ev) {
   for (int l = L - 1; l >= 0; --l) {
     // dI of the layer that layer l's spikes drive.
     const auto dnext = l + 1 < L ? first_samples(dI_[l + 1], B_) : first_samples(dIout_, B_);
+    const auto bits = first_samples(S_[l], B_);
     const bool pooled = l < conv_layers() && conv_[l].pool > 1;
-    const auto src = pooled ? first_samples(Sp_[l], B_) : first_samples(S_[l], B_);
     const auto dsrc = pooled ? first_samples(dSp_[l], B_) : first_samples(dS_[l], B_);
-    if (l + 1 < conv_layers()) {
-      conv_backward_weights<Real>(conv_[l + 1], dnext, src, dW_[l + 1]);
-      conv_backward_input<Real>(conv_[l + 1], W_[l + 1], dnext, dsrc);
+    if (l < conv_layers()) {
+      View3<Real> src;
+      if (pooled) {
+        src = first_samples(Sp_[l], B_);
+      } else {  // the scratch holds another layer's spikes by now: unpack again
+        src = unpacked(l);
+        unpack_spikes<Real>(bits, src);
+      }
+      if (l + 1 < conv_layers()) {
+        conv_backward_weights<Real>(conv_[l + 1], dnext, src, dW_[l + 1]);
+        conv_backward_input<Real>(conv_[l + 1], W_[l + 1], dnext, dsrc);
+      } else {
+        spike_current_backward_weights<Real>(dnext, src, dW_[l + 1]);
+        spike_current_backward_input<Real>(W_[l + 1], dnext, dsrc);
+      }
     } else {
-      spike_current_backward_weights<Real>(dnext, src, dW_[l + 1]);
+      spike_current_backward_weights<Real>(dnext, bits, dW_[l + 1]);
       spike_current_backward_input<Real>(W_[l + 1], dnext, dsrc);
     }
     if (pooled) sum_pool_backward<Real>(conv_[l].pool_shape(), dsrc, first_samples(dS_[l], B_));
@@ -188,7 +210,7 @@ void DeepSnn<Real>::backward(const EventBatch& ev) {
   if (conv_layers() > 0)
     conv_event_backward_weights<Real>(conv_[0], ev, first_samples(dc1_, B_), dW_[0]);
   else
-    event_current_backward<Real>(ev, first_samples(dc1_, B_), dW_[0]);
+    input_.backward(ev, first_samples(dc1_, B_), dW_[0]);
 }
 
 template <class Real>
@@ -197,8 +219,20 @@ std::vector<double> DeepSnn<Real>::potentials_host() const {
 }
 
 template <class Real>
+View3<Real> DeepSnn<Real>::unpacked(int l) const {
+  // A contiguous (B_, h_l, S1) view over the front of the scratch buffer.
+  return View3<Real>(Su_.data(), B_, sizes_[l + 1], grid_.steps + 1);
+}
+
+template <class Real>
 std::vector<double> DeepSnn<Real>::spikes_host(int l) const {
-  return host_copy(first_samples(S_.at(l), B_));
+  const auto bits = host_copy(first_samples(S_.at(l), B_));  // words, exact in double
+  const int h = sizes_.at(l + 1), S1 = grid_.steps + 1, words = spike_words(S1);
+  std::vector<double> out(static_cast<std::size_t>(B_) * h * S1);
+  for (std::size_t r = 0; r < static_cast<std::size_t>(B_) * h; ++r)
+    for (int s = 0; s < S1; ++s)
+      out[r * S1 + s] = (static_cast<std::uint32_t>(bits[r * words + (s >> 5)]) >> (s & 31)) & 1u;
+  return out;
 }
 
 template <class Real>

@@ -53,6 +53,10 @@ class DeepSnn {
 
   View1<Real> params() const { return params_; }
   View1<Real> grads() const { return grads_; }
+  // Event-driven or dense input current of a dense first layer (model.input_path); a
+  // convolutional first layer is always event-driven.
+  void set_input_path(const InputPathOptions& o) { input_.set_options(o); }
+  const InputCurrent<Real>& input_current() const { return input_; }
 
   // Layer l uniform in [-a_l, a_l], a_l = scale * sqrt(3 / fan_in_l), a pure function of
   // (seed, flat index).
@@ -76,20 +80,24 @@ class DeepSnn {
 
  private:
   void reserve(int B);
+  View3<Real> unpacked(int l) const;  // conv layer l's spikes in the scratch (B_, h_l, S1)
 
   std::vector<int> sizes_;
   std::vector<ConvShape> conv_;
   TimeGrid grid_, fine_;  // fine_ = {steps, steps}: identity interpolation of the output layer
   NeuronParams neuron_;
   HiddenParams hidden_;
+  InputCurrent<Real> input_;
   std::vector<std::size_t> offsets_;
   int B_ = 0, cap_ = 0;
   View1<Real> params_, grads_;
   std::vector<View2<Real>> W_, dW_;
-  View3<Real> c1_, dc1_;                // layer-1 raw-grid current and its gradient
-  std::vector<View3<Real>> I_, V_, S_;  // per hidden layer: current, pre-reset potential, spikes
+  View3<Real> c1_, dc1_;            // layer-1 raw-grid current and its gradient
+  std::vector<View3<Real>> I_, V_;  // per hidden layer: current, pre-reset potential
+  std::vector<SpikeBits> S_;        // per hidden layer: spikes, bit-packed over time
   std::vector<View3<Real>> dI_, dS_;
   std::vector<View3<Real>> Sp_, dSp_;  // per conv layer with pool > 1: pooled spikes, gradient
+  View1<Real> Su_;  // a conv layer's spikes as Real for pooling / the next convolution (scratch)
   View3<Real> Iout_, dIout_, P_, Vout_, G_, dP_;
   View3<unsigned char> state_;
   View2<Real> psum_;
