@@ -4,6 +4,7 @@
 // w *= 1 - lr * weight_decay, with the scheduled lr (not bias-corrected); 0 = plain Adam.
 #pragma once
 #include <cmath>
+#include "adam_host.hpp"
 #include "common.hpp"
 
 namespace supsnn {
@@ -18,15 +19,10 @@ inline double adam_step_size(const AdamParams& p, long t) {
          (1.0 - std::pow(p.beta1, static_cast<double>(t)));
 }
 
-// Elements per work item: host backends update a contiguous chunk through restrict pointers,
-// which lets the compiler vectorise (per-element View accesses hide that w, g, m and v do not
-// alias); GPUs take one element per thread (coalesced). The arithmetic per element is the same.
-template <class Space>
-constexpr int adam_chunk() {
-  return Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename Space::memory_space>::accessible
-             ? 2048
-             : 1;
-}
+// Host backends: one work item per contiguous chunk, updated by adam_chunk_host (restrict
+// pointers and the widest vector ISA of the CPU, kernels/adam_host.hpp); GPUs: one element per
+// thread (coalesced). The arithmetic per element is the same on both.
+constexpr int kAdamHostChunk = 2048;
 
 template <class Real>
 void adam_update(const AdamParams p, long t, View1<Real> w, View1<const Real> g, View1<Real> m,
@@ -35,29 +31,34 @@ void adam_update(const AdamParams p, long t, View1<Real> w, View1<const Real> g,
   const Real b1 = static_cast<Real>(p.beta1), b2 = static_cast<Real>(p.beta2);
   const Real eps = static_cast<Real>(p.eps);
   const Real keep = static_cast<Real>(1.0 - p.lr * p.weight_decay);
-  constexpr int chunk = adam_chunk<ExecSpace>();
   const int count = static_cast<int>(w.extent(0));
-  Real* const wd = w.data();
-  const Real* const gd = g.data();
-  Real* const md = m.data();
-  Real* const vd = v.data();
-  Kokkos::parallel_for(
-      "supsnn::adam_update", Kokkos::RangePolicy<ExecSpace>(0, (count + chunk - 1) / chunk),
-      KOKKOS_LAMBDA(const int c) {
-        Real* KOKKOS_RESTRICT wr = wd;
-        const Real* KOKKOS_RESTRICT gr = gd;
-        Real* KOKKOS_RESTRICT mr = md;
-        Real* KOKKOS_RESTRICT vr = vd;
-        const int i1 = (c + 1) * chunk < count ? (c + 1) * chunk : count;
-        for (int i = c * chunk; i < i1; ++i) {
-          const Real gi = gr[i];
-          const Real mi = b1 * mr[i] + (Real(1) - b1) * gi;
-          const Real vi = b2 * vr[i] + (Real(1) - b2) * gi * gi;
-          mr[i] = mi;
-          vr[i] = vi;
-          wr[i] = keep * wr[i] - lr_t * mi / (kmath::sqrt(vi) + eps);
-        }
-      });
+  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
+    // The scalars are rounded to Real here, as on the device path, before the host loop widens
+    // them back: the same values enter every element's update.
+    const AdamScalars s{b1, b2, lr_t, eps, keep};
+    Real* const wd = w.data();
+    const Real* const gd = g.data();
+    Real* const md = m.data();
+    Real* const vd = v.data();
+    constexpr int chunk = kAdamHostChunk;
+    Kokkos::parallel_for(
+        "supsnn::adam_update", Kokkos::RangePolicy<ExecSpace>(0, (count + chunk - 1) / chunk),
+        KOKKOS_LAMBDA(const int c) {
+          const int i0 = c * chunk, i1 = i0 + chunk < count ? i0 + chunk : count;
+          adam_chunk_host(wd + i0, gd + i0, md + i0, vd + i0, i1 - i0, s);
+        });
+  } else {
+    Kokkos::parallel_for(
+        "supsnn::adam_update", Kokkos::RangePolicy<ExecSpace>(0, count),
+        KOKKOS_LAMBDA(const int i) {
+          const Real gi = g(i);
+          const Real mi = b1 * m(i) + (Real(1) - b1) * gi;
+          const Real vi = b2 * v(i) + (Real(1) - b2) * gi * gi;
+          m(i) = mi;
+          v(i) = vi;
+          w(i) = keep * w(i) - lr_t * mi / (kmath::sqrt(vi) + eps);
+        });
+  }
 }
 
 template <class Real>
