@@ -14,9 +14,11 @@ namespace supsnn {
 // the same terms in the same (event) order, so results do not depend on the path.
 constexpr int kEventLocalOutputs = 16;
 
-template <class Real>
-void event_current_forward(const EventBatch& ev, View2<const Real> W, View3<Real> c) {
-  const int n = static_cast<int>(W.extent(0));
+// N > 0: the output count as a compile-time constant (the sums stay in registers, the loop
+// over outputs unrolls); N = 0: any n.
+template <int N, class Real>
+void event_current_forward_n(const EventBatch& ev, View2<const Real> W, View3<Real> c) {
+  const int n = N > 0 ? N : static_cast<int>(W.extent(0));
   const int T1 = ev.raw_steps + 1;
   auto off = ev.fwd_offsets;
   auto nrn = ev.fwd_neuron;
@@ -25,8 +27,8 @@ void event_current_forward(const EventBatch& ev, View2<const Real> W, View3<Real
       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {ev.batch, T1}),
       KOKKOS_LAMBDA(const int b, const int k) {
         const int e0 = off(b * T1 + k), e1 = off(b * T1 + k + 1);
-        if (n <= kEventLocalOutputs) {
-          Real acc[kEventLocalOutputs] = {};
+        if (N > 0 || n <= kEventLocalOutputs) {
+          Real acc[N > 0 ? N : kEventLocalOutputs] = {};
           for (int e = e0; e < e1; ++e) {
             const int i = nrn(e);
             for (int j = 0; j < n; ++j) acc[j] += W(j, i);
@@ -40,6 +42,22 @@ void event_current_forward(const EventBatch& ev, View2<const Real> W, View3<Real
           c(b, j, k) = acc;
         }
       });
+}
+
+template <class Real>
+void event_current_forward(const EventBatch& ev, View2<const Real> W, View3<Real> c) {
+  switch (W.extent(0)) {  // the bilayer's 3 outputs and other small layers: unrolled
+    case 1:
+      return event_current_forward_n<1, Real>(ev, W, c);
+    case 2:
+      return event_current_forward_n<2, Real>(ev, W, c);
+    case 3:
+      return event_current_forward_n<3, Real>(ev, W, c);
+    case 4:
+      return event_current_forward_n<4, Real>(ev, W, c);
+    default:
+      return event_current_forward_n<0, Real>(ev, W, c);
+  }
 }
 
 // dW: (n, m), overwritten. One work item per output row walks the events in (sample, step)

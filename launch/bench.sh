@@ -43,15 +43,19 @@ for d in ${DENSITIES//,/ }; do
     --threads "$THREADS" --variant inputs | tee -a "$out.torch"
 done
 echo "== ratio supsnn / PyTorch (seed bilayer, random inputs of the density)"
-printf '%-8s %-6s %14s %16s %8s %16s %8s\n' density batch supsnn torch-current ratio torch-inputs ratio
+echo "   step: forward + backward + optimiser on encoded inputs, the work the PyTorch loop times"
+echo "   (its inputs are made before timing); whole: supsnn's step plus its event assembly"
+printf '%-8s %-6s %10s %10s %14s %8s %8s %14s %8s\n' density batch "step/s" "whole/s" torch-current \
+  ratio whole torch-inputs ratio
+ratio() { awk -v s="$1" -v t="$2" 'BEGIN {if (t > 0) printf "%.0fx", s / t; else print "-"}'; }
 for d in ${DENSITIES//,/ }; do
   for b in ${BATCHES//,/ }; do
-    s=$(awk -v p="p=$d" -v b="$b" '$1 == "random" && $2 == p && $3 == "bilayer" && $5 == b {print $7}' "$out")
+    row=$(awk -v p="p=$d" -v b="$b" '$1 == "random" && $2 == p && $3 == "bilayer" && $6 == b {print $8, $9}' "$out")
+    read -r whole step <<<"$row"
     tc=$(awk -v d="$d" -v b="$b" '$1 == "torch-current" && $2 == d && $3 == b {print $4}' "$out.torch")
     ti=$(awk -v d="$d" '$1 == "torch-inputs" && $2 == d && $3 == 1 {print $4}' "$out.torch")
     [[ $b == 1 ]] || ti=""
-    printf '%-8s %-6s %14s %16s %8s %16s %8s\n' "$d" "$b" "$s" "$tc" \
-      "$(awk -v s="$s" -v t="$tc" 'BEGIN {if (t > 0) printf "%.0fx", s / t}')" "${ti:--}" \
-      "$(awk -v s="$s" -v t="$ti" 'BEGIN {if (t > 0) printf "%.0fx", s / t; else print "-"}')"
+    printf '%-8s %-6s %10s %10s %14s %8s %8s %14s %8s\n' "$d" "$b" "$step" "$whole" "$tc" \
+      "$(ratio "$step" "$tc")" "$(ratio "$whole" "$tc")" "${ti:--}" "$(ratio "$step" "$ti")"
   done
 done

@@ -42,7 +42,8 @@ View2<Real> random_weights(int n, int m, std::uint64_t seed, std::vector<Real>* 
 TYPED_TEST(KernelTest, EventCurrentForwardAndBackwardMatchDense) {
   using Real = TypeParam;
   // n = 3 keeps the outputs' sums in registers; n = 20 walks the events once per output.
-  for (const int n : {3, 20}) {
+  // n = 1, 3: compile-time output counts (event_current_forward_n).
+  for (const int n : {1, 3, 20}) {
     const int B = 4, H = 5, Wd = 7, T = 9, m = H * Wd, T1 = T + 1;
     const Split s = test::random_split(6, H, Wd, T, n, 0.2, 11);
     const std::vector<int> idx = {5, 0, 3, 3};  // repeated sample on purpose
