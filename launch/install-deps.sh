@@ -7,6 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PACKAGES=(
   cmake ninja-build g++ pkg-config
   libtrilinos-kokkos-dev libtrilinos-kokkos-kernels-dev   # Kokkos 3.4 (Serial) + KokkosKernels
+  libopenblas0-serial                                     # the BLAS behind KokkosKernels gemm (dense input path)
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev          # MPI and parallel HDF5
   libgtest-dev libcli11-dev libtoml11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libpng-dev libjpeg-dev zlib1g-dev
