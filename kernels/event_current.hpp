@@ -27,19 +27,23 @@ void event_current_forward_n(const EventBatch& ev, View2<const Real> W, View3<Re
       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {ev.batch, T1}),
       KOKKOS_LAMBDA(const int b, const int k) {
         const int e0 = off(b * T1 + k), e1 = off(b * T1 + k + 1);
-        if (N > 0 || n <= kEventLocalOutputs) {
+        // Compile-time N: always in registers (the generic branch is not even compiled).
+        const bool local = N > 0 || n <= kEventLocalOutputs;
+        if (local) {
           Real acc[N > 0 ? N : kEventLocalOutputs] = {};
           for (int e = e0; e < e1; ++e) {
             const int i = nrn(e);
             for (int j = 0; j < n; ++j) acc[j] += W(j, i);
           }
           for (int j = 0; j < n; ++j) c(b, j, k) = acc[j];
-          return;
         }
-        for (int j = 0; j < n; ++j) {
-          Real acc = 0;
-          for (int e = e0; e < e1; ++e) acc += W(j, nrn(e));
-          c(b, j, k) = acc;
+        if constexpr (N == 0) {
+          if (!local)
+            for (int j = 0; j < n; ++j) {
+              Real acc = 0;
+              for (int e = e0; e < e1; ++e) acc += W(j, nrn(e));
+              c(b, j, k) = acc;
+            }
         }
       });
 }
