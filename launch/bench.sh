@@ -2,12 +2,13 @@
 # Training throughput of supsnn against a PyTorch baseline of the same seed model, in one run on
 # the same machine and core(s) (issue #8). Prints supsnn's table (samples/s and the time split),
 # the baseline's figures and the ratios.
-#   launch/bench.sh [SECONDS=3] [BATCHES=1,8,64] [DENSITIES=0.007,0.25] [THREADS=1]
+#   [BENCH_SECONDS=3] [BATCHES=1,8,64] [DENSITIES=0.007,0.25] [THREADS=1] launch/bench.sh
+# (not SECONDS: bash keeps its own SECONDS, the time since the shell started)
 # The baseline needs PyTorch: $SUPSNN_PYTHON, else the first of python3 / /usr/bin/python3 that
 # imports torch; as root, Debian's python3-torch is installed when none does.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-SECONDS_PER_CASE=${SECONDS:-3}
+SECONDS_PER_CASE=${BENCH_SECONDS:-3}
 BATCHES=${BATCHES:-1,8,64}
 DENSITIES=${DENSITIES:-0.007,0.25}
 THREADS=${THREADS:-1}
