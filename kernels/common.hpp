@@ -32,13 +32,19 @@ using View3 = Kokkos::View<T***, Kokkos::LayoutRight, MemSpace>;
 // Two orderings of the same events are kept so that both passes are gathers
 // (deterministic, no atomics): forward by (sample, step), backward by input neuron.
 struct EventBatch {
-  int batch = 0;           // B
-  int inputs = 0;          // m
-  int raw_steps = 0;       // T: raw spike samples are steps 0..T
-  View1<int> fwd_offsets;  // B*(T+1)+1: events of (b,k) are [off[b*(T+1)+k], off[...+1])
-  View1<int> fwd_neuron;   // input neuron of each event
-  View1<int> bwd_offsets;  // m+1: events of neuron i are [off[i], off[i+1])
-  View1<int> bwd_slot;     // b*(T+1)+k of each event
+  int batch = 0;            // B
+  int inputs = 0;           // m
+  int raw_steps = 0;        // T: raw spike samples are steps 0..T
+  View1<int> fwd_offsets;   // B*(T+1)+1: events of (b,k) are [off[b*(T+1)+k], off[...+1])
+  View1<int> fwd_neuron;    // input neuron of each event
+  View1<int> bwd_offsets;   // m+1: events of neuron i are [off[i], off[i+1])
+  View1<int> bwd_slot;      // b*(T+1)+k of each event
+  bool input_order = true;  // bwd_* hold this batch (CPU backends skip them: see BatchBuilder)
 };
+
+// Whether the event kernels of this build read the per-input (bwd_*) order: the GPU gather does;
+// on CPUs the backward pass scatters in (sample, step) order and never reads it.
+constexpr bool kKernelsReadInputOrder =
+    !Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible;
 
 }  // namespace supsnn

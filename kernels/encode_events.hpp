@@ -435,6 +435,7 @@ class EventEncoder {
     ev.batch = static_cast<int>(B);
     ev.inputs = static_cast<int>(m);
     ev.raw_steps = T;
+    ev.input_order = true;  // both orders are written, on every backend
     detail::ensure_view(ev.fwd_offsets, B * T1 + 1, "fwd_offsets");
     detail::ensure_view(ev.bwd_offsets, m + 1, "bwd_offsets");
     if (B == 0 || m == 0) {  // no events: all offsets 0

@@ -4,6 +4,8 @@
 // (sample, step) order on every path (CPUs: a scatter per output row, cost ~ events; GPUs: a
 // gather per input, no atomics), so the result is bit-reproducible and the same on both.
 #pragma once
+#include <stdexcept>
+
 #include "common.hpp"
 
 namespace supsnn {
@@ -92,6 +94,10 @@ void event_current_backward_rows(const EventBatch& ev, View3<const Real> dc, Vie
 // (sample, step) order, the order the rows path adds them): m-way parallel, the GPU path.
 template <class Real>
 void event_current_backward_gather(const EventBatch& ev, View3<const Real> dc, View2<Real> dW) {
+  if (!ev.input_order)
+    throw std::logic_error(
+        "event_current_backward_gather: the batch was built without the "
+        "per-input event order (BatchBuilder::set_input_order)");
   const int n = static_cast<int>(dW.extent(0));
   const int T1 = ev.raw_steps + 1;
   // GPUs: one thread per input neuron gathers over its own events (no atomics).

@@ -48,6 +48,7 @@ TYPED_TEST(KernelTest, EventCurrentForwardAndBackwardMatchDense) {
     const Split s = test::random_split(6, H, Wd, T, n, 0.2, 11);
     const std::vector<int> idx = {5, 0, 3, 3};  // repeated sample on purpose
     BatchBuilder<Real> bb;
+    bb.set_input_order(true);  // the GPU gather runs here too
     bb.build(s, idx);
     std::vector<Real> Wh;
     auto W = random_weights<Real>(n, m, 5, &Wh);

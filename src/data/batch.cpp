@@ -31,43 +31,42 @@ void BatchBuilder<Real>::build_events(const Split& s, const std::vector<int>& id
   ev_.raw_steps = s.raw_steps;
   ensure(ev_.fwd_offsets, static_cast<std::size_t>(B) * T1 + 1, "fwd_offsets");
   ensure(ev_.fwd_neuron, E, "fwd_neuron");
-  ensure(ev_.bwd_offsets, static_cast<std::size_t>(m) + 1, "bwd_offsets");
-  ensure(ev_.bwd_slot, E, "bwd_slot");
-
   auto h_fo = Kokkos::create_mirror_view(ev_.fwd_offsets);
   auto h_fn = Kokkos::create_mirror_view(ev_.fwd_neuron);
-  auto h_bo = Kokkos::create_mirror_view(ev_.bwd_offsets);
-  auto h_bs = Kokkos::create_mirror_view(ev_.bwd_slot);
 
   // Forward order: events are stored sorted by (step, neuron) per sample, so a counting pass
   // over steps gives the (b, k) offsets directly.
-  for (std::size_t i = 0; i < h_bo.extent(0); ++i) h_bo(i) = 0;
   int e = 0;
   for (int b = 0; b < B; ++b) {
     const std::int64_t e0 = s.events.offsets[idx[b]], e1 = s.events.offsets[idx[b] + 1];
     std::int64_t q = e0;
     for (int k = 0; k < T1; ++k) {
       h_fo(b * T1 + k) = e;
-      for (; q < e1 && s.events.step[q] == k; ++q) {
-        h_fn(e++) = s.events.neuron[q];
-        ++h_bo(s.events.neuron[q] + 1);
-      }
+      for (; q < e1 && s.events.step[q] == k; ++q) h_fn(e++) = s.events.neuron[q];
     }
     if (q != e1)
       throw Error("split " + s.name + ": sample " + std::to_string(idx[b]) +
                   " has unsorted spike events");
   }
   h_fo(B * T1) = e;
+  Kokkos::deep_copy(ev_.fwd_offsets, h_fo);
+  Kokkos::deep_copy(ev_.fwd_neuron, h_fn);
+  ev_.input_order = input_order_;
+  if (!input_order_) return;
+
   // Backward order: counting sort by neuron, keeping (b, k) order within each neuron.
+  ensure(ev_.bwd_offsets, static_cast<std::size_t>(m) + 1, "bwd_offsets");
+  ensure(ev_.bwd_slot, E, "bwd_slot");
+  auto h_bo = Kokkos::create_mirror_view(ev_.bwd_offsets);
+  auto h_bs = Kokkos::create_mirror_view(ev_.bwd_slot);
+  for (std::size_t i = 0; i < h_bo.extent(0); ++i) h_bo(i) = 0;
+  for (int q = 0; q < e; ++q) ++h_bo(h_fn(q) + 1);
   for (int i = 0; i < m; ++i) h_bo(i + 1) += h_bo(i);
   std::vector<int> fill(h_bo.data(), h_bo.data() + m);
   for (int b = 0; b < B; ++b)
     for (int k = 0; k < T1; ++k)
       for (int q = h_fo(b * T1 + k); q < h_fo(b * T1 + k + 1); ++q)
         h_bs(fill[h_fn(q)]++) = b * T1 + k;
-
-  Kokkos::deep_copy(ev_.fwd_offsets, h_fo);
-  Kokkos::deep_copy(ev_.fwd_neuron, h_fn);
   Kokkos::deep_copy(ev_.bwd_offsets, h_bo);
   Kokkos::deep_copy(ev_.bwd_slot, h_bs);
 }

@@ -20,6 +20,11 @@ class BatchBuilder {
   // Labels and guidance (when the split has it) of samples idx.
   void build_targets(const Split& split, const std::vector<int>& idx);
 
+  // Whether build_events also writes the per-input event order (bwd_offsets, bwd_slot). Only
+  // the GPU kernels read it; on CPUs its counting sort over all m inputs was most of the cost of
+  // assembling a sparse batch. Tests that run the GPU kernels on a CPU turn it on.
+  void set_input_order(bool on) { input_order_ = on; }
+
   const EventBatch& events() const { return ev_; }
   EventBatch& events_mut() { return ev_; }  // for encoders that write events on the device
   View1<const int> labels() const { return labels_; }
@@ -29,6 +34,7 @@ class BatchBuilder {
 
  private:
   EventBatch ev_;
+  bool input_order_ = kKernelsReadInputOrder;
   View1<int> labels_;
   View3<Real> guide_;
 };
