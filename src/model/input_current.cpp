@@ -38,10 +38,11 @@ double default_dense_density(int outputs) {
   }
   const double n = std::max(outputs, 1), denom = e * n - d;
   if (denom <= 0) return std::numeric_limits<double>::infinity();
-  return std::min((g * n + x) / denom, std::numeric_limits<double>::infinity());
+  return (g * n + x) / denom;
 }
 
 long long event_count(const EventBatch& ev) {
+  if (ev.batch == 0) return 0;  // the offsets may not even exist yet
   const std::size_t last = static_cast<std::size_t>(ev.batch) * (ev.raw_steps + 1);
   int e = 0;
   Kokkos::deep_copy(Kokkos::View<int, Kokkos::HostSpace>(&e),
@@ -91,6 +92,10 @@ template <class Real>
 void InputCurrent<Real>::backward(const EventBatch& ev, View3<const Real> dc, View2<Real> dW) {
   if (!dense_) {
     event_current_backward<Real>(ev, dc, dW);
+    return;
+  }
+  if (ev.batch == 0) {  // no product runs: the gradient of an empty batch is 0
+    Kokkos::deep_copy(dW, Real(0));
     return;
   }
   // The spikes are scattered again rather than kept from forward(): X stays one chunk, and the

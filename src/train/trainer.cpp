@@ -259,8 +259,12 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     const auto& io = model.input_current().options();
     int first = model.outputs();
     if constexpr (deep) first = model.shape(0).first;
+    bool conv_first = false;
+    if constexpr (deep) conv_first = model.conv_layers() > 0;
     const double at = io.dense_density > 0 ? io.dense_density : default_dense_density(first);
-    if (io.path == InputPath::Auto && at > 1)
+    if (conv_first)
+      log.info("input current: events (convolutional first layer; model.input_path unused)");
+    else if (io.path == InputPath::Auto && at > 1)
       log.info(
           "input current: auto -> events (on this backend the dense path does not pay for a "
           "first layer of {} neurons)",
