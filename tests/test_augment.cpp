@@ -1,12 +1,15 @@
 // Augmentation: a pure function of (seed, epoch, sample); crops stay inside the image; the centre
-// crop is exact; flips mirror; speckle keeps the mean and stays in 0..255.
+// crop is exact; flips mirror; speckle keeps the mean and stays in 0..255; rotation and zoom map
+// pixels where the geometry says and never reach evaluation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
 #include "common/error.hpp"
 #include "data/augment.hpp"
+#include "data/warp.hpp"
 
 namespace supsnn {
 namespace {
@@ -159,6 +162,117 @@ TEST(Augment, SpeckleKeepsTheMeanAndRange) {
   std::vector<std::uint8_t> again(64 * 64);
   augment_image(a, 5, 1, 3, 64, 64, img.data(), again.data());
   EXPECT_EQ(out, again);
+}
+
+TEST(Warp, ZeroAngleUnitZoomIsTheIdentity) {
+  const auto img = ramp(9, 12);
+  std::vector<std::uint8_t> out(9 * 12);
+  warp_image(9, 12, img.data(), 0.0, 1.0, out.data());
+  EXPECT_EQ(out, img);
+}
+
+TEST(Warp, NinetyDegreesTurnsXTowardsY) {
+  // 9 x 9: the centre is pixel (4, 4). Input (x = 4 + r, y = 4) lands on (x = 4, y = 4 + r), so
+  // out(x, y) = in(x' = y, y' = 8 - x) for every pixel (the rotated grid is the pixel grid).
+  const auto img = ramp(9, 9);
+  std::vector<std::uint8_t> out(81);
+  warp_image(9, 9, img.data(), 90.0, 1.0, out.data());
+  EXPECT_EQ(out[(4 + 3) * 9 + 4], img[4 * 9 + 4 + 3]);
+  for (int y = 0; y < 9; ++y)
+    for (int x = 0; x < 9; ++x) ASSERT_EQ(out[y * 9 + x], img[(8 - x) * 9 + y]) << y << "," << x;
+  // Even size: the centre (3.5, 3.5) lies between pixels; -90 undoes +90.
+  const auto even = ramp(8, 8);
+  std::vector<std::uint8_t> r(64), back(64);
+  warp_image(8, 8, even.data(), 90.0, 1.0, r.data());
+  EXPECT_EQ(r[0], even[7 * 8 + 0]);  // out (0, 0) reads in (x = 0, y = 7)
+  warp_image(8, 8, r.data(), -90.0, 1.0, back.data());
+  EXPECT_EQ(back, even);
+}
+
+TEST(Warp, ZoomEnlargesAboutTheCentreAndPadsWithZero) {
+  // A single bright pixel 2 right of the centre moves 4 right at zoom 2.
+  std::vector<std::uint8_t> img(81, 0), out(81);
+  img[4 * 9 + 6] = 200;
+  warp_image(9, 9, img.data(), 0.0, 2.0, out.data());
+  EXPECT_EQ(out[4 * 9 + 8], 200);
+  EXPECT_EQ(out[4 * 9 + 7], 100);  // halfway between input pixels 5 and 6: bilinear
+  EXPECT_EQ(out[4 * 9 + 6], 0);
+  // Shrinking reads outside the image near the border: zeros there.
+  std::vector<std::uint8_t> flat(81, 50);
+  warp_image(9, 9, flat.data(), 0.0, 0.5, out.data());
+  EXPECT_EQ(out[4 * 9 + 4], 50);
+  EXPECT_EQ(out[0], 0);
+  EXPECT_THROW(warp_image(9, 9, flat.data(), 0.0, 0.0, out.data()), Error);
+}
+
+TEST(Augment, RotateAndScaleAreDeterministicBoundedAndAppliedBeforeTheCrop) {
+  const auto img = ramp(16, 16);
+  AugmentOptions a;
+  a.crop = 8;
+  a.rotate = 15;
+  a.scale = 0.1;
+  std::vector<std::uint8_t> o1(64), o2(64), full(256), crop(64);
+  double amin = 1e9, amax = -1e9, zmin = 1e9, zmax = -1e9;
+  int differ = 0;
+  for (long sample = 0; sample < 200; ++sample) {
+    augment_image(a, 4, 2, sample, 16, 16, img.data(), o1.data());
+    augment_image(a, 4, 2, sample, 16, 16, img.data(), o2.data());
+    EXPECT_EQ(o1, o2);
+    const Warp w = draw_warp(a, 4, 2, sample);
+    EXPECT_EQ(w.angle_deg, draw_warp(a, 4, 2, sample).angle_deg);
+    amin = std::min(amin, w.angle_deg);
+    amax = std::max(amax, w.angle_deg);
+    zmin = std::min(zmin, w.zoom);
+    zmax = std::max(zmax, w.zoom);
+    // The same as warping the whole image, then taking the centre crop.
+    warp_image(16, 16, img.data(), w.angle_deg, w.zoom, full.data());
+    for (int y = 0; y < 8; ++y)
+      for (int x = 0; x < 8; ++x) crop[y * 8 + x] = full[(4 + y) * 16 + 4 + x];
+    ASSERT_EQ(o1, crop);
+    const Warp other_epoch = draw_warp(a, 4, 3, sample);
+    differ += other_epoch.angle_deg != w.angle_deg;
+  }
+  EXPECT_GE(amin, -15);
+  EXPECT_LE(amax, 15);
+  EXPECT_LT(amin, -12) << "the angle covers the range";
+  EXPECT_GT(amax, 12);
+  EXPECT_GE(zmin, 0.9);
+  EXPECT_LE(zmax, 1.1);
+  EXPECT_LT(zmin, 0.92);
+  EXPECT_GT(zmax, 1.08);
+  EXPECT_GT(differ, 190) << "the warp changes with the epoch";
+  // Without rotate and scale the warp is the identity.
+  const Warp none = draw_warp(AugmentOptions{}, 4, 2, 0);
+  EXPECT_EQ(none.angle_deg, 0.0);
+  EXPECT_EQ(none.zoom, 1.0);
+}
+
+TEST(Augment, EvaluationOptionsKeepOnlyCropAndPool) {
+  const auto img = ramp(16, 16);
+  AugmentOptions a;
+  a.crop = 8;
+  a.pool = 2;
+  a.rotate = 30;
+  a.scale = 0.2;
+  a.max_shift = 2;
+  a.flip = true;
+  a.speckle = 0.3;
+  const AugmentOptions e = evaluation_options(a);
+  EXPECT_EQ(e.crop, 8);
+  EXPECT_EQ(e.pool, 2);
+  AugmentOptions centre;
+  centre.crop = 8;
+  centre.pool = 2;
+  std::vector<std::uint8_t> expect(16), out(16), train(16);
+  augment_image(centre, 1, 0, 0, 16, 16, img.data(), expect.data());
+  int changed = 0;
+  for (long sample = 0; sample < 20; ++sample) {
+    augment_image(e, 1, 5, sample, 16, 16, img.data(), out.data());
+    ASSERT_EQ(out, expect) << "evaluation images do not depend on the epoch or sample";
+    augment_image(a, 1, 5, sample, 16, 16, img.data(), train.data());
+    changed += train != expect;
+  }
+  EXPECT_GT(changed, 15) << "while training images do";
 }
 
 }  // namespace

@@ -146,8 +146,8 @@ TEST(Cli, PrepareThenTrainWithAugmentation) {
 }
 
 // train.select = "best-val": selection.csv names the epoch with the best validation accuracy and
-// model.h5 holds that epoch's weights (equal to a run stopped there); with max_shift, pooling and
-// weight decay on.
+// model.h5 holds that epoch's weights (equal to a run stopped there); with max_shift, rotation,
+// zoom, pooling and weight decay on.
 TEST(Cli, BestValidationSelectionWithShiftPoolAndDecay) {
   test::ScratchDir dir("cli");
   auto r = test::run_supsnn(
@@ -156,7 +156,8 @@ TEST(Cli, BestValidationSelectionWithShiftPoolAndDecay) {
   const std::string common =
       "train --set data.train=data.h5 --set train.batch_size=4 --set data.validation=0.3 "
       "--set data.crop=32 --set data.max_shift=3 --set data.pool=2 --set optim.weight_decay=0.1 "
-      "--set loss.kind=\"cross-entropy\" --set loss.temperature=10 --set optim.lr=0.003 ";
+      "--set data.rotate=10 --set data.scale=0.1 --set loss.kind=\"cross-entropy\" --set "
+      "loss.temperature=10 --set optim.lr=0.003 ";
   r = test::run_supsnn(common +
                            "--set train.epochs=6 --set train.select=\"best-val\" "
                            "--run-dir best",

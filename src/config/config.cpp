@@ -60,6 +60,20 @@ const std::vector<ConfigKey>& config_schema() {
        {},
        0,
        10},
+      {"data.rotate",
+       0.0,
+       "training images rotated about the chip centre by a uniform random angle in [-rotate, "
+       "rotate] degrees (bilinear, per seed, epoch, sample; before the crop); test: unrotated",
+       {},
+       0,
+       180},
+      {"data.scale",
+       0.0,
+       "training images zoomed about the chip centre by a uniform random factor in [1 - scale, "
+       "1 + scale] (bilinear, with data.rotate); test: unscaled",
+       {},
+       0,
+       0.9},
       {"data.drop_last", false,
        "drop the samples that do not divide evenly over the ranks (else pad by repeating, like "
        "PyTorch)"},

@@ -6,16 +6,35 @@
 
 #include "common/error.hpp"
 #include "common/rng.hpp"
+#include "data/warp.hpp"
 
 namespace supsnn {
 
 namespace {
-enum : std::uint64_t { kAugShift = 11, kAugFlip = 12, kAugNoise = 13 };
+enum : std::uint64_t { kAugShift = 11, kAugFlip = 12, kAugNoise = 13, kAugWarp = 14 };
 std::uint64_t key(std::uint64_t seed, long epoch, std::int64_t sample) {
   return splitmix64(seed ^ splitmix64(static_cast<std::uint64_t>(epoch) * 0x9E3779B97F4A7C15ull +
                                       static_cast<std::uint64_t>(sample)));
 }
 }  // namespace
+
+Warp draw_warp(const AugmentOptions& a, std::uint64_t seed, long epoch, std::int64_t sample) {
+  const std::uint64_t k = key(seed, epoch, sample);
+  Warp w;
+  if (a.rotate > 0) w.angle_deg = a.rotate * (2 * uniform01(k, kAugWarp, 0) - 1);
+  if (a.scale > 0) w.zoom = 1 + a.scale * (2 * uniform01(k, kAugWarp, 1) - 1);
+  return w;
+}
+
+AugmentOptions evaluation_options(AugmentOptions a) {
+  a.random_shift = false;
+  a.max_shift = 0;
+  a.flip = false;
+  a.speckle = 0;
+  a.rotate = 0;
+  a.scale = 0;
+  return a;
+}
 
 void augmented_size(const AugmentOptions& a, int H, int W, int* oh, int* ow) {
   if (a.crop > 0 && (a.crop > H || a.crop > W))
@@ -35,6 +54,13 @@ void augment_image(const AugmentOptions& a, std::uint64_t seed, long epoch, std:
   augmented_size(a, H, W, &ph, &pw);
   const int oh = ph * a.pool, ow = pw * a.pool;  // the crop before pooling
   const std::uint64_t k = key(seed, epoch, sample);
+  std::vector<std::uint8_t> warped;
+  if (a.rotate > 0 || a.scale > 0) {
+    const Warp w = draw_warp(a, seed, epoch, sample);
+    warped.resize(static_cast<std::size_t>(H) * W);
+    warp_image(H, W, in, w.angle_deg, w.zoom, warped.data());
+    in = warped.data();
+  }
   int y0 = (H - oh) / 2, x0 = (W - ow) / 2;
   if (a.random_shift) {
     y0 = static_cast<int>(uniform01(k, kAugShift, 0) * (H - oh + 1));

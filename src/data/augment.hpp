@@ -1,6 +1,7 @@
-// Training-time augmentation, a pure function of (seed, epoch, sample): random-shift crops,
-// small random translations of the centre crop, horizontal flips and multiplicative speckle
-// noise, then (training and evaluation) average pooling. Evaluation uses the centre crop only.
+// Training-time augmentation, a pure function of (seed, epoch, sample): random rotation and zoom
+// about the image centre, random-shift crops, small random translations of the centre crop,
+// horizontal flips and multiplicative speckle noise, then (training and evaluation) average
+// pooling. Evaluation uses the centre crop only (evaluation_options).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -16,9 +17,22 @@ struct AugmentOptions {
   bool flip = false;          // horizontal flip with probability 1/2
   double speckle =
       0.0;  // std of multiplicative noise: pixel * (1 + speckle * N(0,1)), clamped to 0..255
+  double rotate = 0.0;  // max degrees of a uniform random rotation about the image centre
+  double scale = 0.0;   // random zoom factor uniform in [1 - scale, 1 + scale]
 };
 
+// The rotation and zoom drawn for one (seed, epoch, sample); (0, 1) when rotate = scale = 0.
+struct Warp {
+  double angle_deg = 0.0;
+  double zoom = 1.0;
+};
+Warp draw_warp(const AugmentOptions& a, std::uint64_t seed, long epoch, std::int64_t sample);
+
+// What evaluation applies: the same crop size and pooling, none of the random parts.
+AugmentOptions evaluation_options(AugmentOptions a);
+
 // One image (H x W, uint8) -> out (crop/pool x crop/pool, or H/pool x W/pool when crop = 0).
+// The warp (warp_image of the whole image) comes first, then crop, flip, speckle and pooling.
 void augment_image(const AugmentOptions& a, std::uint64_t seed, long epoch, std::int64_t sample,
                    int H, int W, const std::uint8_t* in, std::uint8_t* out);
 

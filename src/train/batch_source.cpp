@@ -16,18 +16,14 @@ BatchSource<Real>::BatchSource(const std::string& path, const std::string& split
                                bool training)
     : reader_(path, split), opt_(opt), training_(training) {
   const Split& h = reader_.header();
-  if (!training_) {
-    opt_.augment.random_shift = false;
-    opt_.augment.max_shift = 0;
-    opt_.augment.flip = false;
-    opt_.augment.speckle = 0;
-  }
+  if (!training_) opt_.augment = evaluation_options(opt_.augment);
   if (reader_.kind() == "spikes") {
     if (opt_.augment.crop > 0 || opt_.augment.flip || opt_.augment.speckle > 0 ||
-        opt_.augment.max_shift > 0 || opt_.augment.pool > 1)
+        opt_.augment.max_shift > 0 || opt_.augment.pool > 1 || opt_.augment.rotate > 0 ||
+        opt_.augment.scale > 0)
       throw Error(path +
-                  ": data.crop, data.max_shift, data.pool, data.flip and data.speckle apply to "
-                  "image datasets, this one holds spikes");
+                  ": data.crop, data.max_shift, data.pool, data.flip, data.speckle, data.rotate "
+                  "and data.scale apply to image datasets, this one holds spikes");
     out_h_ = h.height;
     out_w_ = h.width;
     raw_steps_ = h.raw_steps;
@@ -41,7 +37,8 @@ BatchSource<Real>::BatchSource(const std::string& path, const std::string& split
   const bool random_images = (opt_.augment.random_shift && opt_.augment.crop > 0 &&
                               (opt_.augment.crop < h.height || opt_.augment.crop < h.width)) ||
                              opt_.augment.max_shift > 0 || opt_.augment.flip ||
-                             opt_.augment.speckle > 0;
+                             opt_.augment.speckle > 0 || opt_.augment.rotate > 0 ||
+                             opt_.augment.scale > 0;
   // Evaluation spikes never change (fixed Poisson key); training spikes change with the epoch
   // for Poisson and for random augmentation.
   cache_events_ = reader_.kind() == "spikes" || !training_ ||

@@ -21,7 +21,7 @@ struct DataOptions {
   int raw_steps = 70;
   bool template_guidance = false;  // targets from labels instead of the file's guidance
   int outputs = 0;                 // n: rows of the guidance / output neurons
-  AugmentOptions augment;          // crop (both), random_shift/flip/speckle (training only)
+  AugmentOptions augment;          // crop, pool (both); the rest training only
   std::uint64_t seed = 1;
   bool prefetch = true;
   int chunk = 256;  // samples per read (rounded to whole batches)

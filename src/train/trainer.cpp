@@ -134,6 +134,8 @@ DataPlan plan_data(const Config& cfg) {
   d.opt.augment.speckle = cfg.get_float("data.speckle");
   d.opt.augment.max_shift = static_cast<int>(cfg.get_int("data.max_shift"));
   d.opt.augment.pool = static_cast<int>(cfg.get_int("data.pool"));
+  d.opt.augment.rotate = cfg.get_float("data.rotate");
+  d.opt.augment.scale = cfg.get_float("data.scale");
   d.opt.seed = static_cast<std::uint64_t>(cfg.get_int("train.seed"));
   d.opt.prefetch = cfg.get_bool("data.prefetch");
   // Validation: a stratified, seeded fraction of every class of the train split.
