@@ -24,30 +24,30 @@ void event_current_forward_n(const EventBatch& ev, View2<const Real> W, View3<Re
   const int T1 = ev.raw_steps + 1;
   auto off = ev.fwd_offsets;
   auto nrn = ev.fwd_neuron;
-  Kokkos::parallel_for(
-      "supsnn::event_current_forward",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {ev.batch, T1}),
-      KOKKOS_LAMBDA(const int b, const int k) {
-        const int e0 = off(b * T1 + k), e1 = off(b * T1 + k + 1);
-        // Compile-time N: always in registers (the generic branch is not even compiled).
-        const bool local = N > 0 || n <= kEventLocalOutputs;
-        if (local) {
+  const auto policy = Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {ev.batch, T1});
+  if (N > 0 || n <= kEventLocalOutputs) {
+    Kokkos::parallel_for(
+        "supsnn::event_current_forward", policy, KOKKOS_LAMBDA(const int b, const int k) {
           Real acc[N > 0 ? N : kEventLocalOutputs] = {};
-          for (int e = e0; e < e1; ++e) {
+          const int e1 = off(b * T1 + k + 1);
+          for (int e = off(b * T1 + k); e < e1; ++e) {
             const int i = nrn(e);
             for (int j = 0; j < n; ++j) acc[j] += W(j, i);
           }
           for (int j = 0; j < n; ++j) c(b, j, k) = acc[j];
-        }
-        if constexpr (N == 0) {
-          if (!local)
-            for (int j = 0; j < n; ++j) {
-              Real acc = 0;
-              for (int e = e0; e < e1; ++e) acc += W(j, nrn(e));
-              c(b, j, k) = acc;
-            }
-        }
-      });
+        });
+    return;
+  }
+  if constexpr (N == 0)  // many outputs: one walk over the events per output
+    Kokkos::parallel_for(
+        "supsnn::event_current_forward_wide", policy, KOKKOS_LAMBDA(const int b, const int k) {
+          const int e0 = off(b * T1 + k), e1 = off(b * T1 + k + 1);
+          for (int j = 0; j < n; ++j) {
+            Real acc = 0;
+            for (int e = e0; e < e1; ++e) acc += W(j, nrn(e));
+            c(b, j, k) = acc;
+          }
+        });
 }
 
 template <class Real>
