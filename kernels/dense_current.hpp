@@ -22,36 +22,35 @@ template <class Real>
 using ColMajor =
     Kokkos::View<Real**, Kokkos::LayoutLeft, MemSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
-// X[(b*m + i)*T1 + k] += 1 for every event of samples [b0, b0 + nb) (b relative to b0). One work
-// item per (sample, step): its events name distinct inputs, and no two items share an entry, so
-// there are no atomics. Repeated events of one input at one step add up, as in the event path.
-template <class Real>
-void densify_events(const EventBatch& ev, int b0, int nb, View1<Real> X) {
+// Writes the events of samples [b0, b0 + nb) into X[(b*m + i)*T1 + k] (b relative to b0):
+// Clear = false adds 1 per event (repeated events of one input at one step add up, as in the
+// event path); Clear = true resets those entries to 0, so that X is all-zero again. One work item
+// per (sample, step): no two items share an entry, so there are no atomics.
+template <bool Clear, class Real>
+void scatter_events(const EventBatch& ev, int b0, int nb, View1<Real> X) {
   const int T1 = ev.raw_steps + 1, m = ev.inputs;
   auto off = ev.fwd_offsets;
   auto nrn = ev.fwd_neuron;
   Kokkos::parallel_for(
-      "supsnn::densify_events", Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {nb, T1}),
+      Clear ? "supsnn::clear_events" : "supsnn::densify_events",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {nb, T1}),
       KOKKOS_LAMBDA(const int b, const int k) {
         const int e1 = off((b0 + b) * T1 + k + 1);
-        for (int e = off((b0 + b) * T1 + k); e < e1; ++e)
-          X((static_cast<std::size_t>(b) * m + nrn(e)) * T1 + k) += Real(1);
+        for (int e = off((b0 + b) * T1 + k); e < e1; ++e) {
+          Real& x = X((static_cast<std::size_t>(b) * m + nrn(e)) * T1 + k);
+          x = Clear ? Real(0) : x + Real(1);
+        }
       });
 }
 
-// Resets the entries densify_events wrote, so that X is all-zero again.
+template <class Real>
+void densify_events(const EventBatch& ev, int b0, int nb, View1<Real> X) {
+  scatter_events<false, Real>(ev, b0, nb, X);
+}
+
 template <class Real>
 void clear_events(const EventBatch& ev, int b0, int nb, View1<Real> X) {
-  const int T1 = ev.raw_steps + 1, m = ev.inputs;
-  auto off = ev.fwd_offsets;
-  auto nrn = ev.fwd_neuron;
-  Kokkos::parallel_for(
-      "supsnn::clear_events", Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {nb, T1}),
-      KOKKOS_LAMBDA(const int b, const int k) {
-        const int e1 = off((b0 + b) * T1 + k + 1);
-        for (int e = off((b0 + b) * T1 + k); e < e1; ++e)
-          X((static_cast<std::size_t>(b) * m + nrn(e)) * T1 + k) = Real(0);
-      });
+  scatter_events<true, Real>(ev, b0, nb, X);
 }
 
 // c(b0 + b) = X_b W^T for b < nb. The gemm calls are issued in order on the default execution
