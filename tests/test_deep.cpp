@@ -216,26 +216,9 @@ TEST(DeepSnn, OutputLayerGradientsEqualFiniteDifferences) {
     Net net(0.6);
     net.lp.kind = kind;
     net.lp.delta = 5.0;
-    net.loss();
-    net.model.backward(net.bb.events());
-    const auto grad = test::to_host(net.model.grads());
-    auto w = net.model.weights_host();
-    const double h = 1e-6;
-    int nonzero = 0;
-    for (std::size_t q = net.model.offset(net.model.layers() - 1); q < w.size(); ++q) {
-      const double w0 = w[q];
-      w[q] = w0 + h;
-      net.model.set_weights_host(w);
-      const double lp = net.loss();
-      w[q] = w0 - h;
-      net.model.set_weights_host(w);
-      const double lm = net.loss();
-      w[q] = w0;
-      net.model.set_weights_host(w);
-      const double fd = (lp - lm) / (2 * h);
-      nonzero += grad[q] != 0;
-      EXPECT_NEAR(grad[q], fd, 1e-6 * (1 + std::fabs(fd))) << "output weight " << q;
-    }
+    const int nonzero = test::expect_gradients_match_finite_differences(
+        net.model, net.bb.events(), [&] { return net.loss(); },
+        net.model.offset(net.model.layers() - 1));
     EXPECT_GT(nonzero, 12);
   }
 }
@@ -255,22 +238,8 @@ TEST(DeepSnn, HiddenGradientsAreADescentDirection) {
     EXPECT_GT(nonzero, rows * cols / 4) << "hidden layer " << l;
   }
   // Move only the hidden weights along -grad and +grad (output weights fixed).
-  auto moved = [&](double eta) {
-    auto v = w;
-    for (std::size_t q = 0; q < out0; ++q) v[q] -= eta * g[q];
-    net.model.set_weights_host(v);
-    return net.loss();
-  };
-  double gn = 0;
-  for (std::size_t q = 0; q < out0; ++q) gn += g[q] * g[q];
-  gn = std::sqrt(gn);
-  ASSERT_GT(gn, 0);
-  int down = 0, up = 0;
-  for (double len : {0.05, 0.1, 0.2, 0.4}) {
-    const double eta = len / gn;
-    down += moved(eta) < L0;
-    up += moved(-eta) > L0;
-  }
+  const auto [down, up] =
+      test::descent_counts(net.model, w, g, out0, L0, [&] { return net.loss(); });
   EXPECT_GE(down, 3) << "L0 " << L0;
   EXPECT_GE(up, 3) << "L0 " << L0;
 }

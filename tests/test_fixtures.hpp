@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "common/rng.hpp"
@@ -76,17 +77,18 @@ std::vector<double> to_host(const V& v) {
 }
 
 // Checks the model's BPTT gradient against central finite differences of loss_fn() (which runs
-// forward + loss on the model's current weights); returns the number of non-zero gradients.
+// forward + loss on the model's current weights) for the flat weights [first, end); returns the
+// number of non-zero gradients among them.
 template <class Model, class LossFn>
-int expect_gradients_match_finite_differences(Model& model, const EventBatch& ev,
-                                              LossFn&& loss_fn) {
+int expect_gradients_match_finite_differences(Model& model, const EventBatch& ev, LossFn&& loss_fn,
+                                              std::size_t first = 0) {
   loss_fn();
   model.backward(ev);
   const auto grad = to_host(model.grads());
   auto w = model.weights_host();
   const double h = 1e-6;
   int nonzero = 0;
-  for (std::size_t q = 0; q < w.size(); ++q) {
+  for (std::size_t q = first; q < w.size(); ++q) {
     const double w0 = w[q];
     w[q] = w0 + h;
     model.set_weights_host(w);
@@ -101,6 +103,32 @@ int expect_gradients_match_finite_differences(Model& model, const EventBatch& ev
     EXPECT_NEAR(grad[q], fd, 1e-6 * (1 + std::fabs(fd))) << "dL/dW flat index " << q;
   }
   return nonzero;
+}
+
+// For surrogate gradients, which are not exact: moves the flat weights [0, end) from w along -g
+// and +g by steps of 0.05, 0.1, 0.2 and 0.4 (relative to |g|) and returns how many steps lowered
+// (first) and raised (second) loss_fn() from L0. Leaves the model's weights at the last step.
+template <class Model, class LossFn>
+std::pair<int, int> descent_counts(Model& model, const std::vector<double>& w,
+                                   const std::vector<double>& g, std::size_t end, double L0,
+                                   LossFn&& loss_fn) {
+  auto moved = [&](double eta) {
+    auto v = w;
+    for (std::size_t q = 0; q < end; ++q) v[q] -= eta * g[q];
+    model.set_weights_host(v);
+    return loss_fn();
+  };
+  double gn = 0;
+  for (std::size_t q = 0; q < end; ++q) gn += g[q] * g[q];
+  gn = std::sqrt(gn);
+  EXPECT_GT(gn, 0) << "the gradient must not vanish";
+  int down = 0, up = 0;
+  for (double len : {0.05, 0.1, 0.2, 0.4}) {
+    const double eta = gn > 0 ? len / gn : 0;
+    down += moved(eta) < L0;
+    up += moved(-eta) > L0;
+  }
+  return {down, up};
 }
 
 }  // namespace supsnn::test

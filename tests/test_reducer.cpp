@@ -50,28 +50,26 @@ long first_mismatch(const View1<T>& g, int R) {
   return -1;
 }
 
-// Sums float and double views of several sizes (the reducer keeps buffers between calls).
-void expect_sums(GradientReducer& red, const Comm& comm) {
-  for (std::size_t n : {std::size_t(1), std::size_t(1000), std::size_t(12345), std::size_t(7)}) {
-    auto d = filled<double>(n, comm.rank());
-    red.sum(d);
-    EXPECT_EQ(first_mismatch(d, comm.size()), -1) << red.name() << " double n=" << n;
-    auto f = filled<float>(n, comm.rank());
-    red.sum(f);
-    EXPECT_EQ(first_mismatch(f, comm.size()), -1) << red.name() << " float n=" << n;
-  }
-  View1<double> empty("empty", 0);
-  red.sum(empty);  // a zero-length gradient is legal and does nothing
-}
-
-void expect_large_sums(GradientReducer& red, const Comm& comm) {
-  const std::size_t n = 6'000'001;  // beyond a few million, odd
+// Sums a float and a double view of n entries and checks both exactly.
+void expect_sum(GradientReducer& red, const Comm& comm, std::size_t n) {
   auto d = filled<double>(n, comm.rank());
   red.sum(d);
   EXPECT_EQ(first_mismatch(d, comm.size()), -1) << red.name() << " double n=" << n;
   auto f = filled<float>(n, comm.rank());
   red.sum(f);
   EXPECT_EQ(first_mismatch(f, comm.size()), -1) << red.name() << " float n=" << n;
+}
+
+// Several sizes in a row (the reducer keeps buffers between calls), and an empty one.
+void expect_sums(GradientReducer& red, const Comm& comm) {
+  for (std::size_t n : {std::size_t(1), std::size_t(1000), std::size_t(12345), std::size_t(7)})
+    expect_sum(red, comm, n);
+  View1<double> empty("empty", 0);
+  red.sum(empty);  // a zero-length gradient is legal and does nothing
+}
+
+void expect_large_sums(GradientReducer& red, const Comm& comm) {
+  expect_sum(red, comm, 6'000'001);  // beyond a few million, odd
 }
 
 TEST(Reducer, MpiSumsFloatAndDoubleExactly) {
