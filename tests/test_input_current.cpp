@@ -156,6 +156,12 @@ TEST(InputCurrent, AutoChoosesByTheBatchDensity) {
   ic.set_options(o);
   ic.forward(bb.events(), W, c);
   EXPECT_FALSE(ic.last_dense());
+  EXPECT_DOUBLE_EQ(ic.last_density(), density);
+  o.path = InputPath::Events;  // forced: the events are not even counted
+  ic.set_options(o);
+  ic.forward(bb.events(), W, c);
+  EXPECT_FALSE(ic.last_dense());
+  EXPECT_EQ(ic.last_density(), -1);
   // The built-in estimate falls with the layer width; on CPUs the bilayer's 3 outputs never pay.
   EXPECT_GT(default_dense_density(3), default_dense_density(128));
   EXPECT_GT(default_dense_density(128), 0.0);

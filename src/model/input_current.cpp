@@ -66,13 +66,15 @@ int InputCurrent<Real>::chunk(const EventBatch& ev) {
 
 template <class Real>
 void InputCurrent<Real>::forward(const EventBatch& ev, View2<const Real> W, View3<Real> c) {
-  const double slots = static_cast<double>(ev.batch) * ev.inputs * (ev.raw_steps + 1);
-  density_ = slots > 0 ? static_cast<double>(event_count(ev)) / slots : 0;
   const double threshold = opt_.dense_density > 0
                                ? opt_.dense_density
                                : default_dense_density(static_cast<int>(W.extent(0)));
-  dense_ = opt_.path == InputPath::Dense ||
-           (opt_.path == InputPath::Auto && ev.batch > 0 && density_ >= threshold);
+  // The event count costs a device-to-host copy per batch: read it only when it decides.
+  density_ = -1;
+  if (opt_.path == InputPath::Auto && ev.batch > 0 && threshold <= 1)
+    density_ = static_cast<double>(event_count(ev)) /
+               (static_cast<double>(ev.batch) * ev.inputs * (ev.raw_steps + 1));
+  dense_ = opt_.path == InputPath::Dense || (density_ >= 0 && density_ >= threshold);
   if (!dense_) {
     event_current_forward<Real>(ev, W, c);
     return;

@@ -42,7 +42,8 @@ class InputCurrent {
   void forward(const EventBatch& ev, View2<const Real> W, View3<Real> c);
   // dW (n, m), overwritten = sum_b dc_b x_b^T on the path forward() chose for the same batch.
   void backward(const EventBatch& ev, View3<const Real> dc, View2<Real> dW);
-  // Whether the last forward() took the dense path, and the density it saw.
+  // Whether the last forward() took the dense path, and the density that decided it (-1 when
+  // none did: a forced path, or auto where the dense path never pays).
   bool last_dense() const { return dense_; }
   double last_density() const { return density_; }
 
