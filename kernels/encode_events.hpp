@@ -21,6 +21,12 @@
 // freq(pot) is the rate code's np.interp(pot, [pot_lo, pot_hi], [f_lo, f_hi]) (clamped).
 // No code ever spikes at step 0.
 //
+// Options of every code: receptive_field = false replaces the receptive-field potential by the
+// pixel's grey value scaled onto [0, pot_hi] (detail::pixel_potential). Latency only:
+// population.neurons = K > 1 gives each pixel K input neurons (kernels/population_code.hpp), input
+// neuron j * H * W + pixel (K channels of H x W, the layout a convolution reads), each with one
+// latency spike or none; K = 1 is the plain code above.
+//
 // Output layout (identical to BatchBuilder<Real>::build from stored events, src/data/batch.cpp):
 //   fwd_offsets (B*(T+1)+1), fwd_neuron: events in (sample, step, neuron) order;
 //   bwd_offsets (m+1), bwd_slot = b*(T+1)+k: events in (neuron, sample, step) order.
@@ -60,6 +66,7 @@
 #include "common.hpp"
 #include "counter_rng.hpp"
 #include "encode_rate.hpp"
+#include "population_code.hpp"
 
 namespace supsnn {
 
@@ -67,8 +74,10 @@ enum class SpikeCode : int { Rate = 0, Poisson = 1, Latency = 2 };
 
 struct SpikeCodeParams {
   SpikeCode code = SpikeCode::Rate;
-  RateCode rate;           // potential / frequency ranges, period_scale, raw_steps (T)
-  std::uint64_t seed = 0;  // Poisson only
+  RateCode rate;                // potential / frequency ranges, period_scale, raw_steps (T)
+  std::uint64_t seed = 0;       // Poisson only
+  bool receptive_field = true;  // false: pot = pixel_potential(grey value)
+  PopulationCode population;    // Latency only: K input neurons per pixel
 };
 
 namespace detail {
@@ -415,7 +424,11 @@ class EventEncoder {
               View1<const std::int64_t> sample_id, EventBatch& ev) {
     const RateCode rc = p.rate;
     const std::size_t B = img.extent(0), H = img.extent(1), W = img.extent(2);
-    const std::size_t m = H * W;
+    p.population.check();
+    const int K = p.population.neurons;
+    if (K > 1 && p.code != SpikeCode::Latency)
+      throw std::invalid_argument("encode_events: the population code needs the latency code");
+    const std::size_t m = static_cast<std::size_t>(K) * H * W;  // input neurons
     const int T = rc.raw_steps;
     if (T < 1) throw std::invalid_argument("encode_events: raw_steps must be >= 1");
     if (sample_id.extent(0) != B)
@@ -451,6 +464,7 @@ class EventEncoder {
 
     const int Bi = static_cast<int>(B), Hi = static_cast<int>(H), Wi = static_cast<int>(W);
     const int mi = static_cast<int>(m);
+    const bool rf = p.receptive_field;
     if (p.code == SpikeCode::Poisson) {
       detail::ensure_view(prob_, B * m, "encode_events::prob");
       detail::ensure_view(prefix_, B * m, "encode_events::prefix");
@@ -462,7 +476,9 @@ class EventEncoder {
           KOKKOS_LAMBDA(const int s) {
             const int i = s / Bi, b = s - i * Bi;
             const int y = i / Wi, x = i - y * Wi;
-            const double pot = static_cast<double>(detail::rf_sum(img, b, Hi, Wi, y, x)) / 2040.0;
+            const double pot =
+                rf ? static_cast<double>(detail::rf_sum(img, b, Hi, Wi, y, x)) / 2040.0
+                   : detail::pixel_potential(rc, img(b, y, x));
             prob(s) = detail::poisson_prob(rc, pot);
             prefix(s) = hash4_prefix(seed, static_cast<std::uint64_t>(sample_id(b)),
                                      static_cast<std::uint64_t>(i));
@@ -478,32 +494,48 @@ class EventEncoder {
       detail::ensure_view(key_, B * static_cast<std::size_t>(ms_), "encode_events::key");
       View1<int> key = key_;
       const bool rate = p.code == SpikeCode::Rate;
-      // The key depends on the pixel only through its integer tap sum v (pot = v / 2040, key 0
-      // when v <= 0), so it is tabulated once per call, lut(v + kRfSumNeg) for every possible v:
-      // the same function on the same v, hence bit-identical to evaluating it per pixel, without
-      // a double division and an unpredictable branch per pixel.
-      const int nlut = detail::kRfSumNeg + detail::kRfSumMax + 1;
-      detail::ensure_view(lut_, static_cast<std::size_t>(nlut), "encode_events::lut");
+      // The key depends on the pixel only through one integer v: its tap sum (receptive field;
+      // pot = v / 2040, key 0 when v <= 0) or its grey value. So it is tabulated once per call,
+      // lut(j * nv + v - vmin) for every possible v and population neuron j: the same function on
+      // the same v, hence bit-identical to evaluating it per pixel, without a double division and
+      // an unpredictable branch per pixel.
+      const int vmin = rf ? -detail::kRfSumNeg : 0;
+      const int nv = rf ? detail::kRfSumNeg + detail::kRfSumMax + 1 : 256;
+      detail::ensure_view(lut_, static_cast<std::size_t>(K) * nv, "encode_events::lut");
       View1<int> lut = lut_;
-      Kokkos::parallel_for(
-          "supsnn::encode_events::key_table", Kokkos::RangePolicy<ExecSpace>(0, nlut),
-          KOKKOS_LAMBDA(const int j) {
-            const double pot =
-                static_cast<double>(j - detail::kRfSumNeg) / 2040.0;  // as rf_potential
-            if (rate) {
-              const int per = detail::rate_period(rc, pot);  // 0 when pot <= 0
-              lut(j) = per <= T ? per : 0;                   // 0: no spike in 1..T
-            } else {
-              lut(j) = detail::latency_step(rc, pot);  // 0 when pot <= 0
-            }
-          });
-      // In order before prep_key (same execution space instance): no fence.
+      if (K == 1) {
+        Kokkos::parallel_for(
+            "supsnn::encode_events::key_table", Kokkos::RangePolicy<ExecSpace>(0, nv),
+            KOKKOS_LAMBDA(const int j) {
+              const double pot = rf ? static_cast<double>(j + vmin) / 2040.0  // as rf_potential
+                                    : detail::pixel_potential(rc, j);
+              if (rate) {
+                const int per = detail::rate_period(rc, pot);  // 0 when pot <= 0
+                lut(j) = per <= T ? per : 0;                   // 0: no spike in 1..T
+              } else {
+                lut(j) = detail::latency_step(rc, pot);  // 0 when pot <= 0
+              }
+            });
+        // In order before prep_key (same execution space instance): no fence.
+      } else {
+        // Population steps use exp: tabulated on the host so that every backend and the CPU
+        // reference share one libm (population_code.hpp). deep_copy fences before prep_key.
+        auto h_lut = Kokkos::create_mirror_view(lut_);
+        for (int j = 0; j < K; ++j)
+          for (int v = 0; v < nv; ++v)
+            h_lut(static_cast<std::size_t>(j) * nv + v) = population_step(
+                rc, p.population,
+                rf ? static_cast<double>(v + vmin) / 2040.0 : detail::pixel_potential(rc, v), j);
+        Kokkos::deep_copy(lut_, h_lut);
+      }
       // Work item (b, y, segment of XS pixels of row y). On host backends a segment is the whole
       // row (no index divisions per pixel, a plain loop); on GPUs one pixel per item, so that
-      // neighbouring threads read neighbouring pixels and the device is filled.
+      // neighbouring threads read neighbouring pixels and the device is filled. Population
+      // neuron j of pixel (y, x) is input j * H * W + y * W + x.
       const int XS = detail::kPrepSegment < Wi ? detail::kPrepSegment : Wi;
       const int nseg = (Wi + XS - 1) / XS;
       const int ms = ms_;
+      const int plane = Hi * Wi;
       Kokkos::parallel_for(
           "supsnn::encode_events::prep_key", Kokkos::RangePolicy<ExecSpace>(0, Bi * Hi * nseg),
           KOKKOS_LAMBDA(const int t) {
@@ -511,8 +543,15 @@ class EventEncoder {
             const int b = row / Hi, y = row - b * Hi;
             const int x1 = (sg + 1) * XS < Wi ? (sg + 1) * XS : Wi;
             int* out = &key(b * ms + y * Wi);
-            for (int x = sg * XS; x < x1; ++x)
-              out[x] = lut(detail::rf_sum(img, b, Hi, Wi, y, x) + detail::kRfSumNeg);
+            if (K == 1 && rf) {  // the common case as a plain loop
+              for (int x = sg * XS; x < x1; ++x)
+                out[x] = lut(detail::rf_sum(img, b, Hi, Wi, y, x) - vmin);
+              return;
+            }
+            for (int x = sg * XS; x < x1; ++x) {
+              const int v = rf ? detail::rf_sum(img, b, Hi, Wi, y, x) - vmin : img(b, y, x);
+              for (int j = 0; j < K; ++j) out[j * plane + x] = lut(j * nv + v);
+            }
           });
       // In order before the build kernels (same execution space instance): no fence.
       detail::build_events_sparse(key, ms, rate, Bi, mi, T, cnt_, start_, ev);
@@ -542,12 +581,23 @@ inline void encode_events_ref(const SpikeCodeParams& p, int B, int H, int W,
                               const std::uint8_t* img, const std::int64_t* sample_id,
                               std::vector<std::vector<std::pair<int, int>>>& events_per_sample) {
   const RateCode& rc = p.rate;
-  const int T = rc.raw_steps, m = H * W;
+  const int T = rc.raw_steps, m = H * W, K = p.population.neurons;
   events_per_sample.assign(static_cast<std::size_t>(B), {});
   std::vector<double> pot(static_cast<std::size_t>(m));
   for (int b = 0; b < B; ++b) {
-    receptive_field_ref(H, W, img + static_cast<std::size_t>(b) * m, pot.data());
+    const std::uint8_t* im = img + static_cast<std::size_t>(b) * m;
+    if (p.receptive_field)
+      receptive_field_ref(H, W, im, pot.data());
+    else
+      pixel_potential_ref(rc, H, W, im, pot.data());
     auto& out = events_per_sample[static_cast<std::size_t>(b)];
+    if (K > 1) {  // population neuron j of pixel i is input j * m + i
+      for (int k = 1; k <= T; ++k)
+        for (int j = 0; j < K; ++j)
+          for (int i = 0; i < m; ++i)
+            if (population_step(rc, p.population, pot[i], j) == k) out.emplace_back(k, j * m + i);
+      continue;
+    }
     for (int k = 1; k <= T; ++k)
       for (int i = 0; i < m; ++i) {
         bool spike = false;

@@ -97,6 +97,13 @@ KOKKOS_INLINE_FUNCTION int rate_period(const RateCode& rc, double pot) {
   return ceil_nonneg(rc.period_scale / freq);
 }
 
+// Potential of a pixel of grey value v without the receptive field (data.receptive_field =
+// false): the grey value scaled onto [0, pot_hi], so that the brightest pixel gets the top of every
+// code's range (f_hi, latency step 1).
+KOKKOS_INLINE_FUNCTION double pixel_potential(const RateCode& rc, int v) {
+  return static_cast<double>(v) / 255.0 * rc.pot_hi;
+}
+
 // Pixels of image b of a device view, by reference (no reference-count traffic on host
 // backends); for use inside a kernel, where img outlives the accessor.
 struct ViewRefPixels {
@@ -118,6 +125,11 @@ inline void receptive_field_ref(int H, int W, const uint8_t* img, double* pot) {
   const detail::PtrPixels pix{img, W};
   for (int y = 0; y < H; ++y)
     for (int x = 0; x < W; ++x) pot[y * W + x] = detail::rf_potential(pix, H, W, y, x);
+}
+
+// Potential map without the receptive field: pixel_potential of every pixel.
+inline void pixel_potential_ref(const RateCode& rc, int H, int W, const uint8_t* img, double* pot) {
+  for (int i = 0; i < H * W; ++i) pot[i] = detail::pixel_potential(rc, img[i]);
 }
 
 // Plain CPU reference: the period of every pixel of B row-major images; period: B * H * W.

@@ -1,5 +1,6 @@
-// Tests for kernels/encode_events.hpp: device event encoding (rate, Poisson, latency codes) vs the
-// CPU reference, the BatchBuilder event layout, RNG keying, statistics and scratch reuse.
+// Tests for kernels/encode_events.hpp: device event encoding (rate, Poisson, latency codes; with
+// and without the receptive field; the population code) vs the CPU reference, the BatchBuilder
+// event layout, RNG keying, statistics and scratch reuse.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -140,7 +141,7 @@ HostEvents encode(EventEncoder& enc, EventBatch& ev, const SpikeCodeParams& p, i
                   const std::vector<uint8_t>& img, const std::vector<std::int64_t>& ids) {
   enc.encode(p, device_images(B, H, W, img), device_ids(ids), ev);
   EXPECT_EQ(ev.batch, B);
-  EXPECT_EQ(ev.inputs, H * W);
+  EXPECT_EQ(ev.inputs, p.population.neurons * H * W);
   EXPECT_EQ(ev.raw_steps, p.rate.raw_steps);
   return to_host(ev);
 }
@@ -506,6 +507,103 @@ TEST(EncodeEvents, RejectsBadArguments) {
   auto p = params(SpikeCode::Latency);
   p.rate.pot_hi = 0.0;
   EXPECT_THROW(enc.encode(p, img, device_ids({1, 2}), ev), std::invalid_argument);
+}
+
+// Without the receptive field every code reads the grey value scaled onto [0, pot_hi], on the
+// device exactly as in the reference; with a population code each pixel has K neurons.
+TEST(EncodeEvents, NoReceptiveFieldAndPopulationMatchReference) {
+  const std::vector<Shape> shapes = {{1, 1, 1, 70},  {2, 3, 2, 70},   {3, 13, 5, 70},
+                                     {2, 20, 31, 1}, {2, 64, 64, 70}, {3, 16, 16, 255}};
+  struct Case {
+    SpikeCode code;
+    bool rf;
+    int K;
+    double width, cut;
+  };
+  const std::vector<Case> cases = {
+      {SpikeCode::Rate, false, 1, 1, 0.1},     {SpikeCode::Poisson, false, 1, 1, 0.1},
+      {SpikeCode::Latency, false, 1, 1, 0.1},  {SpikeCode::Latency, false, 8, 1, 0.1},
+      {SpikeCode::Latency, true, 8, 1, 0.1},   {SpikeCode::Latency, false, 2, 0.3, 0.5},
+      {SpikeCode::Latency, true, 5, 2.0, 0.01}};
+  unsigned seed = 3;
+  for (const Case& c : cases)
+    for (const Shape& s : shapes) {
+      auto p = params(c.code, s.T);
+      p.receptive_field = c.rf;
+      p.population.neurons = c.K;
+      p.population.width = c.width;
+      p.population.cut = c.cut;
+      const auto img = random_images(s.B, s.H, s.W, seed++);
+      const auto ids = iota_ids(s.B, 7);
+      EventEncoder enc;
+      EventBatch ev;
+      const HostEvents got = encode(enc, ev, p, s.B, s.H, s.W, img, ids);
+      const Events ref = reference(p, s.B, s.H, s.W, img, ids);
+      const std::string what = std::string(code_name(c.code)) + " rf=" + std::to_string(c.rf) +
+                               " K=" + std::to_string(c.K) + " " + std::to_string(s.H) + "x" +
+                               std::to_string(s.W) + " T=" + std::to_string(s.T);
+      expect_same_layout(got, layout_from_ref(ref, c.K * s.H * s.W, s.T), what);
+      EXPECT_EQ(fwd_events(got), ref) << what;
+    }
+}
+
+// Hand-computed steps: K = 3, width 1 (sigma = 0.5), T = 70, no receptive field, so x = pixel /
+// 255. Pixel 0 (x = 0): r = 1, exp(-0.5), exp(-2); pixel 255 (x = 1) mirrored; the cut silences
+// responses below it; neuron j of pixel i is input j * m + i.
+TEST(EncodeEvents, PopulationStepsByHand) {
+  auto p = params(SpikeCode::Latency, 70);
+  p.receptive_field = false;
+  p.population.neurons = 3;
+  p.population.width = 1.0;
+  const int s1 = 1 + static_cast<int>(69 * (1 - std::exp(-0.5)));  // 28
+  const int s2 = 1 + static_cast<int>(69 * (1 - std::exp(-2.0)));  // 60
+  ASSERT_EQ(s1, 28);
+  ASSERT_EQ(s2, 60);
+  const RateCode& rc = p.rate;
+  EXPECT_EQ(population_step(rc, p.population, 0.0, 0), 1);
+  EXPECT_EQ(population_step(rc, p.population, 0.0, 1), s1);
+  EXPECT_EQ(population_step(rc, p.population, 0.0, 2), s2);
+  EXPECT_EQ(population_step(rc, p.population, rc.pot_hi, 2), 1);
+  EXPECT_EQ(population_step(rc, p.population, 5 * rc.pot_hi, 0), s2);  // clamped to x = 1
+  EXPECT_EQ(population_step(rc, p.population, -1.0, 0), 1);            // clamped to x = 0
+  EventEncoder enc;
+  EventBatch ev;
+  const std::vector<uint8_t> img = {0, 255};  // one 1 x 2 image, m = 2
+  HostEvents got = encode(enc, ev, p, 1, 1, 2, img, {0});
+  // (step, input): pixel 0 -> inputs 0, 2, 4; pixel 1 -> inputs 1, 3, 5.
+  Events want = {{{1, 0}, {1, 5}, {s1, 2}, {s1, 3}, {s2, 1}, {s2, 4}}};
+  EXPECT_EQ(fwd_events(got), want);
+  // A cut above exp(-2) silences the far neurons.
+  p.population.cut = 0.2;
+  got = encode(enc, ev, p, 1, 1, 2, img, {0});
+  want = {{{1, 0}, {1, 5}, {s1, 2}, {s1, 3}}};
+  EXPECT_EQ(fwd_events(got), want);
+  // With K = 1 the grey value alone sets the latency: 255 -> step 1, 0 -> no spike.
+  p.population.neurons = 1;
+  got = encode(enc, ev, p, 1, 1, 2, img, {0});
+  want = {{{1, 1}}};
+  EXPECT_EQ(fwd_events(got), want);
+}
+
+TEST(EncodeEvents, PopulationRejectsOtherCodesAndBadParameters) {
+  EventEncoder enc;
+  EventBatch ev;
+  const auto img = device_images(1, 4, 4, std::vector<uint8_t>(16, 100));
+  for (SpikeCode code : {SpikeCode::Rate, SpikeCode::Poisson}) {
+    auto p = params(code);
+    p.population.neurons = 4;
+    EXPECT_THROW(enc.encode(p, img, device_ids({1}), ev), std::invalid_argument);
+  }
+  auto p = params(SpikeCode::Latency);
+  p.population.neurons = 4;
+  p.population.width = 0.0;
+  EXPECT_THROW(enc.encode(p, img, device_ids({1}), ev), std::invalid_argument);
+  p.population.width = 1.0;
+  p.population.cut = 0.0;
+  EXPECT_THROW(enc.encode(p, img, device_ids({1}), ev), std::invalid_argument);
+  p.population.cut = 0.1;
+  p.population.neurons = 0;
+  EXPECT_THROW(enc.encode(p, img, device_ids({1}), ev), std::invalid_argument);
 }
 
 }  // namespace

@@ -28,7 +28,9 @@ struct Split {
   std::string name;  // "train" or "test"
   int count = 0;
   int height = 0, width = 0;  // one input neuron per pixel: m = height * width
-  int raw_steps = 70;         // T: spike trains have samples 0..T
+  int channels =
+      1;  // input neurons per pixel (population code; in-memory batches only, not stored)
+  int raw_steps = 70;  // T: spike trains have samples 0..T
   std::vector<std::int32_t> labels;
   std::vector<std::uint8_t> images;  // count*H*W, kind "images" (float32 files are rounded on read)
   std::vector<float> images_f32;     // written instead of `images` when the file stores float32
@@ -40,7 +42,7 @@ struct Split {
   std::vector<std::string> source, serial;
   std::vector<double> azimuth_deg, depression_deg;
 
-  int inputs() const { return height * width; }
+  int inputs() const { return channels * height * width; }
   bool has_images() const { return !images.empty() || !images_f32.empty(); }
 };
 

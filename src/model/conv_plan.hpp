@@ -1,6 +1,7 @@
 // model.conv = [c1, k1, s1, c2, k2, s2, ...] (channels, kernel, stride per convolutional layer)
 // and model.conv_pool = [p1, p2, ...] (sum pooling after each; [] = none) -> the chain of
-// ConvShapes over an image of height x width (one input channel).
+// ConvShapes over an input of `channels` maps of height x width (the population code's K neurons
+// per pixel are K channels; 1 otherwise).
 #pragma once
 #include <string>
 #include <vector>
@@ -11,7 +12,7 @@
 namespace supsnn {
 
 inline std::vector<ConvShape> conv_shapes(const std::vector<long>& triples, int height, int width,
-                                          const std::vector<long>& pools = {}) {
+                                          const std::vector<long>& pools = {}, int channels = 1) {
   if (triples.size() % 3 != 0)
     throw Error("model.conv: expected [channels, kernel, stride] triples, got " +
                 std::to_string(triples.size()) + " numbers");
@@ -19,7 +20,7 @@ inline std::vector<ConvShape> conv_shapes(const std::vector<long>& triples, int 
     throw Error("model.conv_pool: " + std::to_string(pools.size()) + " entries for " +
                 std::to_string(triples.size() / 3) + " convolutional layers");
   std::vector<ConvShape> out;
-  int c = 1, h = height, w = width;
+  int c = channels, h = height, w = width;
   for (std::size_t q = 0; q < triples.size(); q += 3) {
     ConvShape s;
     s.in_channels = c;

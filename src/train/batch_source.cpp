@@ -20,10 +20,11 @@ BatchSource<Real>::BatchSource(const std::string& path, const std::string& split
   if (reader_.kind() == "spikes") {
     if (opt_.augment.crop > 0 || opt_.augment.flip || opt_.augment.speckle > 0 ||
         opt_.augment.max_shift > 0 || opt_.augment.pool > 1 || opt_.augment.rotate > 0 ||
-        opt_.augment.scale > 0)
+        opt_.augment.scale > 0 || !opt_.receptive_field || opt_.population.neurons > 1)
       throw Error(path +
-                  ": data.crop, data.max_shift, data.pool, data.flip, data.speckle, data.rotate "
-                  "and data.scale apply to image datasets, this one holds spikes");
+                  ": data.crop, data.max_shift, data.pool, data.flip, data.speckle, data.rotate, "
+                  "data.scale, data.receptive_field and data.population apply to image datasets, "
+                  "this one holds spikes");
     out_h_ = h.height;
     out_w_ = h.width;
     raw_steps_ = h.raw_steps;
@@ -129,6 +130,8 @@ void BatchSource<Real>::encode_images(const Split& s, int first, int count) {
   SpikeCodeParams p;
   p.code = opt_.code;
   p.rate.raw_steps = raw_steps_;
+  p.receptive_field = opt_.receptive_field;
+  p.population = opt_.population;
   // Poisson spikes are fresh every training epoch and fixed for evaluation; keys never involve
   // the rank, so spikes do not depend on the number of ranks.
   p.seed = training_ ? hash3(opt_.seed, 0x5eed, static_cast<std::uint64_t>(epoch_))
@@ -159,6 +162,7 @@ BatchBuilder<Real>& BatchSource<Real>::take(int step) {
   b.count = count;
   b.height = out_h_;
   b.width = out_w_;
+  b.channels = channels();
   b.raw_steps = raw_steps_;
   b.guide_rows = s.guide_rows;
   std::vector<int> all(count);

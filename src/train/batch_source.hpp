@@ -18,6 +18,8 @@ namespace supsnn {
 
 struct DataOptions {
   SpikeCode code = SpikeCode::Rate;
+  bool receptive_field = true;  // data.receptive_field
+  PopulationCode population;    // data.population*: K input neurons per pixel
   int raw_steps = 70;
   bool template_guidance = false;  // targets from labels instead of the file's guidance
   int outputs = 0;                 // n: rows of the guidance / output neurons
@@ -36,7 +38,8 @@ class BatchSource {
   const SplitReader& reader() const { return reader_; }
   int height() const { return out_h_; }  // after cropping
   int width() const { return out_w_; }
-  int inputs() const { return out_h_ * out_w_; }
+  int channels() const { return opt_.population.neurons; }  // input neurons per pixel
+  int inputs() const { return channels() * out_h_ * out_w_; }
   int raw_steps() const { return raw_steps_; }
 
   // The samples of one pass, in order, consumed `batch` at a time by take(). Reading starts at

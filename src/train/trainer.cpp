@@ -127,6 +127,13 @@ DataPlan plan_data(const Config& cfg) {
   d.opt.code = code == "poisson"   ? SpikeCode::Poisson
                : code == "latency" ? SpikeCode::Latency
                                    : SpikeCode::Rate;
+  d.opt.receptive_field = cfg.get_bool("data.receptive_field");
+  d.opt.population.neurons = static_cast<int>(cfg.get_int("data.population"));
+  d.opt.population.width = cfg.get_float("data.population_width");
+  d.opt.population.cut = cfg.get_float("data.population_cut");
+  if (d.opt.population.neurons > 1 && d.opt.code != SpikeCode::Latency)
+    throw Error("data.population = " + std::to_string(d.opt.population.neurons) +
+                " needs data.encoder = \"latency\" (got \"" + code + "\")");
   d.opt.raw_steps = static_cast<int>(cfg.get_int("data.raw_steps"));
   d.opt.augment.crop = static_cast<int>(cfg.get_int("data.crop"));
   d.opt.augment.random_shift = cfg.get_bool("data.random_shift");
@@ -179,13 +186,13 @@ InputPathOptions input_path_options(const Config& cfg) {
 
 // The model of the run: the bilayer (model.hidden = []) or a deep SNN, initialised.
 template <class Real, class Model>
-std::unique_ptr<Model> make_model(const Config& cfg, int n, int m, const TimeGrid& grid, int height,
-                                  int width) {
+std::unique_ptr<Model> make_model(const Config& cfg, int n, int m, const TimeGrid& grid,
+                                  int channels, int height, int width) {
   const auto seed = static_cast<std::uint64_t>(cfg.get_int("train.seed"));
   if constexpr (std::is_same_v<Model, DeepSnn<Real>>) {
     std::vector<int> sizes{m};
     const auto conv = conv_shapes(cfg.get_int_list("model.conv"), height, width,
-                                  cfg.get_int_list("model.conv_pool"));
+                                  cfg.get_int_list("model.conv_pool"), channels);
     for (const auto& c : conv) sizes.push_back(c.outputs());
     for (long h : cfg.get_int_list("model.hidden")) sizes.push_back(static_cast<int>(h));
     sizes.push_back(n);
@@ -249,7 +256,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
 
   TimeGrid grid{train.raw_steps(), static_cast<int>(cfg.get_int("model.steps"))};
   const std::unique_ptr<Model> model_ptr =
-      make_model<Real, Model>(cfg, n, m, grid, train.height(), train.width());
+      make_model<Real, Model>(cfg, n, m, grid, train.channels(), train.height(), train.width());
   Model& model = *model_ptr;
   constexpr bool deep = std::is_same_v<Model, DeepSnn<Real>>;
   if constexpr (deep) {
@@ -572,6 +579,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       h5::set_attr(f, "schema_version", static_cast<std::int64_t>(1));
       h5::set_attr(f, "height", static_cast<std::int64_t>(train.height()));
       h5::set_attr(f, "width", static_cast<std::int64_t>(train.width()));
+      h5::set_attr(f, "channels", static_cast<std::int64_t>(train.channels()));  // inputs per pixel
       h5::write_strings(f, "class_names", classes);
       if constexpr (deep) {
         // W1 .. W{L+1}: each layer's (out x in) weights, W{L+1} the output layer.
