@@ -504,6 +504,7 @@ class EventEncoder {
       detail::ensure_view(lut_, static_cast<std::size_t>(K) * nv, "encode_events::lut");
       View1<int> lut = lut_;
       if (K == 1) {
+        pop_lut_valid_ = false;  // lut_ is overwritten below
         Kokkos::parallel_for(
             "supsnn::encode_events::key_table", Kokkos::RangePolicy<ExecSpace>(0, nv),
             KOKKOS_LAMBDA(const int j) {
@@ -517,9 +518,10 @@ class EventEncoder {
               }
             });
         // In order before prep_key (same execution space instance): no fence.
-      } else {
+      } else if (!pop_lut_valid_ || !same_population_table(p)) {
         // Population steps use exp: tabulated on the host so that every backend and the CPU
-        // reference share one libm (population_code.hpp). deep_copy fences before prep_key.
+        // reference share one libm (population_code.hpp), and only when the parameters change
+        // (K x 15301 exp calls with the receptive field). deep_copy fences before prep_key.
         auto h_lut = Kokkos::create_mirror_view(lut_);
         for (int j = 0; j < K; ++j)
           for (int v = 0; v < nv; ++v)
@@ -527,6 +529,8 @@ class EventEncoder {
                 rc, p.population,
                 rf ? static_cast<double>(v + vmin) / 2040.0 : detail::pixel_potential(rc, v), j);
         Kokkos::deep_copy(lut_, h_lut);
+        pop_lut_params_ = p;
+        pop_lut_valid_ = true;
       }
       // Work item (b, y, segment of XS pixels of row y). On host backends a segment is the whole
       // row (no index divisions per pixel, a plain loop); on GPUs one pixel per item, so that
@@ -564,7 +568,17 @@ class EventEncoder {
   View1<double> prob_;           // Poisson: per-step probability
   View1<std::uint64_t> prefix_;  // Poisson: hash4_prefix(seed, sample_id(b), i)
   View1<int> cnt_, start_;       // per-work-item counts and their exclusive scan
-  View1<int> lut_;               // Rate / Latency: key of each tap sum (offset by kRfSumNeg)
+  View1<int> lut_;  // Rate / Latency: key of each tap sum or grey value (per population neuron)
+  bool pop_lut_valid_ = false;      // lut_ holds the population table of pop_lut_params_
+  SpikeCodeParams pop_lut_params_;  // (the table depends on rate, receptive_field, population)
+
+  bool same_population_table(const SpikeCodeParams& p) const {
+    const SpikeCodeParams& q = pop_lut_params_;
+    const RateCode &a = p.rate, &b = q.rate;
+    return p.receptive_field == q.receptive_field && p.population.neurons == q.population.neurons &&
+           p.population.width == q.population.width && p.population.cut == q.population.cut &&
+           a.pot_hi == b.pot_hi && a.raw_steps == b.raw_steps;
+  }
 };
 
 // One-shot convenience: a temporary EventEncoder (allocates its scratch on every call; prefer a

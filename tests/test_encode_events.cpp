@@ -585,6 +585,38 @@ TEST(EncodeEvents, PopulationStepsByHand) {
   EXPECT_EQ(fwd_events(got), want);
 }
 
+// One encoder reused across population parameters: its cached step table must follow every
+// change (width, cut, K, receptive field, T) and survive plain-code calls in between.
+TEST(EncodeEvents, ReusedEncoderFollowsPopulationParameters) {
+  EventEncoder enc;
+  EventBatch ev;
+  const int B = 2, H = 9, W = 11;
+  struct Step {
+    int K;
+    double width, cut;
+    bool rf;
+    int T;
+  };
+  const std::vector<Step> seq = {{4, 1.0, 0.1, false, 70}, {4, 2.0, 0.1, false, 70},
+                                 {4, 2.0, 0.3, false, 70}, {1, 1.0, 0.1, false, 70},
+                                 {4, 2.0, 0.3, false, 70}, {4, 2.0, 0.3, true, 70},
+                                 {6, 2.0, 0.3, true, 70},  {6, 2.0, 0.3, true, 30}};
+  unsigned seed = 40;
+  for (const Step& st : seq) {
+    auto p = params(SpikeCode::Latency, st.T);
+    p.population.neurons = st.K;
+    p.population.width = st.width;
+    p.population.cut = st.cut;
+    p.receptive_field = st.rf;
+    const auto img = random_images(B, H, W, seed++);
+    const auto ids = iota_ids(B, 1);
+    const HostEvents got = encode(enc, ev, p, B, H, W, img, ids);
+    EXPECT_EQ(fwd_events(got), reference(p, B, H, W, img, ids))
+        << "K=" << st.K << " width=" << st.width << " cut=" << st.cut << " rf=" << st.rf
+        << " T=" << st.T;
+  }
+}
+
 TEST(EncodeEvents, PopulationRejectsOtherCodesAndBadParameters) {
   EventEncoder enc;
   EventBatch ev;
