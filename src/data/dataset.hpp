@@ -27,9 +27,9 @@ struct SpikeEvents {
 struct Split {
   std::string name;  // "train" or "test"
   int count = 0;
-  int height = 0, width = 0;  // one input neuron per pixel: m = height * width
-  int channels =
-      1;  // input neurons per pixel (population code; in-memory batches only, not stored)
+  int height = 0, width = 0;  // m = channels * height * width input neurons
+  // Input neurons per pixel: 1 in files; K for in-memory batches of the population code.
+  int channels = 1;
   int raw_steps = 70;  // T: spike trains have samples 0..T
   std::vector<std::int32_t> labels;
   std::vector<std::uint8_t> images;  // count*H*W, kind "images" (float32 files are rounded on read)
