@@ -112,6 +112,14 @@ TEST(Cli, ImportSeedAndTrainOnIt) {
             std::string::npos)
       << r.output;
   EXPECT_EQ(count_lines(read_file(dir.file("run/metrics.csv"))), 3);
+  // Image options on a file of stored spikes are refused, naming the file.
+  expect_clean_failure(
+      test::run_supsnn("train --set data.train=seed.h5 --set data.encoder=latency "
+                       "--set data.population=4 --run-dir bad",
+                       dir.str()),
+      "seed.h5: data.crop, data.max_shift, data.pool, data.flip, data.speckle, data.rotate, "
+      "data.scale, data.receptive_field and data.population apply to image datasets");
+  EXPECT_FALSE(fs::exists(dir.file("bad")));
 }
 
 TEST(Cli, PrepareThenTrainWithAugmentation) {
