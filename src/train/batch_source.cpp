@@ -11,20 +11,26 @@ namespace {
 constexpr std::int64_t kTestKeyOffset = std::int64_t(1) << 40;
 }  // namespace
 
+void check_options_fit_kind(const std::string& path, const std::string& kind,
+                            const DataOptions& opt) {
+  const AugmentOptions& a = opt.augment;
+  if (kind == "spikes" &&
+      (a.crop > 0 || a.flip || a.speckle > 0 || a.max_shift > 0 || a.pool > 1 || a.rotate > 0 ||
+       a.scale > 0 || !opt.receptive_field || opt.population.neurons > 1))
+    throw Error(path +
+                ": data.crop, data.max_shift, data.pool, data.flip, data.speckle, data.rotate, "
+                "data.scale, data.receptive_field and data.population apply to image datasets, "
+                "this one holds spikes");
+}
+
 template <class Real>
 BatchSource<Real>::BatchSource(const std::string& path, const std::string& split, DataOptions opt,
                                bool training)
     : reader_(path, split), opt_(opt), training_(training) {
   const Split& h = reader_.header();
   if (!training_) opt_.augment = evaluation_options(opt_.augment);
+  check_options_fit_kind(path, reader_.kind(), opt_);
   if (reader_.kind() == "spikes") {
-    if (opt_.augment.crop > 0 || opt_.augment.flip || opt_.augment.speckle > 0 ||
-        opt_.augment.max_shift > 0 || opt_.augment.pool > 1 || opt_.augment.rotate > 0 ||
-        opt_.augment.scale > 0 || !opt_.receptive_field || opt_.population.neurons > 1)
-      throw Error(path +
-                  ": data.crop, data.max_shift, data.pool, data.flip, data.speckle, data.rotate, "
-                  "data.scale, data.receptive_field and data.population apply to image datasets, "
-                  "this one holds spikes");
     out_h_ = h.height;
     out_w_ = h.width;
     raw_steps_ = h.raw_steps;

@@ -29,6 +29,10 @@ struct DataOptions {
   int chunk = 256;  // samples per read (rounded to whole batches)
 };
 
+// Throws (naming the file) when image-only options are set for a dataset of stored spikes.
+void check_options_fit_kind(const std::string& path, const std::string& kind,
+                            const DataOptions& opt);
+
 template <class Real>
 class BatchSource {
  public:

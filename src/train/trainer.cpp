@@ -145,6 +145,7 @@ DataPlan plan_data(const Config& cfg) {
   d.opt.augment.scale = cfg.get_float("data.scale");
   d.opt.seed = static_cast<std::uint64_t>(cfg.get_int("train.seed"));
   d.opt.prefetch = cfg.get_bool("data.prefetch");
+  check_options_fit_kind(d.train_path, train.kind(), d.opt);  // before the run directory exists
   // Validation: a stratified, seeded fraction of every class of the train split.
   const double frac = cfg.get_float("data.validation");
   std::tie(d.train_indices, d.val_indices) =
