@@ -131,6 +131,7 @@ void expect_same(const TrainState& a, const TrainState& b) {
   EXPECT_TRUE(same_bits(a.adam_m, b.adam_m));
   EXPECT_TRUE(same_bits(a.adam_v, b.adam_v));
   EXPECT_EQ(a.adam_steps, b.adam_steps);
+  EXPECT_TRUE(same_bits(a.ema, b.ema));
   EXPECT_EQ(a.epoch, b.epoch);
   EXPECT_EQ(a.step_in_epoch, b.step_in_epoch);
   EXPECT_EQ(a.global_step, b.global_step);
@@ -284,6 +285,31 @@ TEST(Checkpoint, FlippedBitInParametersFailsChecksum) {
       EXPECT_NE(err.find("checksum mismatch"), std::string::npos) << name << ": " << err;
     }
   }
+}
+
+// optim.ema: the weight average is a fourth parameter-sized array, read back exactly at another
+// world size and covered by the checksum; a state without one reads back without one.
+TEST(Checkpoint, WeightAverageRoundTripsAndIsChecksummed) {
+  const Comm world;
+  SharedDir dir("ema");
+  for (bool single : {false, true}) {
+    TrainState s = full_state(3001, single);
+    s.ema.assign(s.adam_m.rbegin(), s.adam_m.rend());  // values of the run's precision
+    const std::string path = checkpoint_path(dir.str(), single);
+    write_checkpoint(world, path, s);
+    expect_same(s, read_checkpoint(world, path));
+    expect_same(s, read_checkpoint(Comm(MPI_COMM_SELF), path));
+    MPI_Barrier(MPI_COMM_WORLD);  // every rank's own read is done before rank 0 damages the file
+    on_rank0([&] { flip_bit(path, data_offset(path, "optimizer/ema") + 1234); });
+    const std::string err = test::error_of([&] { read_checkpoint(world, path); });
+    EXPECT_NE(err.find("checksum mismatch"), std::string::npos) << err;
+  }
+  TrainState s = full_state(10, false);
+  s.ema.assign(9, 0.0);
+  const std::string bad = dir.file("step-00000009.h5");
+  const std::string err = test::error_of([&] { write_checkpoint(world, bad, s); });
+  EXPECT_NE(err.find("weight average has 9 values, expected 10"), std::string::npos) << err;
+  on_rank0([&] { EXPECT_FALSE(fs::exists(bad)); });
 }
 
 TEST(Checkpoint, MissingFieldsAndOtherFilesFail) {

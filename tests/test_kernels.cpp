@@ -8,6 +8,7 @@
 #include "kernels/interp.hpp"
 #include "kernels/seed_integrate.hpp"
 #include "kernels/trace_loss.hpp"
+#include "kernels/weight_average.hpp"
 #include "test_fixtures.hpp"
 
 namespace supsnn {
@@ -224,6 +225,38 @@ TYPED_TEST(KernelTest, AdamWeightDecayIsDecoupled) {
   double diff = 0;
   for (int i = 0; i < N; ++i) diff = std::max(diff, std::abs(double(rw[i]) - double(pw[i])));
   EXPECT_GT(diff, 1e-3);
+}
+
+TYPED_TEST(KernelTest, WeightAverageMatchesReferenceAndWarmsUp) {
+  using Real = TypeParam;
+  // The decay schedule by hand: (1 + t) / (10 + t) until it reaches the configured decay.
+  EXPECT_DOUBLE_EQ(ema_decay(0.99, 1), 2.0 / 11.0);
+  EXPECT_DOUBLE_EQ(ema_decay(0.99, 80), 81.0 / 90.0);
+  EXPECT_DOUBLE_EQ(ema_decay(0.99, 1000), 0.99);
+  EXPECT_DOUBLE_EQ(ema_decay(0.5, 9), 0.5);  // 10 / 19 > 0.5
+  const int N = 1000;
+  View1<Real> a("a", N), w("w", N);
+  auto ha = Kokkos::create_mirror_view(a), hw = Kokkos::create_mirror_view(w);
+  std::vector<Real> ra(N), rw(N);
+  for (int i = 0; i < N; ++i) ra[i] = ha(i) = static_cast<Real>(uniform01(6, 1, i) - 0.5);
+  Kokkos::deep_copy(a, ha);
+  for (long t = 1; t <= 4; ++t) {
+    for (int i = 0; i < N; ++i) rw[i] = hw(i) = static_cast<Real>(uniform01(6, 1 + t, i) - 0.5);
+    Kokkos::deep_copy(w, hw);
+    ema_update<Real>(0.9, t, a, w);
+    ema_update_ref<Real>(0.9, t, N, ra.data(), rw.data());
+  }
+  this->expect_near_rel(test::to_host(a), std::vector<double>(ra.begin(), ra.end()), this->tol());
+  // A constant sequence is a fixed point, and one step moves by 1 - d_1 of the way to w.
+  for (int i = 0; i < N; ++i) ha(i) = hw(i) = static_cast<Real>(0.25);
+  Kokkos::deep_copy(a, ha);
+  Kokkos::deep_copy(w, hw);
+  ema_update<Real>(0.9, 7, a, w);
+  for (double x : test::to_host(a)) ASSERT_EQ(x, 0.25);
+  Kokkos::deep_copy(a, Real(0));
+  Kokkos::deep_copy(w, Real(1));
+  ema_update<Real>(0.9, 1, a, w);
+  for (double x : test::to_host(a)) ASSERT_NEAR(x, 1 - 2.0 / 11.0, this->tol());
 }
 
 }  // namespace

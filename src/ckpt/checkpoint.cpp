@@ -25,7 +25,13 @@ namespace fs = std::filesystem;
 
 constexpr const char* kSchema = "supsnn-checkpoint";
 constexpr std::int64_t kSchemaVersion = 1;
-constexpr const char* kArrays[3] = {"model/params", "optimizer/adam_m", "optimizer/adam_v"};
+// The parameter-sized arrays, in checksum order; the last one only with optim.ema.
+constexpr int kMaxArrays = 4;
+constexpr const char* kArrays[kMaxArrays] = {"model/params", "optimizer/adam_m", "optimizer/adam_v",
+                                             "optimizer/ema"};
+int array_count(bool has_ema) {
+  return has_ema ? 4 : 3;
+}
 
 // Per-epoch metric columns, stored as /metrics/<name> (float64, one value per finished epoch).
 using MetricField = double EpochMetrics::*;  // an alias: nvcc's front end warns on the raw form
@@ -107,18 +113,20 @@ std::uint32_t crc_bytes(const void* p, std::size_t n) {
       crc32_z(crc32_z(0, nullptr, 0), static_cast<const Bytef*>(p), n));
 }
 
-// CRC-32 (zlib) of the concatenated stored bytes of params, adam_m and adam_v, from each rank's
-// CRCs of its own slices (crc32_combine): every rank hashes only its slice, and all ranks get the
-// same value for any world size.
-std::uint32_t combined_crc(const Comm& comm, const std::array<unsigned long, 3>& mine, hsize_t n,
-                           std::size_t elem) {
-  std::vector<unsigned long> all(3 * comm.size());
-  MPI_Allgather(mine.data(), 3, MPI_UNSIGNED_LONG, all.data(), 3, MPI_UNSIGNED_LONG, comm.raw());
+// CRC-32 (zlib) of the concatenated stored bytes of the first `arrays` of kArrays (params,
+// adam_m, adam_v and, with averaging, ema), from each rank's CRCs of its own slices
+// (crc32_combine): every rank hashes only its slice, and all ranks get the same value for any
+// world size.
+std::uint32_t combined_crc(const Comm& comm, const std::array<unsigned long, kMaxArrays>& mine,
+                           int arrays, hsize_t n, std::size_t elem) {
+  std::vector<unsigned long> all(kMaxArrays * comm.size());
+  MPI_Allgather(mine.data(), kMaxArrays, MPI_UNSIGNED_LONG, all.data(), kMaxArrays,
+                MPI_UNSIGNED_LONG, comm.raw());
   uLong crc = crc32(0, nullptr, 0);
-  for (int a = 0; a < 3; ++a)
+  for (int a = 0; a < arrays; ++a)
     for (int r = 0; r < comm.size(); ++r) {
       const hsize_t len = slice_of(n, r, comm.size()).count * elem;
-      if (len > 0) crc = crc32_combine(crc, all[3 * r + a], static_cast<z_off_t>(len));
+      if (len > 0) crc = crc32_combine(crc, all[kMaxArrays * r + a], static_cast<z_off_t>(len));
     }
   return static_cast<std::uint32_t>(crc);
 }
@@ -184,17 +192,18 @@ void write_text_rank0(const h5::Handle& loc, const std::string& name, const std:
   write_rank0(loc, name, type.id(), type.id(), {}, buf.data(), dxpl, root);
 }
 
-// Writes params, adam_m, adam_v as T, each rank its own slice with one collective transfer per
-// array; returns the CRC-32 of all three arrays' stored bytes (same on every rank).
+// Writes params, adam_m, adam_v (and ema) as T, each rank its own slice with one collective
+// transfer per array; returns the CRC-32 of all arrays' stored bytes (same on every rank).
 template <class T>
 std::uint32_t write_arrays(const Comm& comm, const h5::Handle& file, const h5::Handle& dxpl,
                            const TrainState& s) {
   const hsize_t n = s.params.size();
   const Slice my = slice_of(n, comm.rank(), comm.size());
-  const std::vector<double>* src[3] = {&s.params, &s.adam_m, &s.adam_v};
-  std::array<unsigned long, 3> crcs{};
+  const std::vector<double>* src[kMaxArrays] = {&s.params, &s.adam_m, &s.adam_v, &s.ema};
+  const int arrays = array_count(!s.ema.empty());
+  std::array<unsigned long, kMaxArrays> crcs{};
   std::vector<T> buf;
-  for (int a = 0; a < 3; ++a) {
+  for (int a = 0; a < arrays; ++a) {
     const double* begin = src[a]->data() + my.begin;
     const T* data = nullptr;
     if constexpr (std::is_same_v<T, double>) {
@@ -223,7 +232,7 @@ std::uint32_t write_arrays(const Comm& comm, const h5::Handle& file, const h5::H
                  my.count > 0 ? data : &dummy) < 0)
       throw Error(file.file() + ": cannot write dataset " + kArrays[a]);
   }
-  return combined_crc(comm, crcs, n, sizeof(T));
+  return combined_crc(comm, crcs, arrays, n, sizeof(T));
 }
 
 void check_state(const std::string& path, const TrainState& s) {
@@ -231,6 +240,10 @@ void check_state(const std::string& path, const TrainState& s) {
     throw Error(path + ": cannot write checkpoint: Adam moments (" +
                 std::to_string(s.adam_m.size()) + ", " + std::to_string(s.adam_v.size()) +
                 " values) do not match the " + std::to_string(s.params.size()) + " parameters");
+  if (!s.ema.empty() && s.ema.size() != s.params.size())
+    throw Error(path + ": cannot write checkpoint: the weight average has " +
+                std::to_string(s.ema.size()) + " values, expected " +
+                std::to_string(s.params.size()));
   std::size_t k = 0;
   for (const auto& m : s.history) {
     if (m.test_confusion.empty()) continue;
@@ -394,17 +407,18 @@ struct Loaded {
   TrainState state;
   std::uint64_t stored_crc = 0;
   hsize_t n = 0;
-  std::array<std::vector<float>, 3> f;   // single precision
-  std::array<std::vector<double>, 3> d;  // double precision
-  std::array<unsigned long, 3> crcs{};
+  int arrays = 3;                                 // 4: with the weight average
+  std::array<std::vector<float>, kMaxArrays> f;   // single precision
+  std::array<std::vector<double>, kMaxArrays> d;  // double precision
+  std::array<unsigned long, kMaxArrays> crcs{};
 };
 
 template <class T>
 void read_slices(const Comm& comm, const h5::Handle& file, Loaded& l,
-                 std::array<std::vector<T>, 3>& out) {
+                 std::array<std::vector<T>, kMaxArrays>& out) {
   const Slice my = slice_of(l.n, comm.rank(), comm.size());
   const h5::Handle dxpl = h5::collective_transfer(file.file());
-  for (int a = 0; a < 3; ++a) {
+  for (int a = 0; a < l.arrays; ++a) {
     out[a].resize(l.n);
     if (l.n == 0) continue;
     h5::Handle ds(H5Dopen2(file.id(), kArrays[a], H5P_DEFAULT), H5Dclose, file.file());
@@ -466,7 +480,8 @@ void read_file(const Comm& comm, const std::string& path, Loaded& l) {
     s.adam_steps = attr_at_least(g, "adam_steps", 0);
   }
   const std::size_t elem = s.single_precision ? 4 : 8;
-  for (const char* a : kArrays) expect_dataset(file, a, H5T_FLOAT, elem, {l.n});
+  l.arrays = array_count(h5::exists(file, kArrays[3]));
+  for (int a = 0; a < l.arrays; ++a) expect_dataset(file, kArrays[a], H5T_FLOAT, elem, {l.n});
   if (s.single_precision)
     read_slices(comm, file, l, l.f);
   else
@@ -522,10 +537,12 @@ void read_file(const Comm& comm, const std::string& path, Loaded& l) {
 
 // Every rank gets every slice: rank r broadcasts its own part (in pieces below INT_MAX).
 template <class T>
-void share_slices(const Comm& comm, hsize_t n, std::array<std::vector<T>, 3>& arrays) {
+void share_slices(const Comm& comm, hsize_t n, int count,
+                  std::array<std::vector<T>, kMaxArrays>& arrays) {
   const hsize_t piece = hsize_t{1} << 30;
-  for (auto& v : arrays)
+  for (int a = 0; a < count; ++a)
     for (int r = 0; r < comm.size(); ++r) {
+      auto& v = arrays[a];
       const Slice sl = slice_of(n, r, comm.size());
       for (hsize_t off = 0; off < sl.count; off += piece) {
         const int count = static_cast<int>(std::min(piece, sl.count - off));
@@ -645,8 +662,8 @@ TrainState read_checkpoint(const Comm& comm, const std::string& path) {
   const QuietHdf5 quiet;
   Loaded l;
   agree(comm, path, [&] { read_file(comm, path, l); });
-  const std::uint32_t crc =
-      combined_crc(comm, l.crcs, l.n, l.state.single_precision ? 4 : 8);  // same on all ranks
+  const std::uint32_t crc = combined_crc(comm, l.crcs, l.arrays, l.n,
+                                         l.state.single_precision ? 4 : 8);  // same on all ranks
   if (crc != l.stored_crc) {
     char msg[160];
     std::snprintf(msg, sizeof msg,
@@ -657,15 +674,17 @@ TrainState read_checkpoint(const Comm& comm, const std::string& path) {
   }
   TrainState s = std::move(l.state);
   if (s.single_precision) {
-    share_slices(comm, l.n, l.f);
+    share_slices(comm, l.n, l.arrays, l.f);
     s.params.assign(l.f[0].begin(), l.f[0].end());
     s.adam_m.assign(l.f[1].begin(), l.f[1].end());
     s.adam_v.assign(l.f[2].begin(), l.f[2].end());
+    if (l.arrays == 4) s.ema.assign(l.f[3].begin(), l.f[3].end());
   } else {
-    share_slices(comm, l.n, l.d);
+    share_slices(comm, l.n, l.arrays, l.d);
     s.params = std::move(l.d[0]);
     s.adam_m = std::move(l.d[1]);
     s.adam_v = std::move(l.d[2]);
+    if (l.arrays == 4) s.ema = std::move(l.d[3]);
   }
   return s;
 }

@@ -106,7 +106,8 @@ void print_checkpoint(const std::string& path, const TrainState& s, std::uint64_
   std::printf("global batch:      %ld\n", s.global_batch);
   std::printf("precision:         %s\n",
               s.single_precision ? "float (float32)" : "double (float64)");
-  std::printf("parameters:        %zu (+ Adam moments, %ld Adam steps)\n", n, s.adam_steps);
+  std::printf("parameters:        %zu (+ Adam moments, %ld Adam steps%s)\n", n, s.adam_steps,
+              s.ema.empty() ? "" : ", weight average");
   std::printf("seed:              %" PRIu64 "\n", s.seed);
   std::printf("checksum verified: yes (crc32 %08" PRIx64 ")\n", crc);
   std::string classes;

@@ -230,6 +230,14 @@ const std::vector<ConfigKey>& config_schema() {
        {},
        0,
        1e300},
+      {"optim.ema",
+       0.0,
+       "decay of an exponential moving average of the weights (Polyak averaging, decay "
+       "min(ema, (1 + t) / (10 + t)) at step t); > 0: evaluation, train.select and model.h5 use "
+       "the averaged weights; 0 = off",
+       {},
+       0,
+       0.999999999},
       {"optim.schedule",
        std::string("constant"),
        "learning-rate schedule; step: multiply by gamma at each milestone epoch",

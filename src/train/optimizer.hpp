@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "kernels/adam.hpp"
+#include "kernels/weight_average.hpp"
 #include "model/host_views.hpp"
 
 namespace supsnn {
@@ -30,6 +31,52 @@ class Adam {
   AdamParams p_;
   View1<Real> m_, v_;
   long t_ = 0;
+};
+
+// Exponential moving average of the weights (optim.ema; kernels/weight_average.hpp). Every rank
+// holds the same weights after each step (all-reduced gradients, identical Adam updates), so
+// every rank's average is the same too: no communication.
+template <class Real>
+class WeightAverage {
+ public:
+  // decay 0: off (no buffers). Otherwise the average starts as a copy of `params`.
+  WeightAverage(double decay, View1<Real> params) : decay_(decay) {
+    if (!on()) return;
+    avg_ = View1<Real>("weight_average", params.extent(0));
+    saved_ = View1<Real>("weights_saved", params.extent(0));
+    Kokkos::deep_copy(avg_, params);
+  }
+  bool on() const { return decay_ > 0; }
+  // After optimiser step t (1-based, Adam's count).
+  void update(View1<const Real> params, long t) {
+    if (on()) ema_update<Real>(decay_, t, avg_, params);
+  }
+  std::vector<double> host() const { return on() ? host_copy(avg_) : std::vector<double>{}; }
+  void restore(const std::vector<double>& a) { copy_to_device(a, avg_); }
+  // While the returned guard lives, `params` holds the average (evaluation, model selection);
+  // the training weights come back when it goes. Without averaging it changes nothing.
+  class Swap {
+   public:
+    Swap(const WeightAverage& a, View1<Real> params) : a_(a), p_(params) {
+      if (!a_.on()) return;
+      Kokkos::deep_copy(a_.saved_, p_);  // deep_copy fences: no kernel still reads params
+      Kokkos::deep_copy(p_, a_.avg_);
+    }
+    ~Swap() {
+      if (a_.on()) Kokkos::deep_copy(p_, a_.saved_);
+    }
+    Swap(const Swap&) = delete;
+    Swap& operator=(const Swap&) = delete;
+
+   private:
+    const WeightAverage& a_;
+    View1<Real> p_;
+  };
+  Swap averaged(View1<Real> params) const { return Swap(*this, params); }
+
+ private:
+  double decay_;
+  View1<Real> avg_, saved_;
 };
 
 // lr for a 1-based epoch: constant, or multiplied by gamma at each milestone epoch reached.

@@ -292,6 +292,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   ap.eps = cfg.get_float("optim.epsilon");
   ap.weight_decay = cfg.get_float("optim.weight_decay");
   Adam<Real> adam(model.params().extent(0), ap);
+  WeightAverage<Real> average(cfg.get_float("optim.ema"), model.params());
   LossParams lp;
   const std::string lk = cfg.get_string("loss.kind");
   lp.kind = lk == "mse"             ? LossKind::MSE
@@ -350,6 +351,14 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
                       data_ids);
       model.set_weights_host(st.params);
       adam.restore(st.adam_m, st.adam_v, st.adam_steps);
+      if (average.on() != !st.ema.empty())
+        throw Error(path + ": the checkpoint " +
+                    (st.ema.empty() ? std::string("has no weight average")
+                                    : std::string("holds a weight average")) +
+                    ", expected " + (average.on() ? "one" : "none") +
+                    " for optim.ema = " + fmt::format("{}", cfg.get_float("optim.ema")) +
+                    " (resume with the optim.ema of the run that wrote it)");
+      if (average.on()) average.restore(st.ema);
       start_epoch = st.epoch;
       start_step = st.step_in_epoch;
       global_step = st.global_step;
@@ -381,6 +390,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     st.adam_m = host_copy(adam.first_moment());
     st.adam_v = host_copy(adam.second_moment());
     st.adam_steps = adam.steps();
+    st.ema = average.host();
     st.epoch = epoch;
     st.step_in_epoch = step_in_epoch;
     st.global_step = global_step;
@@ -488,6 +498,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
                     " non-finite values at epoch " + std::to_string(epoch) + ", step " +
                     std::to_string(s + 1) + " (expected finite values; try a lower optim.lr)");
       adam.step(model.params(), model.grads(), lr);
+      average.update(model.params(), adam.steps());
       ++global_step;
       progress.update(global_step, epoch_label);
       const Checkpointer::Decision d = ckpt.after_step(global_step);
@@ -522,39 +533,43 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     em.samples_per_s = trained_now / seconds;
     em.train_loss = sums[0] / trained;
     em.train_accuracy = sums[1] / trained;
-    if (val) {
-      const EvalResult r = evaluate(*val, plan.val_indices);
-      em.val_loss = r.loss;
-      em.val_accuracy = r.accuracy;
+    {  // optim.ema: evaluation, the weight maps and the selected weights use the average; the
+       // training weights are back at the end of this block, before a checkpoint is written.
+      const auto averaged = average.averaged(model.params());
+      if (val) {
+        const EvalResult r = evaluate(*val, plan.val_indices);
+        em.val_loss = r.loss;
+        em.val_accuracy = r.accuracy;
+      }
+      if (test) {
+        const EvalResult r = evaluate(*test, test_indices);
+        em.test_loss = r.loss;
+        em.test_accuracy = r.accuracy;
+        em.test_confusion = r.confusion;
+      }
+      log.info(
+          "epoch {}/{}  train loss {:.6g}  train acc {:.4f}{}  test loss {:.6g}  test acc {:.4f}  "
+          "lr {:.3g}  {:.1f} samples/s",
+          epoch, epochs, em.train_loss, em.train_accuracy,
+          val ? fmt::format("  val acc {:.4f}", em.val_accuracy) : std::string(), em.test_loss,
+          em.test_accuracy, lr, em.samples_per_s);
+      if constexpr (deep) {
+        std::string rates;
+        for (double r : model.spike_rates()) rates += fmt::format(" {:.3g}", r);
+        log.info("hidden spikes per neuron and sample (last batch):{}", rates);
+      }
+      if (comm.rank() == 0) metrics.append(em);
+      if (tb) {
+        log_epoch_to_tensorboard(*tb, em, global_step);
+        std::vector<int> sizes{m, n};
+        if constexpr (deep) sizes = model.sizes();
+        log_weight_maps(*tb, global_step, model.weights_host(), sizes, train.height(),
+                        train.width());
+        tb->flush();
+      }
+      summary.epochs.push_back(em);
+      if (selector.offer(em) && selector.best_val()) chosen_weights = model.weights_host();
     }
-    if (test) {
-      const EvalResult r = evaluate(*test, test_indices);
-      em.test_loss = r.loss;
-      em.test_accuracy = r.accuracy;
-      em.test_confusion = r.confusion;
-    }
-    log.info(
-        "epoch {}/{}  train loss {:.6g}  train acc {:.4f}{}  test loss {:.6g}  test acc {:.4f}  lr "
-        "{:.3g}  "
-        "{:.1f} samples/s",
-        epoch, epochs, em.train_loss, em.train_accuracy,
-        val ? fmt::format("  val acc {:.4f}", em.val_accuracy) : std::string(), em.test_loss,
-        em.test_accuracy, lr, em.samples_per_s);
-    if constexpr (deep) {
-      std::string rates;
-      for (double r : model.spike_rates()) rates += fmt::format(" {:.3g}", r);
-      log.info("hidden spikes per neuron and sample (last batch):{}", rates);
-    }
-    if (comm.rank() == 0) metrics.append(em);
-    if (tb) {
-      log_epoch_to_tensorboard(*tb, em, global_step);
-      std::vector<int> sizes{m, n};
-      if constexpr (deep) sizes = model.sizes();
-      log_weight_maps(*tb, global_step, model.weights_host(), sizes, train.height(), train.width());
-      tb->flush();
-    }
-    summary.epochs.push_back(em);
-    if (selector.offer(em) && selector.best_val()) chosen_weights = model.weights_host();
     if (ckpt.after_epoch(epoch, global_step).write) {
       const double zero[2] = {0, 0};
       ckpt.write(make_state(epoch + 1, 0, zero));
@@ -569,7 +584,10 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     return summary;
   }
 
-  summary.weights = !chosen_weights.empty() ? chosen_weights : model.weights_host();
+  // optim.ema: "last" saves the average after the last step.
+  summary.weights = !chosen_weights.empty() ? chosen_weights
+                    : average.on()          ? average.host()
+                                            : model.weights_host();
   summary.outputs = n;
   summary.inputs = m;
   if (comm.rank() == 0) {
