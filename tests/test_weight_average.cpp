@@ -91,8 +91,7 @@ TEST(WeightAverage, StoppedRunResumesExactlyAndMismatchesAreRefused) {
   Config stop = config_for(data, dir + "/stopped", kDecay);
   stop.set("train.max_steps", 4L);  // mid-epoch 2
   ASSERT_TRUE(run_training(stop, world, "t").stopped);
-  const auto resumed =
-      run_training(config_for(data, dir + "/stopped", kDecay), world, "t", "auto");
+  const auto resumed = run_training(config_for(data, dir + "/stopped", kDecay), world, "t", "auto");
   EXPECT_EQ(resumed.weights, straight.weights);
   ASSERT_EQ(resumed.epochs.size(), 2u);
   EXPECT_EQ(resumed.epochs[1].test_loss, straight.epochs[1].test_loss);
