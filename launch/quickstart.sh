@@ -15,7 +15,9 @@ build/src/supsnn synth --output data/synth.h5
 # (both are read from what supsnn printed, so --set run.dir=... overrides are reported correctly).
 log=$(mktemp "${TMPDIR:-/tmp}/supsnn-quickstart.XXXXXX")
 trap 'rm -f "$log"' EXIT
-build/src/supsnn train --config configs/default.toml "$@" 2>&1 | tee "$log"
+# The demo starts over each time (--overwrite removes the previous demo run's files from its run
+# directory; a plain `supsnn train` refuses a directory that holds an earlier run).
+build/src/supsnn train --config configs/default.toml --overwrite "$@" 2>&1 | tee "$log"
 
 run_dir=$(sed -n 's/.*supsnn train, run directory \(.*\)$/\1/p' "$log" | tail -n 1)
 final=$(grep -o 'final test accuracy.*' "$log" | tail -n 1 || true)

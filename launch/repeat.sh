@@ -2,7 +2,8 @@
 # Repeats one experiment over seeds 1..K and prints the final test (and validation) accuracy of
 # each run and their mean, standard deviation, min and max. A stop-gap until `supsnn sweep`.
 # "Final" is the epoch that train.select chose (selection.csv: the last epoch, or the one with the
-# best validation accuracy).
+# best validation accuracy). Run again, it continues unfinished seeds (--resume auto) and reports
+# finished ones as they are; with other settings it stops (start over: rm -r runs/<name>-seed*).
 #   launch/repeat.sh configs/mstar-soc3e-ce-bilayer.toml 3 [--set key=value ...]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,7 +13,7 @@ shift 2
 name=$(basename "$config" .toml)
 for seed in $(seq 1 "$repeats"); do
   build/src/supsnn train --config "$config" --set train.seed="$seed" --set run.log_level=warn \
-    --run-dir "runs/$name-seed$seed" "$@"
+    --run-dir "runs/$name-seed$seed" --resume auto "$@"
   # selection.csv columns: epoch, val_loss, val_accuracy, test_loss, test_accuracy, rule
   tail -n 1 "runs/$name-seed$seed/selection.csv" |
     awk -F, -v s="$seed" '{printf "seed %s: val %.4f test %.4f (epoch %d, %s)\n", s, $3, $5, $1, $6}'

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "common/error.hpp"
+#include "data/data_options.hpp"
 #include "data/dataset.hpp"
 #include "data/prepare.hpp"
 #include "kernels/encode_events.hpp"
@@ -18,7 +19,8 @@ void run_data_bench(const DataBenchOptions& o) {
   std::string path = o.dataset;
   std::filesystem::path tmp;
   if (!o.input.empty()) {
-    tmp = std::filesystem::temp_directory_path() / ("supsnn-bench-" + std::to_string(::getpid()) + ".h5");
+    tmp = std::filesystem::temp_directory_path() /
+          ("supsnn-bench-" + std::to_string(::getpid()) + ".h5");
     path = tmp.string();
     PrepareOptions p;
     p.input = o.input;
@@ -27,8 +29,9 @@ void run_data_bench(const DataBenchOptions& o) {
     const DatasetFile ds = prepare_dataset(p, &st);
     write_dataset(path, ds, "supsnn bench");
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    std::printf("prepare  %s: %ld chips in %.3f s = %.0f chips/s (read+decode+crop: %.0f chips/s)\n", o.input.c_str(),
-                st.chips, s, st.chips / s, st.chips / st.seconds);
+    std::printf(
+        "prepare  %s: %ld chips in %.3f s = %.0f chips/s (read+decode+crop: %.0f chips/s)\n",
+        o.input.c_str(), st.chips, s, st.chips / s, st.chips / st.seconds);
   }
   if (path.empty()) throw Error("bench: give --input DIR (chips) or --dataset FILE.h5");
   const Split s = SplitReader(path, "train").read_all();
@@ -38,13 +41,14 @@ void run_data_bench(const DataBenchOptions& o) {
   View1<std::int64_t> ids("ids", B);
   auto h_img = Kokkos::create_mirror_view(img);
   auto h_ids = Kokkos::create_mirror_view(ids);
-  std::printf("encode   %d images of %d x %d, batch %d, T = %d, backend %s:\n", s.count, H, W, B, o.raw_steps,
-              ExecSpace::name());
-  for (const auto& [name, code] : {std::pair{"rate", SpikeCode::Rate}, std::pair{"poisson", SpikeCode::Poisson},
-                                   std::pair{"latency", SpikeCode::Latency}}) {
-    SpikeCodeParams p;
-    p.code = code;
-    p.rate.raw_steps = o.raw_steps;
+  std::printf("encode   %d images of %d x %d, batch %d, T = %d, backend %s:\n", s.count, H, W, B,
+              o.raw_steps, ExecSpace::name());
+  for (const auto& [name, code] :
+       {std::pair{"rate", SpikeCode::Rate}, std::pair{"poisson", SpikeCode::Poisson},
+        std::pair{"latency", SpikeCode::Latency}}) {
+    DataOptions d = data_options(Config());  // the default data.* settings, this code
+    d.code = code;
+    const SpikeCodeParams p = spike_code_params(d, o.raw_steps, 0);
     EventEncoder enc;
     EventBatch ev;
     double best = 1e300;
@@ -55,7 +59,8 @@ void run_data_bench(const DataBenchOptions& o) {
       for (int b0 = 0; b0 < s.count; b0 += B) {
         const int n = std::min(B, s.count - b0);
         for (int b = 0; b < n; ++b) {
-          std::copy_n(s.images.begin() + static_cast<std::size_t>(b0 + b) * H * W, H * W, &h_img(b, 0, 0));
+          std::copy_n(s.images.begin() + static_cast<std::size_t>(b0 + b) * H * W, H * W,
+                      &h_img(b, 0, 0));
           h_ids(b) = b0 + b;
         }
         Kokkos::deep_copy(img, h_img);

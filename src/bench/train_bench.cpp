@@ -10,6 +10,7 @@
 
 #include "common/error.hpp"
 #include "data/batch.hpp"
+#include "data/data_options.hpp"
 #include "data/dataset.hpp"
 #include "data/synth.hpp"
 #include "data/template_guidance.hpp"
@@ -109,8 +110,8 @@ class BatchMaker {
     Kokkos::deep_copy(ids_, h_ids);
     Kokkos::deep_copy(guidance_, h_g);
     Kokkos::deep_copy(labels_, h_l);
-    SpikeCodeParams code;
-    code.rate.raw_steps = T;
+    // The default data.* settings (the seed's rate code), as `supsnn train` builds them.
+    const SpikeCodeParams code = spike_code_params(data_options(Config()), T, 0);
     enc_.encode(code, img_, ids_, ev_);
   }
   const EventBatch& events() const { return s_.has_images() ? ev_ : builder_.events(); }

@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "common/error.hpp"
+#include "common/error_log.hpp"
 #include "dist/comm.hpp"
 #include "dist/reducer.hpp"
 
@@ -49,67 +50,70 @@ int main(int argc, char** argv) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  int code = 0;
-  // Kokkos sees argv plus, on GPU builds, the device flag; it removes its own flags from args.
-  std::vector<char*> args(argv, argv + argc);
+  // supsnn's command line is parsed before Kokkos starts, so `--help` shows supsnn's help alone
+  // and a bad option costs no device set-up; Kokkos sees only its own `--kokkos-*` flags.
+  std::vector<char*> cli_args{argv[0]}, kokkos_args{argv[0]};
+  bool kokkos_help = false;
+  for (int i = 1; i < argc; ++i) {
+    const bool ours = std::strncmp(argv[i], "--kokkos-", 9) != 0;
+    (ours ? cli_args : kokkos_args).push_back(argv[i]);
+    kokkos_help |= std::strcmp(argv[i], "--kokkos-help") == 0;
+  }
+  std::string command_line;
+  for (char* a : cli_args) command_line += (command_line.empty() ? "" : " ") + std::string(a);
+
+  CLI::App app{"supsnn: spiking neural network trainer for SAR target recognition"};
+  app.set_version_flag("--version", std::string("supsnn ") + SUPSNN_VERSION);
+  app.footer("Kokkos options (--kokkos-*) pass through to Kokkos; --kokkos-help lists them.");
+  if (!kokkos_help) app.require_subcommand(1);
+  std::vector<std::pair<CLI::App*, supsnn::CommandRunner>> commands;
+  auto add = [&](supsnn::CommandRunner (*fn)(CLI::App&, const std::string&)) {
+    const auto before = app.get_subcommands({}).size();
+    auto run = fn(app, command_line);
+    commands.emplace_back(app.get_subcommands({})[before], std::move(run));
+  };
+  add(supsnn::add_train_command);
+  add(supsnn::add_import_seed_command);
+  add(supsnn::add_prepare_command);
+  add(supsnn::add_synth_command);
+  add(supsnn::add_guide_command);
+  add(supsnn::add_config_command);
+  add(supsnn::add_bench_command);
+  add(supsnn::add_inspect_command);
+  add(supsnn::add_sweep_command);
+  add(supsnn::add_report_command);
+  add(supsnn::add_encode_command);
+  try {
+    app.parse(static_cast<int>(cli_args.size()), cli_args.data());
+  } catch (const CLI::ParseError& e) {  // also --help and --version (exit code 0)
+    return rank == 0 ? app.exit(e) : e.get_exit_code();
+  }
+
+  // Kokkos sees its own flags plus, on GPU builds, the device flag.
 #ifdef KOKKOS_ENABLE_CUDA
   std::string flag;
   try {
-    flag = device_flag(argc, argv);
+    flag = device_flag(static_cast<int>(kokkos_args.size()), kokkos_args.data());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "supsnn: error: %s\n", e.what());
-    std::fflush(stderr);
+    supsnn::report_fatal_error(e.what(), rank, size);
     if (size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
     return 1;
   }
-  if (!flag.empty()) args.insert(args.begin() + (args.empty() ? 0 : 1), flag.data());
+  if (!flag.empty()) kokkos_args.insert(kokkos_args.begin() + 1, flag.data());
 #endif
-  argc = static_cast<int>(args.size());
-  args.push_back(nullptr);
-  argv = args.data();
+  int kokkos_argc = static_cast<int>(kokkos_args.size());
+  kokkos_args.push_back(nullptr);
+  int code = 0;
   {
-    Kokkos::ScopeGuard kokkos(argc, argv);
-    std::string command_line;
-    for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
-
-    CLI::App app{"supsnn: spiking neural network trainer for SAR target recognition"};
-    app.set_version_flag("--version", std::string("supsnn ") + SUPSNN_VERSION);
-    app.require_subcommand(1);
-    std::vector<std::pair<CLI::App*, supsnn::CommandRunner>> commands;
-    auto add = [&](supsnn::CommandRunner (*fn)(CLI::App&, const std::string&)) {
-      const auto before = app.get_subcommands({}).size();
-      auto run = fn(app, command_line);
-      commands.emplace_back(app.get_subcommands({})[before], std::move(run));
-    };
-    add(supsnn::add_train_command);
-    add(supsnn::add_import_seed_command);
-    add(supsnn::add_prepare_command);
-    add(supsnn::add_synth_command);
-    add(supsnn::add_guide_command);
-    add(supsnn::add_config_command);
-    add(supsnn::add_bench_command);
-    add(supsnn::add_inspect_command);
-    add(supsnn::add_sweep_command);
-    add(supsnn::add_report_command);
-    add(supsnn::add_encode_command);
-    bool parsed = false;
+    Kokkos::ScopeGuard kokkos(kokkos_argc, kokkos_args.data());
     try {
-      app.parse(argc, argv);
-      parsed = true;
-    } catch (const CLI::ParseError& e) {  // also --help and --version (exit code 0)
-      code = rank == 0 ? app.exit(e) : e.get_exit_code();
-    }
-    if (parsed) {
-      try {
-        for (auto& [sub, run] : commands)
-          if (sub->parsed()) code = run();
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "supsnn: error: %s\n", e.what());
-        std::fflush(stderr);
-        // One failing rank must not leave the others waiting in a collective.
-        if (size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
-        code = 1;
-      }
+      for (auto& [sub, run] : commands)
+        if (sub->parsed()) code = run();
+    } catch (const std::exception& e) {
+      supsnn::report_fatal_error(e.what(), rank, size);
+      // One failing rank must not leave the others waiting in a collective.
+      if (size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+      code = 1;
     }
   }
   return code;

@@ -249,7 +249,7 @@ const std::vector<ConfigKey>& config_schema() {
        1,
        1e9},
       {"optim.gamma", 0.1, "decay factor of the step schedule", {}, 1e-300, 1e300},
-      {"train.epochs", 5L, "passes over the training split", {}, 0, 1e9},
+      {"train.epochs", 5L, "passes over the training split", {}, 1, 1e9},
       {"train.batch_size", 1L, "global batch size (summed over all MPI ranks)", {}, 1, 1e9},
       {"train.seed", 1L, "seed of weight initialisation and shuffling", {}, 0, 9.2e18},
       {"train.shuffle", true, "reshuffle the training split every epoch"},

@@ -1,5 +1,6 @@
 #include "data/dataset.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/atomic_file.hpp"
@@ -188,7 +189,13 @@ Split SplitReader::read(const std::vector<int>& idx, bool pixels) const {
       const auto f = h5::read_row_set<float>(d.group, "images", rows);
       s.images.resize(f.size());
       for (std::size_t q = 0; q < f.size(); ++q) {
-        if (!std::isfinite(f[q])) throw Error(where + "/images holds NaN or Inf");
+        if (!std::isfinite(f[q]))
+          throw Error(where + "/images: sample " + std::to_string(idx[q / h.pixels()]) +
+                      " holds NaN or Inf");
+        if (f[q] < 0.0f || f[q] > 255.0f)
+          throw Error(where + "/images: sample " + std::to_string(idx[q / h.pixels()]) +
+                      " holds the value " + std::to_string(f[q]) +
+                      ", outside the 0..255 grey-value range of float32 images");
         s.images[q] =
             static_cast<std::uint8_t>(std::lround(std::min(255.0f, std::max(0.0f, f[q]))));
       }
@@ -228,6 +235,17 @@ Split SplitReader::read_all() const {
   if (h5::exists(g, "azimuth_deg")) s.azimuth_deg = h5::read<double>(g, "azimuth_deg");
   if (h5::exists(g, "depression_deg")) s.depression_deg = h5::read<double>(g, "depression_deg");
   return s;
+}
+
+void check_split_values(const std::string& path, const std::string& split, int chunk) {
+  const SplitReader r(path, split);
+  const Split& h = r.header();
+  std::vector<int> idx;
+  for (int begin = 0; begin < h.count; begin += chunk) {
+    idx.clear();
+    for (int i = begin; i < std::min(h.count, begin + chunk); ++i) idx.push_back(i);
+    r.read(idx);  // throws on the first bad value, naming the file, split and sample
+  }
 }
 
 bool has_split(const std::string& path, const std::string& split) {

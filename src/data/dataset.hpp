@@ -43,6 +43,7 @@ struct Split {
   std::vector<double> azimuth_deg, depression_deg;
 
   int inputs() const { return channels * height * width; }
+  int pixels() const { return height * width; }
   bool has_images() const { return !images.empty() || !images_f32.empty(); }
 };
 
@@ -87,6 +88,10 @@ class SplitReader {
 Split read_split(const std::string& path, const std::string& split,
                  std::vector<std::string>* class_names);
 bool has_split(const std::string& path, const std::string& split);
+// Reads every sample of a split in chunks and throws Error on the first value a reader refuses
+// (NaN/Inf or out-of-range float pixels, guidance, spike events): run before training so bad
+// data stops a run before its first step, not when a batch or the test split reaches it.
+void check_split_values(const std::string& path, const std::string& split, int chunk = 256);
 
 // Class of a sample under the seed's convention: the guidance row with the largest sum.
 int guidance_winner(const double* guidance, int rows, int raw_steps);

@@ -25,12 +25,8 @@ HIndex index_view(const std::vector<int>& v, std::size_t first, std::size_t coun
 
 // Encodes the images of a split into stored-event form (per sample sorted by (step, neuron)).
 SpikeEvents encode_split(const Split& s, const GuideParams& p) {
-  SpikeCodeParams sc;
-  sc.code = p.encoder == "poisson"   ? SpikeCode::Poisson
-            : p.encoder == "latency" ? SpikeCode::Latency
-                                     : SpikeCode::Rate;
-  sc.rate.raw_steps = p.raw_steps;
-  sc.seed = hash3(p.seed, kStreamGuidePoisson, 0);
+  const SpikeCodeParams sc =
+      spike_code_params(p.data, p.raw_steps, hash3(p.seed, kStreamGuidePoisson, 0));
   const int H = s.height, W = s.width, T1 = p.raw_steps + 1, B = 64;
   const std::size_t hw = static_cast<std::size_t>(H) * W;
   SpikeEvents out;
@@ -93,6 +89,15 @@ GuideParams guide_params(const Config& cfg) {
   p.mode = cfg.get_string("guide.mode");
   p.seed = static_cast<std::uint64_t>(cfg.get_int("guide.seed"));
   p.encoder = cfg.get_string("data.encoder");
+  p.data = data_options(cfg);
+  // The STDP stage encodes whole chips, one input neuron per pixel.
+  const AugmentOptions& a = p.data.augment;
+  if (a.crop > 0 || a.flip || a.speckle > 0 || a.max_shift > 0 || a.pool > 1 || a.rotate > 0 ||
+      a.scale > 0 || p.data.population.neurons > 1)
+    throw Error(
+        "supsnn guide encodes whole chips with data.encoder, data.raw_steps and "
+        "data.receptive_field; data.crop, data.max_shift, data.pool, data.flip, data.speckle, "
+        "data.rotate, data.scale and data.population must keep their defaults");
   p.raw_steps = static_cast<int>(cfg.get_int("data.raw_steps"));
   if (p.stdp.w_min > p.stdp.w_max)
     throw Error("config key 'guide.w_min': " + std::to_string(p.stdp.w_min) +

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "data/data_options.hpp"
 #include "data/dataset.hpp"
 #include "kernels/stdp.hpp"
 
@@ -26,6 +27,7 @@ struct GuideParams {
   std::string mode = "per-sample";  // per-sample, teacher or class-mean
   std::uint64_t seed = 1;
   std::string encoder = "rate";  // spike code of image datasets (data.encoder)
+  DataOptions data;              // the data.* keys: the code's parameters (data_options)
   int raw_steps = 70;            // T of image datasets (data.raw_steps); spikes keep the file's
 };
 

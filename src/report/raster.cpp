@@ -13,14 +13,8 @@ namespace supsnn {
 void write_spike_raster(const Config& cfg, const std::string& dataset, const std::string& split,
                         int index, const std::string& out) {
   if (!has_split(dataset, split)) throw Error(dataset + ": no split '" + split + "'");
-  DataOptions opt;
-  const std::string code = cfg.get_string("data.encoder");
-  opt.code = code == "poisson"   ? SpikeCode::Poisson
-             : code == "latency" ? SpikeCode::Latency
-                                 : SpikeCode::Rate;
-  opt.raw_steps = static_cast<int>(cfg.get_int("data.raw_steps"));
-  opt.augment.crop = static_cast<int>(cfg.get_int("data.crop"));
-  opt.seed = static_cast<std::uint64_t>(cfg.get_int("train.seed"));
+  // The encoder and the evaluation-time augmentation (crop, pool) of a run with this config.
+  DataOptions opt = data_options(cfg);
   opt.prefetch = false;
   opt.template_guidance = true;  // targets are not needed; labels always exist
   BatchSource<double> src(dataset, split, opt, false);
@@ -47,12 +41,15 @@ void write_spike_raster(const Config& cfg, const std::string& dataset, const std
     h5::set_attr(f, "schema", std::string("supsnn-raster"));
     h5::set_attr(f, "height", static_cast<std::int64_t>(src.height()));
     h5::set_attr(f, "width", static_cast<std::int64_t>(src.width()));
+    h5::set_attr(f, "channels", static_cast<std::int64_t>(src.channels()));  // K of data.population
     h5::set_attr(f, "raw_steps", static_cast<std::int64_t>(ev.raw_steps));
     h5::set_attr(f, "label", static_cast<std::int64_t>(label));
     h5::set_attr(f, "class_name", src.reader().class_names().at(label));
     h5::set_attr(f, "index", static_cast<std::int64_t>(index));
     h5::set_attr(f, "split", split);
-    h5::set_attr(f, "encoder", src.reader().kind() == "spikes" ? std::string("stored") : code);
+    h5::set_attr(
+        f, "encoder",
+        src.reader().kind() == "spikes" ? std::string("stored") : cfg.get_string("data.encoder"));
     const hsize_t n = neuron.size();
     h5::write(f, "neuron", {n}, neuron.data());
     h5::write(f, "step", {n}, step.data());

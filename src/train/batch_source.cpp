@@ -133,15 +133,12 @@ void BatchSource<Real>::encode_images(const Split& s, int first, int count) {
   }
   Kokkos::deep_copy(img_, h_img);
   Kokkos::deep_copy(ids_, h_ids);
-  SpikeCodeParams p;
-  p.code = opt_.code;
-  p.rate.raw_steps = raw_steps_;
-  p.receptive_field = opt_.receptive_field;
-  p.population = opt_.population;
   // Poisson spikes are fresh every training epoch and fixed for evaluation; keys never involve
   // the rank, so spikes do not depend on the number of ranks.
-  p.seed = training_ ? hash3(opt_.seed, 0x5eed, static_cast<std::uint64_t>(epoch_))
-                     : hash3(opt_.seed, 0x7e57, 0);
+  const SpikeCodeParams p =
+      spike_code_params(opt_, raw_steps_,
+                        training_ ? hash3(opt_.seed, 0x5eed, static_cast<std::uint64_t>(epoch_))
+                                  : hash3(opt_.seed, 0x7e57, 0));
   encoder_.encode(p, Kokkos::subview(img_, std::make_pair(0, count), Kokkos::ALL, Kokkos::ALL),
                   Kokkos::subview(ids_, std::make_pair(0, count)), builder_.events_mut());
 }

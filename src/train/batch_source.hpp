@@ -11,23 +11,11 @@
 
 #include "data/augment.hpp"
 #include "data/batch.hpp"
+#include "data/data_options.hpp"
 #include "data/dataset.hpp"
 #include "kernels/encode_events.hpp"
 
 namespace supsnn {
-
-struct DataOptions {
-  SpikeCode code = SpikeCode::Rate;
-  bool receptive_field = true;  // data.receptive_field
-  PopulationCode population;    // data.population*: K input neurons per pixel
-  int raw_steps = 70;
-  bool template_guidance = false;  // targets from labels instead of the file's guidance
-  int outputs = 0;                 // n: rows of the guidance / output neurons
-  AugmentOptions augment;          // crop, pool (both); the rest training only
-  std::uint64_t seed = 1;
-  bool prefetch = true;
-  int chunk = 256;  // samples per read (rounded to whole batches)
-};
 
 // Throws (naming the file) when image-only options are set for a dataset of stored spikes.
 void check_options_fit_kind(const std::string& path, const std::string& kind,

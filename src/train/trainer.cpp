@@ -13,8 +13,10 @@
 #include "ckpt/checkpoint.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/error_log.hpp"
 #include "common/progress.hpp"
 #include "common/rng.hpp"
+#include "config/config_diff.hpp"
 #include "data/batch.hpp"
 #include "data/sampler.hpp"
 #include "dist/reducer.hpp"
@@ -27,6 +29,7 @@
 #include "train/batch_source.hpp"
 #include "train/checkpointing.hpp"
 #include "train/optimizer.hpp"
+#include "train/run_dir.hpp"
 #include "train/selection.hpp"
 
 namespace supsnn {
@@ -39,7 +42,8 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& run_dir, const st
   sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   if (rank == 0)
     sinks.push_back(
-        std::make_shared<spdlog::sinks::basic_file_sink_mt>(run_dir + "/train.log", true));
+        // Appended: a resumed run's log continues the earlier part (a fresh run starts empty).
+        std::make_shared<spdlog::sinks::basic_file_sink_mt>(run_dir + "/train.log", false));
   auto log = std::make_shared<spdlog::logger>("supsnn", sinks.begin(), sinks.end());
   log->set_pattern(rank == 0 ? "[%H:%M:%S] %v" : "[%H:%M:%S rank " + std::to_string(rank) + "] %v");
   log->set_level(rank == 0 ? spdlog::level::from_str(level) : spdlog::level::warn);
@@ -112,6 +116,10 @@ DataPlan plan_data(const Config& cfg) {
   d.classes = train.class_names();
   const Split& h = train.header();
   if (h.count == 0) throw Error(d.train_path + ": split 'train' is empty");
+  if (d.classes.size() < 2)
+    throw Error(d.train_path + ": the dataset has " + std::to_string(d.classes.size()) + " class" +
+                (d.classes.size() == 1 ? " (" + d.classes[0] + ")" : std::string()) +
+                "; classification needs at least 2");
   const std::string mode = cfg.get_string("data.guidance");
   if (mode == "dataset" && h.guide_rows == 0)
     throw Error(d.train_path +
@@ -123,28 +131,13 @@ DataPlan plan_data(const Config& cfg) {
     throw Error(d.train_path + ": " + std::to_string(d.classes.size()) +
                 " classes but guidance has only " + std::to_string(d.opt.outputs) +
                 " rows (one output neuron per class is needed)");
-  const std::string code = cfg.get_string("data.encoder");
-  d.opt.code = code == "poisson"   ? SpikeCode::Poisson
-               : code == "latency" ? SpikeCode::Latency
-                                   : SpikeCode::Rate;
-  d.opt.receptive_field = cfg.get_bool("data.receptive_field");
-  d.opt.population.neurons = static_cast<int>(cfg.get_int("data.population"));
-  d.opt.population.width = cfg.get_float("data.population_width");
-  d.opt.population.cut = cfg.get_float("data.population_cut");
-  if (d.opt.population.neurons > 1 && d.opt.code != SpikeCode::Latency)
-    throw Error("data.population = " + std::to_string(d.opt.population.neurons) +
-                " needs data.encoder = \"latency\" (got \"" + code + "\")");
-  d.opt.raw_steps = static_cast<int>(cfg.get_int("data.raw_steps"));
-  d.opt.augment.crop = static_cast<int>(cfg.get_int("data.crop"));
-  d.opt.augment.random_shift = cfg.get_bool("data.random_shift");
-  d.opt.augment.flip = cfg.get_bool("data.flip");
-  d.opt.augment.speckle = cfg.get_float("data.speckle");
-  d.opt.augment.max_shift = static_cast<int>(cfg.get_int("data.max_shift"));
-  d.opt.augment.pool = static_cast<int>(cfg.get_int("data.pool"));
-  d.opt.augment.rotate = cfg.get_float("data.rotate");
-  d.opt.augment.scale = cfg.get_float("data.scale");
-  d.opt.seed = static_cast<std::uint64_t>(cfg.get_int("train.seed"));
-  d.opt.prefetch = cfg.get_bool("data.prefetch");
+  {  // the targets stay as decided above; everything else is the config's data.* keys
+    const bool template_guidance = d.opt.template_guidance;
+    const int outputs = d.opt.outputs;
+    d.opt = data_options(cfg);
+    d.opt.template_guidance = template_guidance;
+    d.opt.outputs = outputs;
+  }
   check_options_fit_kind(d.train_path, train.kind(), d.opt);  // before the run directory exists
   // Validation: a stratified, seeded fraction of every class of the train split.
   const double frac = cfg.get_float("data.validation");
@@ -239,7 +232,8 @@ void check_resumable(const TrainState& st, const std::string& path, std::size_t 
 
 template <class Real, class Model>
 TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& log,
-                         const DataPlan& plan, const std::string& resume) {
+                         const DataPlan& plan, const std::string& resume, RunDir& run,
+                         const std::string& command_line) {
   using Clock = std::chrono::steady_clock;
   BatchSource<Real> train(plan.train_path, "train", plan.opt, true);
   std::unique_ptr<BatchSource<Real>> test;
@@ -349,6 +343,16 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     if (const std::string path = resolve_resume(resume, ckpt, comm, log, &st); !path.empty()) {
       check_resumable(st, path, model.params().extent(0), sizeof(Real) == 4, batch, classes,
                       data_ids);
+      if (const auto diff = config_differences(st.config_toml, cfg.to_toml()); !diff.empty())
+        throw Error("--resume " + path + ": the checkpoint's run has other settings (" +
+                    join_differences(diff) +
+                    "); resume with the run's own settings (docs/checkpoints.md lists what a "
+                    "resume may change), or start a new run");
+      if (st.epoch > epochs + 1)
+        throw Error("--resume " + path + ": the checkpoint has finished " +
+                    std::to_string(st.epoch - 1) +
+                    " epochs, past train.epochs = " + std::to_string(epochs) +
+                    " (a run cannot be shortened; raise train.epochs to continue it)");
       model.set_weights_host(st.params);
       adam.restore(st.adam_m, st.adam_v, st.adam_steps);
       if (average.on() != !st.ema.empty())
@@ -377,12 +381,27 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
             "(the "
             "checkpoint holds the current weights, not those of earlier epochs)",
             start_epoch);
+      if (start_epoch > epochs) {
+        log.warn(
+            "{}: the run has finished all train.epochs = {} epochs; nothing to train, the run "
+            "directory is left as it is (raise train.epochs to train further)",
+            path, epochs);
+        summary.weights = average.on() ? average.host() : model.weights_host();
+        summary.outputs = n;
+        summary.inputs = m;
+        return summary;
+      }
       log.info(
           "resumed from {}: epoch {}, step {} of the epoch, optimiser step {} (written by {} "
           "ranks)",
           path, start_epoch, start_step, global_step, st.world_size);
     }
   }
+  // The settings of this run, once a resume has been accepted (a refused one leaves the run's
+  // earlier config.toml as it was).
+  if (comm.rank() == 0)
+    write_text_atomic(run.path() + "/config.toml", "# " + command_line + "\n" + cfg.to_toml());
+  run.started();
   auto make_state = [&](long epoch, long step_in_epoch, const double* sums) {
     TrainState st;
     st.single_precision = sizeof(Real) == 4;
@@ -628,27 +647,37 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
 }  // namespace
 
 TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string& command_line,
-                          const std::string& resume) {
+                          const std::string& resume, bool overwrite) {
   comm.check_launch();
   const DataPlan plan = plan_data(cfg);
-  const std::string run_dir = cfg.get_string("run.dir");
-  if (comm.rank() == 0) {
-    std::error_code ec;
-    std::filesystem::create_directories(run_dir, ec);
-    if (ec) throw Error(run_dir + ": cannot create run directory: " + ec.message());
-    write_text_atomic(run_dir + "/config.toml", "# " + command_line + "\n" + cfg.to_toml());
-  }
-  MPI_Barrier(comm.raw());  // the run directory exists before any rank opens its log
+  // Every sample's values, before anything is written: bad data found mid-run costs the run.
+  check_on_rank0(comm, [&] {
+    check_split_values(plan.train_path, "train");
+    if (plan.have_test) check_split_values(plan.test_path, "test");
+  });
+  RunDir run(cfg, comm, resume, overwrite);  // collective; the directory exists after it
+  const std::string& run_dir = run.path();
   auto log = make_logger(run_dir, cfg.get_string("run.log_level"), comm.rank());
+  // A fatal error also ends the run's log (cleared again when the run ends normally).
+  set_error_log(run_dir + "/train.log");
+  struct ClearErrorLog {
+    ~ClearErrorLog() {
+      if (std::uncaught_exceptions() == 0) set_error_log("");
+    }
+  } clear_error_log;
   log->info("supsnn train, run directory {}", run_dir);
   log->info("resolved configuration (also in {}/config.toml):\n{}", run_dir, cfg.to_toml());
   const bool deep =
       !cfg.get_int_list("model.hidden").empty() || !cfg.get_int_list("model.conv").empty();
   if (cfg.get_string("model.precision") == "float")
-    return deep ? train_typed<float, DeepSnn<float>>(cfg, comm, *log, plan, resume)
-                : train_typed<float, SeedBilayer<float>>(cfg, comm, *log, plan, resume);
-  return deep ? train_typed<double, DeepSnn<double>>(cfg, comm, *log, plan, resume)
-              : train_typed<double, SeedBilayer<double>>(cfg, comm, *log, plan, resume);
+    return deep ? train_typed<float, DeepSnn<float>>(cfg, comm, *log, plan, resume, run,
+                                                     command_line)
+                : train_typed<float, SeedBilayer<float>>(cfg, comm, *log, plan, resume, run,
+                                                         command_line);
+  return deep ? train_typed<double, DeepSnn<double>>(cfg, comm, *log, plan, resume, run,
+                                                     command_line)
+              : train_typed<double, SeedBilayer<double>>(cfg, comm, *log, plan, resume, run,
+                                                         command_line);
 }
 
 }  // namespace supsnn

@@ -20,7 +20,9 @@ struct TrainSummary {
 
 // Runs a whole training job; rank 0 writes the run directory. `command_line` is recorded.
 // `resume`: "" (fresh start), "auto" (newest good checkpoint, fresh start when none) or a file.
+// A fresh start needs a run directory without an earlier run's files; `overwrite` removes them
+// first (train/run_dir.hpp).
 TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string& command_line,
-                          const std::string& resume = "");
+                          const std::string& resume = "", bool overwrite = false);
 
 }  // namespace supsnn
