@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "ckpt/checkpoint.hpp"
 #include "data/dataset.hpp"
 #include "io/h5.hpp"
 #include "test_util.hpp"
@@ -93,7 +94,8 @@ TEST(RunDir, FreshRunInAUsedDirectoryIsRefusedAndNothingIsLost) {
   EXPECT_EQ(slurp(dir.file("x/metrics.csv")), metrics);
   EXPECT_EQ(slurp(dir.file("x/config.toml")), config);
   EXPECT_EQ(slurp(dir.file("x/model.h5")), model);
-  EXPECT_TRUE(fs::exists(dir.file("x/ckpt/step-00000008.h5")));
+  // The earlier run's checkpoints still read and verify (checksum included).
+  EXPECT_EQ(read_checkpoint(Comm(), dir.file("x/ckpt/step-00000008.h5")).global_step, 8);
 
   // A checkpoint folder elsewhere (checkpoint.dir) that holds checkpoints counts too.
   r = test::run_supsnn(kTrain + "--set checkpoint.dir=\\\"x/ckpt\\\" --run-dir y", dir.str());
@@ -180,6 +182,8 @@ TEST(RunDir, ResumeRefusesOtherSettingsAndSaysWhenThereIsNothingToTrain) {
             std::string::npos)
       << r.output;
   EXPECT_EQ(slurp(dir.file("x/model.h5")), model);
+  const std::string newest = dir.file("x/ckpt/step-00000012.h5");
+  EXPECT_EQ(read_checkpoint(Comm(), newest).epoch, 4) << "still verifies";
   // Past train.epochs: a run cannot be shortened.
   expect_refused(test::run_supsnn(run + "--set train.epochs=2 --resume auto", dir.str()),
                  "the checkpoint has finished 3 epochs, past train.epochs = 2");

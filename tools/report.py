@@ -174,9 +174,15 @@ def run_report(run_dir, figures, raster, chosen_epochs):
         fig, ax = plt.subplots(figsize=(7, 4))
         ax.scatter(step, neuron, s=1, marker="|", color="black")
         ax.set_xlim(0, int(a["raw_steps"]) + 1)
-        ax.set_ylim(0, int(a["height"]) * int(a["width"]))
+        # Population codes give each pixel K neurons, channel-major (K x height x width).
+        channels = int(a.get("channels", 1))
+        pixels = int(a["height"]) * int(a["width"])
+        ax.set_ylim(0, channels * pixels)
+        for c in range(1, channels):
+            ax.axhline(c * pixels, color="0.7", lw=0.5)
         ax.set_xlabel("time step")
-        ax.set_ylabel("input neuron (pixel)")
+        ax.set_ylabel("input neuron (pixel)" if channels == 1
+                      else "input neuron (%d population channels x pixel)" % channels)
         name = a["class_name"]
         name = name.decode() if isinstance(name, bytes) else name
         enc = a["encoder"]
