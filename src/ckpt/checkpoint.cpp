@@ -422,10 +422,36 @@ std::uint32_t small_crc(const Small& m) {
 void write_contents(const Comm& comm, const h5::Handle& file, const std::string& path,
                     const TrainState& s, const Small& m);
 
+// Every rank takes rank 0's scalar values and strings of `m` (one broadcast each kind).
+void share_rank0_scalars(const Comm& comm, Small& m) {
+  if (comm.size() == 1) return;
+  std::int64_t ints[] = {m.world_size, m.global_batch, m.single_precision, m.param_count,
+                         m.adam_steps, m.epoch,        m.step_in_epoch,    m.global_step};
+  double reals[] = {m.epoch_loss_sum, m.epoch_correct_sum};
+  MPI_Bcast(ints, std::size(ints), MPI_INT64_T, 0, comm.raw());
+  MPI_Bcast(reals, std::size(reals), MPI_DOUBLE, 0, comm.raw());
+  MPI_Bcast(&m.seed, 1, MPI_UINT64_T, 0, comm.raw());
+  bcast_string(comm.raw(), m.version, 0);
+  bcast_string(comm.raw(), m.git_commit, 0);
+  m.world_size = ints[0];
+  m.global_batch = ints[1];
+  m.single_precision = ints[2];
+  m.param_count = ints[3];
+  m.adam_steps = ints[4];
+  m.epoch = ints[5];
+  m.step_in_epoch = ints[6];
+  m.global_step = ints[7];
+  m.epoch_loss_sum = reals[0];
+  m.epoch_correct_sum = reals[1];
+}
+
 // Collective. Errors name `path` (the final name), never the temporary file `tmp`.
 void write_file(const Comm& comm, const std::string& tmp, const std::string& path,
                 const TrainState& s) {
-  const Small m = small_of(s);  // identical on every rank: each hashes it itself
+  // Rank 0's values: the datasets are written from rank 0's data, and the attributes that every
+  // rank writes must agree (a trainer's ranks can differ in, e.g., timings in the history).
+  Small m = small_of(s);
+  share_rank0_scalars(comm, m);
   h5::Handle file = h5::create_file_mpi(tmp, comm.raw(), path);
   try {
     write_contents(comm, file, path, s, m);
@@ -495,7 +521,10 @@ void write_contents(const Comm& comm, const h5::Handle& file, const std::string&
       write_rank0(g, "bytes", H5T_STD_U64LE, H5T_NATIVE_UINT64, {n}, m.bytes.data(), dxpl, comm);
       write_rank0(g, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, {n}, m.sums.data(), dxpl, comm);
     }
-    h5::set_attr_u64(file, "checksum_small_crc32", small_crc(m));
+    // Hashed by rank 0 (a few KiB), whose data the datasets hold; one broadcast.
+    std::uint32_t small = comm.rank() == 0 ? small_crc(m) : 0;
+    MPI_Bcast(&small, 1, MPI_UINT32_T, 0, comm.raw());
+    h5::set_attr_u64(file, "checksum_small_crc32", small);
     // Last: a file with this attribute was written to the end (the rename is the real commit).
     h5::set_attr_u64(file, "checksum_crc32", crc);
   }
