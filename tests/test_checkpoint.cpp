@@ -691,6 +691,26 @@ TEST(Checkpoint, FlippedBitInAnySmallValueFailsChecksumAndFallsBack) {
             p20 + ": missing attribute 'checksum_small_crc32'");
 }
 
+// A trainer's ranks can hold different small values (each rank times its own epochs): the
+// checkpoint holds rank 0's, and its checksum matches them at any world size.
+TEST(Checkpoint, RanksWithDifferentSmallValuesWriteRankZeros) {
+  const Comm world;
+  SharedDir dir("ranks-differ");
+  const TrainState s0 = full_state(300, false);
+  TrainState s = s0;
+  if (world.rank() != 0) {
+    s.history[1].seconds += world.rank();
+    s.history[2].samples_per_s *= 2;
+    s.epoch_loss_sum += world.rank();
+    s.version = "other";
+  }
+  const std::string path = checkpoint_path(dir.str(), s.global_step);
+  write_checkpoint(world, path, s);
+  expect_same(s0, read_checkpoint(world, path));
+  expect_same(s0, read_checkpoint(Comm(MPI_COMM_SELF), path));
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
 // Schema 1 (before the small-value checksum) is still read, its arrays verified; a newer
 // schema is refused with one line naming the file and both versions.
 TEST(Checkpoint, SchemaVersionOneIsReadNewerIsRefused) {
