@@ -1,11 +1,15 @@
 // Checkpoints (parallel HDF5): bit-exact round trips in double and float, reading at other world
 // sizes than the writer's, damaged files (truncation, a flipped bit in the parameters, a missing
-// dataset or attribute), the fallback to an older checkpoint, rotation, data file identities,
-// and `supsnn inspect` / `supsnn bench --checkpoint`. Registered at np = 1, 2 and 4.
+// dataset or attribute, a flipped bit in any small value: progress, Adam steps, metrics, classes,
+// config, data files), the fallback to an older checkpoint, rotation, data file identities, a
+// full disk and a read-only folder (a tmpfs mounted here), old and newer schema versions, and
+// `supsnn inspect` / `supsnn bench --checkpoint`. Registered at np = 1, 2 and 4.
 #include <gtest/gtest.h>
 #include <mpi.h>
+#include <sys/mount.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -271,6 +275,50 @@ void flip_bit(const std::string& path, std::uint64_t at) {
   f.write(&c, 1);
 }
 
+// Flips bit `bit` of byte `byte` of attribute `attr` of object `obj` ("." = the root) through
+// the HDF5 C API: the value as stored (numbers, fixed-length strings) with one bit changed. The
+// attribute is deleted and created again with the same type (HDF5 1.10 cannot always H5Awrite
+// an attribute of a file written through MPI-IO: "can't locate open attribute").
+void flip_attr_bit(const std::string& path, const char* obj, const char* attr, std::size_t byte,
+                   int bit) {
+  const h5::Handle f(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose, path);
+  ASSERT_GE(f.id(), 0) << path;
+  std::vector<unsigned char> buf;
+  h5::Handle t;
+  {
+    const h5::Handle a(H5Aopen_by_name(f.id(), obj, attr, H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+                       path);
+    ASSERT_GE(a.id(), 0) << obj << " " << attr;
+    t = h5::Handle(H5Aget_type(a.id()), H5Tclose, path);
+    buf.resize(H5Tget_size(t.id()));
+    ASSERT_LT(byte, buf.size()) << attr;
+    ASSERT_GE(H5Aread(a.id(), t.id(), buf.data()), 0);
+  }
+  buf[byte] ^= static_cast<unsigned char>(1u << bit);
+  ASSERT_GE(H5Adelete_by_name(f.id(), obj, attr, H5P_DEFAULT), 0);
+  const h5::Handle sp(H5Screate(H5S_SCALAR), H5Sclose, path);
+  const h5::Handle a(
+      H5Acreate_by_name(f.id(), obj, attr, t.id(), sp.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      H5Aclose, path);
+  ASSERT_GE(a.id(), 0) << attr << ": " << h5::error_reason();
+  ASSERT_GE(H5Awrite(a.id(), t.id(), buf.data()), 0) << attr << ": " << h5::error_reason();
+}
+
+// The same for byte `byte` of all the stored elements of dataset `name`, in row-major order.
+void flip_dataset_bit(const std::string& path, const char* name, std::size_t byte, int bit) {
+  const h5::Handle f(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose, path);
+  ASSERT_GE(f.id(), 0) << path;
+  const h5::Handle d(H5Dopen2(f.id(), name, H5P_DEFAULT), H5Dclose, path);
+  ASSERT_GE(d.id(), 0) << name;
+  const h5::Handle t(H5Dget_type(d.id()), H5Tclose, path), sp(H5Dget_space(d.id()), H5Sclose, path);
+  std::vector<unsigned char> buf(H5Tget_size(t.id()) * H5Sget_simple_extent_npoints(sp.id()));
+  ASSERT_LT(byte, buf.size()) << name;
+  ASSERT_GE(H5Dread(d.id(), t.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), 0);
+  buf[byte] ^= static_cast<unsigned char>(1u << bit);
+  ASSERT_GE(H5Dwrite(d.id(), t.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), 0)
+      << name << ": " << h5::error_reason();
+}
+
 TEST(Checkpoint, FlippedBitInParametersFailsChecksum) {
   const Comm world;
   SharedDir dir("flip");
@@ -529,6 +577,22 @@ TEST(Checkpoint, InspectCommand) {
   EXPECT_NE(r.output.find("checksum verified: no"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("supsnn: error: " + path + ": checksum mismatch"), std::string::npos)
       << r.output;
+
+  // Schema 2 names both checksums; a flipped bit in a small value is caught by inspect too.
+  const std::string p2 = checkpoint_path(dir.str(), 7);
+  write_checkpoint(Comm(), p2, s);
+  r = test::run_supsnn("inspect " + p2);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find(" of the arrays, "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" of all other values)"), std::string::npos) << r.output;
+  flip_attr_bit(p2, "progress", "step_in_epoch", 0, 2);
+  r = test::run_supsnn("inspect " + p2);
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("checksum verified: no"), std::string::npos) << r.output;
+  EXPECT_NE(
+      r.output.find("supsnn: error: " + p2 + ": checksum mismatch (stored checksum_small_crc32"),
+      std::string::npos)
+      << r.output;
 }
 
 TEST(Checkpoint, BenchCommand) {
@@ -540,6 +604,266 @@ TEST(Checkpoint, BenchCommand) {
   EXPECT_NE(r.output.find("125000 parameters"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("MB/s"), std::string::npos) << r.output;
   EXPECT_TRUE(names_in(dir.str()).empty());
+}
+
+// Every small value that a resume reads is covered by checksum_small_crc32: one flipped bit in
+// any of them is a checksum error naming the file, and `--resume auto` falls back to the
+// previous checkpoint (as for the parameter arrays).
+TEST(Checkpoint, FlippedBitInAnySmallValueFailsChecksumAndFallsBack) {
+  const Comm world;
+  SharedDir dir("flip-small");
+  TrainState s = full_state(501, false);
+  s.global_step = 10;
+  const std::string p10 = checkpoint_path(dir.str(), 10), p20 = checkpoint_path(dir.str(), 20);
+  write_checkpoint(world, p10, s);
+  struct Case {
+    const char* obj;   // attribute of this object, or nullptr: dataset `name`
+    const char* name;  // attribute or dataset
+    std::size_t byte;
+    int bit;
+  };
+  const Case cases[] = {
+      {"optimizer", "adam_steps", 0, 3},
+      {"progress", "epoch", 0, 4},
+      {"progress", "step_in_epoch", 0, 1},
+      {"progress", "global_step", 1, 0},
+      {"progress", "seed", 7, 6},
+      {"progress", "epoch_loss_sum", 0, 0},  // the lowest mantissa bit: a tiny change
+      {"progress", "epoch_correct_sum", 6, 2},
+      {".", "world_size", 0, 4},
+      {".", "global_batch", 0, 0},
+      {".", "version", 1, 4},
+      {".", "git_commit", 7, 1},
+      {nullptr, "metrics/test_accuracy", 8, 0},  // epoch 2's value (a NaN) changes payload
+      {nullptr, "metrics/train_loss", 16, 5},
+      {nullptr, "metrics/epoch", 0, 1},
+      {nullptr, "metrics/test_confusion", 8 * 5, 3},
+      {nullptr, "model/class_names", 1, 4},
+      {nullptr, "run/config_toml", 10, 0},
+      {nullptr, "data/path", 3, 2},
+      {nullptr, "data/role", 0, 5},
+      {nullptr, "data/bytes", 2, 7},
+      {nullptr, "data/checksum", 8 + 4, 1},
+  };
+  std::vector<std::string> warnings;
+  auto warn = [&](const std::string& w) { warnings.push_back(w); };
+  for (const auto& c : cases) {
+    const std::string what = std::string(c.obj ? c.obj : "") + (c.obj ? "@" : "") + c.name;
+    SCOPED_TRACE(what);
+    s.global_step = 20;
+    write_checkpoint(world, p20, s);
+    expect_same(s, read_checkpoint(world, p20));
+    MPI_Barrier(MPI_COMM_WORLD);  // every rank has finished reading before rank 0 damages it
+    on_rank0([&] {
+      if (c.obj)
+        flip_attr_bit(p20, c.obj, c.name, c.byte, c.bit);
+      else
+        flip_dataset_bit(p20, c.name, c.byte, c.bit);
+    });
+    const std::string err = test::error_of([&] { read_checkpoint(world, p20); });
+    EXPECT_EQ(err.rfind(p20 + ": checksum mismatch (stored checksum_small_crc32 ", 0), 0u) << err;
+    EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+    warnings.clear();
+    TrainState got;
+    EXPECT_EQ(find_latest_checkpoint(world, dir.str(), warn, &got), p10);
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_EQ(warnings[0].rfind(p20 + ": checksum mismatch", 0), 0u) << warnings[0];
+    EXPECT_NE(warnings[0].find("; falling back to older checkpoint"), std::string::npos)
+        << warnings[0];
+    EXPECT_EQ(got.global_step, 10);
+    MPI_Barrier(MPI_COMM_WORLD);  // all reads done before the next write replaces the file
+  }
+  // The checksum attribute itself damaged: a mismatch too; it missing: a named error.
+  s.global_step = 20;
+  write_checkpoint(world, p20, s);
+  on_rank0([&] { flip_attr_bit(p20, ".", "checksum_small_crc32", 0, 0); });
+  EXPECT_EQ(test::error_of([&] {
+              read_checkpoint(world, p20);
+            }).rfind(p20 + ": checksum mismatch (stored checksum_small_crc32 ", 0),
+            0u);
+  MPI_Barrier(MPI_COMM_WORLD);
+  on_rank0([&] {
+    const hid_t f = H5Fopen(p20.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Adelete(f, "checksum_small_crc32");
+    H5Fclose(f);
+  });
+  EXPECT_EQ(test::error_of([&] { read_checkpoint(world, p20); }),
+            p20 + ": missing attribute 'checksum_small_crc32'");
+}
+
+// A trainer's ranks can hold different small values (each rank times its own epochs): the
+// checkpoint holds rank 0's, and its checksum matches them at any world size.
+TEST(Checkpoint, RanksWithDifferentSmallValuesWriteRankZeros) {
+  const Comm world;
+  SharedDir dir("ranks-differ");
+  const TrainState s0 = full_state(300, false);
+  TrainState s = s0;
+  if (world.rank() != 0) {
+    s.history[1].seconds += world.rank();
+    s.history[2].samples_per_s *= 2;
+    s.epoch_loss_sum += world.rank();
+    s.version = "other";
+  }
+  const std::string path = checkpoint_path(dir.str(), s.global_step);
+  write_checkpoint(world, path, s);
+  expect_same(s0, read_checkpoint(world, path));
+  expect_same(s0, read_checkpoint(Comm(MPI_COMM_SELF), path));
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+// Schema 1 (before the small-value checksum) is still read, its arrays verified; a newer
+// schema is refused with one line naming the file and both versions.
+TEST(Checkpoint, SchemaVersionOneIsReadNewerIsRefused) {
+  const Comm world;
+  SharedDir dir("schema");
+  const TrainState s = full_state(777, false);
+  const std::string v1 = dir.file("step-00000001.h5"), v3 = dir.file("step-00000003.h5");
+  write_checkpoint(world, v1, s);
+  write_checkpoint(world, v3, s);
+  on_rank0([&] {
+    // A version 1 file is a version 2 file without checksum_small_crc32.
+    hid_t f = H5Fopen(v1.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Adelete(f, "checksum_small_crc32");
+    H5Fclose(f);
+    h5::Handle h(H5Fopen(v1.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose, v1);
+    h5::set_attr(h, "schema_version", static_cast<std::int64_t>(1));
+    h.reset();
+    h = h5::Handle(H5Fopen(v3.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose, v3);
+    h5::set_attr(h, "schema_version", static_cast<std::int64_t>(3));
+  });
+  expect_same(s, read_checkpoint(world, v1));
+  MPI_Barrier(MPI_COMM_WORLD);
+  on_rank0([&] { flip_bit(v1, data_offset(v1, "model/params") + 99); });
+  EXPECT_NE(test::error_of([&] { read_checkpoint(world, v1); }).find("checksum mismatch"),
+            std::string::npos);
+  EXPECT_EQ(test::error_of([&] { read_checkpoint(world, v3); }),
+            v3 + ": checkpoint schema_version 3, this supsnn reads versions 1 to 2 (written by a "
+                 "newer supsnn)");
+}
+
+// A tmpfs of `size` mounted by rank 0 on a fresh folder that all ranks use (one node), unmounted
+// at the end. Mounting needs root, as here and in CI; when it is refused, why() says so and the
+// test skips loudly.
+class Tmpfs {
+ public:
+  Tmpfs(const std::string& tag, const std::string& size) : dir_(tag), size_("size=" + size) {
+    int err = 0;
+    if (world_rank() == 0 &&
+        ::mount("tmpfs", dir_.str().c_str(), "tmpfs", MS_NOSUID | MS_NODEV, size_.c_str()) != 0)
+      err = errno;
+    MPI_Bcast(&err, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    mounted_ = err == 0;
+    if (!mounted_)
+      why_ = "cannot mount a tmpfs on " + dir_.str() + " (" + std::strerror(err) +
+             "): this test needs root (as in CI); NOT RUN";
+  }
+  ~Tmpfs() {
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (mounted_ && world_rank() == 0) ::umount2(dir_.str().c_str(), MNT_DETACH);
+  }
+  Tmpfs(const Tmpfs&) = delete;
+  Tmpfs& operator=(const Tmpfs&) = delete;
+  bool ok() const { return mounted_; }
+  const std::string& why() const { return why_; }
+  const std::string& str() const { return dir_.str(); }
+  // Collective: remounts it read-only; false (and a failure) when that is refused.
+  bool remount_read_only() {
+    MPI_Barrier(MPI_COMM_WORLD);
+    int err = 0;
+    if (world_rank() == 0 &&
+        ::mount("tmpfs", dir_.str().c_str(), "tmpfs", MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                size_.c_str()) != 0)
+      err = errno;
+    MPI_Bcast(&err, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    EXPECT_EQ(err, 0) << "remount read-only: " << std::strerror(err);
+    return err == 0;
+  }
+
+ private:
+  SharedDir dir_;
+  std::string size_, why_;
+  bool mounted_ = false;
+};
+
+// A checkpoint that does not fit: one line naming the checkpoint (not its temporary file) and
+// the system's reason; nothing left behind; the previous checkpoint still verifies and is what
+// a resume picks; the same write succeeds once there is room. A checkpoint that may not fit is
+// refused before any rank writes (HDF5 1.10 cannot fail a parallel write on a full disk cleanly
+// on every rank), even when its arrays alone would fit.
+TEST(Checkpoint, FullDiskNamesTheCheckpointAndTheReason) {
+  const Comm world;
+  Tmpfs disk("full", "1m");
+  if (!disk.ok()) GTEST_SKIP() << disk.why();
+  TrainState s = full_state(2000, false);
+  s.global_step = 10;
+  const std::string p10 = checkpoint_path(disk.str(), 10), p20 = checkpoint_path(disk.str(), 20);
+  write_checkpoint(world, p10, s);
+  auto expect_clean_failure = [&](const TrainState& big) {
+    const std::string err = test::error_of([&] { write_checkpoint(world, p20, big); });
+    EXPECT_EQ(err.rfind(p20 + ": ", 0), 0u) << err;
+    EXPECT_NE(err.find("No space left on device"), std::string::npos) << err;
+    EXPECT_EQ(err.find(".tmp"), std::string::npos) << err;
+    EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+    MPI_Barrier(MPI_COMM_WORLD);
+    on_rank0([&] {
+      auto names = names_in(disk.str());
+      names.erase(std::remove(names.begin(), names.end(), "filler"), names.end());
+      EXPECT_EQ(names, std::vector<std::string>{"step-00000010.h5"});
+    });
+    expect_same(s, read_checkpoint(world, p10));
+    std::vector<std::string> warnings;
+    EXPECT_EQ(find_latest_checkpoint(world, disk.str(),
+                                     [&](const std::string& w) { warnings.push_back(w); }),
+              p10);
+    EXPECT_TRUE(warnings.empty()) << warnings[0];
+  };
+  for (bool single : {false, true}) {
+    SCOPED_TRACE(single ? "float, too large" : "double, too large");
+    TrainState big = full_state(single ? 400000 : 200000, single);  // 4.8 MB: does not fit
+    big.global_step = 20;
+    expect_clean_failure(big);
+  }
+  s.global_step = 20;
+  write_checkpoint(world, p20, s);  // fits: the failed writes took no space
+  expect_same(s, read_checkpoint(world, p20));
+  on_rank0([&] { fs::remove(p20); });
+  s.global_step = 10;
+
+  // Room for the arrays but not for the rest (alignment, metadata, small values).
+  SCOPED_TRACE("arrays fit, the rest does not");
+  TrainState mid = full_state(8000, false);
+  mid.global_step = 20;
+  on_rank0([&] {
+    const auto space = fs::space(disk.str());
+    const std::uintmax_t keep = 3 * 8000 * 8 + 4096, fill = (space.available - keep) / 4096 * 4096;
+    ASSERT_GT(space.available, keep);
+    std::ofstream(disk.str() + "/filler", std::ios::binary)
+        .write(std::string(fill, 'f').data(), static_cast<std::streamsize>(fill));
+  });
+  expect_clean_failure(mid);
+}
+
+// A folder that refuses new files (a read-only mount: root ignores chmod) or a file where the
+// folder should be: the checkpoint named with the system's reason.
+TEST(Checkpoint, ReadOnlyFolderNamesTheReason) {
+  const Comm world;
+  {
+    SharedDir dir("notdir");
+    on_rank0([&] { std::ofstream(dir.file("file")) << "x"; });
+    const std::string path = dir.file("file/step-00000001.h5");
+    EXPECT_EQ(test::error_of([&] { write_checkpoint(world, path, full_state(10, false)); }),
+              path + ": checkpoint directory " + dir.file("file") + " is not a directory");
+  }
+  Tmpfs disk("ro", "1m");
+  if (!disk.ok()) GTEST_SKIP() << disk.why();
+  TrainState s = full_state(100, false);
+  const std::string p10 = checkpoint_path(disk.str(), 10), p20 = checkpoint_path(disk.str(), 20);
+  write_checkpoint(world, p10, s);
+  ASSERT_TRUE(disk.remount_read_only());
+  EXPECT_EQ(test::error_of([&] { write_checkpoint(world, p20, s); }),
+            p20 + ": cannot create the checkpoint: Read-only file system");
+  expect_same(s, read_checkpoint(world, p10));
+  on_rank0([&] { EXPECT_EQ(names_in(disk.str()), std::vector<std::string>{"step-00000010.h5"}); });
 }
 
 }  // namespace

@@ -66,13 +66,17 @@ TEST(Prepare, CentreCropTakesTheMiddle) {
   std::vector<std::uint8_t> img(7 * 9);
   for (int i = 0; i < 63; ++i) img[i] = static_cast<std::uint8_t>(i * 4);
   write_png_gray8(dir.file("a/x.png"), 7, 9, img.data());  // 7 rows, 9 columns
+  fs::create_directories(dir.file("b"));  // a second class: one class alone is refused
+  write_png_gray8(dir.file("b/y.png"), 7, 9, img.data());
   PrepareOptions o;
   o.input = dir.str();
   o.crop = 3;
   const DatasetFile ds = prepare_dataset(o);
   // Rows 2..4, columns 3..5 of the 7 x 9 image.
   const std::vector<std::uint8_t> want = {84, 88, 92, 120, 124, 128, 156, 160, 164};
-  EXPECT_EQ(ds.splits[0].images, want);
+  ASSERT_EQ(ds.splits[0].images.size(), 18u);
+  EXPECT_EQ(std::vector<std::uint8_t>(ds.splits[0].images.begin(), ds.splits[0].images.begin() + 9),
+            want);
   o.contrast = "stretch";
   o.stretch_low = 0;
   o.stretch_high = 1;
@@ -96,6 +100,8 @@ TEST(Prepare, RawChipsScaleAndKeepMetadata) {
                    {"TargetSerNum", "132"},
                    {"TargetAz", "35.5"},
                    {"DesiredDepression", "17"}});
+  fs::create_directories(dir.file("ZSU"));  // a second class, sorted after T72
+  fs::copy_file(dir.file("T72/SN_132/HB03333.015"), dir.file("ZSU/HB03334.015"));
   PrepareOptions o;
   o.input = dir.str();
   o.crop = 4;
@@ -179,6 +185,58 @@ TEST(Prepare, MalformedInputsNameTheFileAndWriteNothing) {
   auto r = test::run_supsnn("prepare --input " + ok + " --output " + ok + ".h5");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("train 2 chips; 2 classes, 128 x 128"), std::string::npos) << r.output;
+}
+
+// One class folder is no classification problem: one line naming the folder, nothing written.
+TEST(Prepare, OneClassIsRefused) {
+  test::ScratchDir dir("prep");
+  const fs::path good = *fs::directory_iterator(test::shared_path("data/mstar/soc3/train/BMP2"));
+  fs::create_directories(dir.file("in/BMP2"));
+  fs::copy_file(good, dir.file("in/BMP2/a.jpeg"));
+  const std::string in = dir.file("in"), out = dir.file("one.h5");
+  auto r = test::run_supsnn("prepare --input " + in + " --output " + out);
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(r.output, "supsnn: error: " + in +
+                          ": one class folder (BMP2); at least 2 classes are needed to train a "
+                          "classifier\n");
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.str()), fs::directory_iterator()), 1);
+  // train/ and test/ splits with the same single class: refused too.
+  fs::create_directories(dir.file("split/train/T72"));
+  fs::create_directories(dir.file("split/test/T72"));
+  fs::copy_file(good, dir.file("split/train/T72/a.jpeg"));
+  fs::copy_file(good, dir.file("split/test/T72/b.jpeg"));
+  PrepareOptions o;
+  o.input = dir.file("split");
+  EXPECT_NE(test::error_of([&] {
+              prepare_dataset(o);
+            }).find("split: one class folder (T72); at least 2 classes are needed"),
+            std::string::npos);
+}
+
+// --output naming an existing folder: said at once, before any chip is read, and nothing is
+// written into the folder.
+TEST(Prepare, OutputThatIsADirectoryIsRefused) {
+  test::ScratchDir dir("prep");
+  fs::create_directories(dir.file("outdir"));
+  const std::string in = test::shared_path("data/mstar/odd-sizes");
+  auto r = test::run_supsnn("prepare --input " + in + " --output " + dir.file("outdir"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(r.output, "supsnn: error: " + dir.file("outdir") +
+                          ": --output is a directory; give a file name, e.g. " +
+                          dir.file("outdir") + "/dataset.h5\n");
+  EXPECT_TRUE(fs::is_empty(dir.file("outdir")));
+  r = test::run_supsnn("prepare --input " + in + " --output " + dir.file("no/such/d.h5"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(r.output, "supsnn: error: " + dir.file("no/such/d.h5") + ": output directory " +
+                          dir.file("no/such") + " does not exist\n");
+  // The library path (write_dataset through AtomicFile) says the same about a folder.
+  PrepareOptions o;
+  o.input = in;
+  const std::string err =
+      test::error_of([&] { write_dataset(dir.file("outdir"), prepare_dataset(o), "test"); });
+  EXPECT_EQ(err, dir.file("outdir") + ": is a directory, expected a file name");
+  EXPECT_TRUE(fs::is_empty(dir.file("outdir")));
 }
 
 TEST(Prepare, WrittenFileReadsBackWithProvenance) {

@@ -1,17 +1,21 @@
 #include "ckpt/checkpoint.hpp"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <limits>
 #include <type_traits>
 
 #include "common/error.hpp"
@@ -24,7 +28,10 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kSchema = "supsnn-checkpoint";
-constexpr std::int64_t kSchemaVersion = 1;
+// Version 2 added checksum_small_crc32 (every value besides the parameter-sized arrays);
+// version 1 files are still read, with only their arrays verified (docs/formats.md).
+constexpr std::int64_t kSchemaVersion = 2;
+constexpr std::int64_t kOldestSchemaVersion = 1;
 // The parameter-sized arrays, in checksum order; the last one only with optim.ema.
 constexpr int kMaxArrays = 4;
 constexpr const char* kArrays[kMaxArrays] = {"model/params", "optimizer/adam_m", "optimizer/adam_v",
@@ -146,11 +153,21 @@ h5::Handle fixed_string_type(std::size_t size, const std::string& file) {
   return t;
 }
 
+// Collective: every rank learns whether a step failed on any rank, and then all throw that
+// rank's message. A full disk can fail a collective write on the aggregating rank only; the
+// others must not go on into the next collective call alone (that would hang the job).
+void all_ok(const Comm& comm, const std::string& path, const std::string& err) {
+  agree(comm, path, [&] {
+    if (!err.empty()) throw Error(err);
+  });
+}
+
 // Creates a dataset (collective) and writes it from rank 0's `data` only: the other ranks
 // select nothing, as parallel HDF5 wants every rank in the call. dims empty: a scalar.
 void write_rank0(const h5::Handle& loc, const std::string& name, hid_t ftype, hid_t mtype,
                  const std::vector<hsize_t>& dims, const void* data, const h5::Handle& dxpl,
-                 bool root) {
+                 const Comm& comm) {
+  const bool root = comm.rank() == 0;
   const std::string& file = loc.file();
   h5::Handle space(dims.empty()
                        ? H5Screate(H5S_SCALAR)
@@ -159,7 +176,8 @@ void write_rank0(const h5::Handle& loc, const std::string& name, hid_t ftype, hi
   h5::Handle ds(
       H5Dcreate2(loc.id(), name.c_str(), ftype, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
       H5Dclose, file);
-  if (ds.id() < 0) throw Error(file + ": cannot create dataset " + name);
+  all_ok(comm, file,
+         ds.id() < 0 ? file + ": " + h5::with_reason("cannot create dataset " + name) : "");
   hsize_t n = 1;
   for (auto d : dims) n *= d;
   if (n == 0) return;
@@ -170,26 +188,28 @@ void write_rank0(const h5::Handle& loc, const std::string& name, hid_t ftype, hi
     H5Sselect_none(fspace.id());
     H5Sselect_none(mspace.id());
   }
-  if (H5Dwrite(ds.id(), mtype, mspace.id(), fspace.id(), dxpl.id(), root ? data : &dummy) < 0)
-    throw Error(file + ": cannot write dataset " + name);
+  const bool ok =
+      H5Dwrite(ds.id(), mtype, mspace.id(), fspace.id(), dxpl.id(), root ? data : &dummy) >= 0;
+  all_ok(comm, file, ok ? "" : file + ": " + h5::with_reason("cannot write dataset " + name));
 }
 
 void write_strings_rank0(const h5::Handle& loc, const std::string& name,
-                         const std::vector<std::string>& v, const h5::Handle& dxpl, bool root) {
+                         const std::vector<std::string>& v, const h5::Handle& dxpl,
+                         const Comm& comm) {
   std::size_t len = 1;
   for (const auto& s : v) len = std::max(len, s.size());
   h5::Handle type = fixed_string_type(len, loc.file());
   std::string buf(v.size() * len, '\0');
   for (std::size_t i = 0; i < v.size(); ++i) buf.replace(i * len, v[i].size(), v[i]);
-  write_rank0(loc, name, type.id(), type.id(), {v.size()}, buf.data(), dxpl, root);
+  write_rank0(loc, name, type.id(), type.id(), {v.size()}, buf.data(), dxpl, comm);
 }
 
 void write_text_rank0(const h5::Handle& loc, const std::string& name, const std::string& text,
-                      const h5::Handle& dxpl, bool root) {
+                      const h5::Handle& dxpl, const Comm& comm) {
   h5::Handle type = fixed_string_type(text.size(), loc.file());
   std::string buf = text;
   buf.resize(std::max<std::size_t>(1, text.size()), '\0');
-  write_rank0(loc, name, type.id(), type.id(), {}, buf.data(), dxpl, root);
+  write_rank0(loc, name, type.id(), type.id(), {}, buf.data(), dxpl, comm);
 }
 
 // Writes params, adam_m, adam_v (and ema) as T, each rank its own slice with one collective
@@ -217,7 +237,10 @@ std::uint32_t write_arrays(const Comm& comm, const h5::Handle& file, const h5::H
     h5::Handle ds(H5Dcreate2(file.id(), kArrays[a], stored_type<T>(), space.id(), H5P_DEFAULT,
                              H5P_DEFAULT, H5P_DEFAULT),
                   H5Dclose, file.file());
-    if (ds.id() < 0) throw Error(file.file() + ": cannot create dataset " + kArrays[a]);
+    all_ok(comm, file.file(),
+           ds.id() < 0 ? file.file() + ": " +
+                             h5::with_reason(std::string("cannot create dataset ") + kArrays[a])
+                       : "");
     if (n == 0) continue;
     const hsize_t mcount = std::max<hsize_t>(1, my.count);
     h5::Handle mspace(H5Screate_simple(1, &mcount, nullptr), H5Sclose, file.file());
@@ -228,9 +251,12 @@ std::uint32_t write_arrays(const Comm& comm, const h5::Handle& file, const h5::H
       H5Sselect_none(mspace.id());
     }
     const T dummy = 0;
-    if (H5Dwrite(ds.id(), h5::native_type<T>(), mspace.id(), space.id(), dxpl.id(),
-                 my.count > 0 ? data : &dummy) < 0)
-      throw Error(file.file() + ": cannot write dataset " + kArrays[a]);
+    const bool ok = H5Dwrite(ds.id(), h5::native_type<T>(), mspace.id(), space.id(), dxpl.id(),
+                             my.count > 0 ? data : &dummy) >= 0;
+    all_ok(comm, file.file(),
+           ok ? ""
+              : file.file() + ": " +
+                    h5::with_reason(std::string("cannot write dataset ") + kArrays[a]));
   }
   return combined_crc(comm, crcs, arrays, n, sizeof(T));
 }
@@ -253,89 +279,273 @@ void check_state(const std::string& path, const TrainState& s) {
   }
 }
 
-void write_file(const Comm& comm, const std::string& tmp, const TrainState& s) {
-  const bool root = comm.rank() == 0;
-  h5::Handle file = h5::create_file_mpi(tmp, comm.raw());
+// Every value of a checkpoint besides the parameter-sized arrays, in its stored form: what the
+// writer writes and hashes, and what the reader reads, hashes and then turns into a TrainState.
+struct Small {
+  std::string version, git_commit;
+  std::int64_t world_size = 1, global_batch = 1, single_precision = 0, param_count = 0;
+  std::int64_t adam_steps = 0;
+  std::int64_t epoch = 1, step_in_epoch = 0, global_step = 0;
+  std::uint64_t seed = 0;
+  double epoch_loss_sum = 0, epoch_correct_sum = 0;
+  std::vector<std::string> class_names;
+  std::vector<std::int64_t> epochs;                              // metrics/epoch, E
+  std::array<std::vector<double>, std::size(kColumns)> columns;  // metrics/<column>, E each
+  std::vector<double> confusion;                                 // metrics/test_confusion, E x k
+  hsize_t k = 0;
+  std::string config_toml;
+  std::vector<std::string> roles, paths;
+  std::vector<std::uint64_t> bytes, sums;
+};
+
+Small small_of(const TrainState& s) {
+  Small m;
+  m.version = s.version;
+  m.git_commit = s.git_commit;
+  m.world_size = s.world_size;
+  m.global_batch = s.global_batch;
+  m.single_precision = s.single_precision;
+  m.param_count = static_cast<std::int64_t>(s.params.size());
+  m.adam_steps = s.adam_steps;
+  m.epoch = s.epoch;
+  m.step_in_epoch = s.step_in_epoch;
+  m.global_step = s.global_step;
+  m.seed = s.seed;
+  m.epoch_loss_sum = s.epoch_loss_sum;
+  m.epoch_correct_sum = s.epoch_correct_sum;
+  m.class_names = s.class_names;
+  for (const auto& h : s.history) {
+    m.epochs.push_back(h.epoch);
+    for (std::size_t c = 0; c < std::size(kColumns); ++c)
+      m.columns[c].push_back(h.*kColumns[c].field);
+    m.k = std::max<hsize_t>(m.k, h.test_confusion.size());
+  }
+  // Epochs x (classes*classes) confusion counts; a row of NaN: that epoch had none.
+  for (const auto& h : s.history)
+    if (h.test_confusion.empty())
+      m.confusion.insert(m.confusion.end(), m.k, NAN);
+    else
+      m.confusion.insert(m.confusion.end(), h.test_confusion.begin(), h.test_confusion.end());
+  m.config_toml = s.config_toml;
+  for (const auto& d : s.data_files) {
+    m.roles.push_back(d.role);
+    m.paths.push_back(d.path);
+    m.bytes.push_back(d.bytes);
+    m.sums.push_back(d.checksum);
+  }
+  return m;
+}
+
+// CRC-32 (zlib) of records "<name>\0<value>" in a fixed order (docs/formats.md, "Checksum"):
+// integers and floats as 8 little-endian bytes, strings as their length (8 bytes) and UTF-8
+// bytes, lists as their length and elements, arrays as their shape and elements.
+class SmallCrc {
+ public:
+  void name(const char* n) { add(n, std::strlen(n) + 1); }
+  void u64(std::uint64_t v) {
+    unsigned char b[8];
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(v >> (8 * i));
+    add(b, 8);
+  }
+  void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
+  void f64(double v) {
+    std::uint64_t b = 0;
+    std::memcpy(&b, &v, 8);
+    u64(b);
+  }
+  void text(const std::string& t) {
+    u64(t.size());
+    add(t.data(), t.size());
+  }
+  void texts(const std::vector<std::string>& v) {
+    u64(v.size());
+    for (const auto& t : v) text(t);
+  }
+  template <class T>
+  void array(const std::vector<T>& v, const std::vector<hsize_t>& dims) {
+    for (auto d : dims) u64(d);
+    for (const T& x : v) {
+      if constexpr (std::is_same_v<T, double>)
+        f64(x);
+      else
+        u64(static_cast<std::uint64_t>(x));
+    }
+  }
+  std::uint32_t value() const { return static_cast<std::uint32_t>(crc_); }
+
+ private:
+  void add(const void* p, std::size_t n) { crc_ = crc32_z(crc_, static_cast<const Bytef*>(p), n); }
+  uLong crc_ = crc32(0, nullptr, 0);
+};
+
+std::uint32_t small_crc(const Small& m) {
+  SmallCrc c;
+  // clang-format off
+  c.name("version"); c.text(m.version);
+  c.name("git_commit"); c.text(m.git_commit);
+  c.name("world_size"); c.i64(m.world_size);
+  c.name("global_batch"); c.i64(m.global_batch);
+  c.name("single_precision"); c.i64(m.single_precision);
+  c.name("param_count"); c.i64(m.param_count);
+  c.name("optimizer/adam_steps"); c.i64(m.adam_steps);
+  c.name("progress/epoch"); c.i64(m.epoch);
+  c.name("progress/step_in_epoch"); c.i64(m.step_in_epoch);
+  c.name("progress/global_step"); c.i64(m.global_step);
+  c.name("progress/seed"); c.u64(m.seed);
+  c.name("progress/epoch_loss_sum"); c.f64(m.epoch_loss_sum);
+  c.name("progress/epoch_correct_sum"); c.f64(m.epoch_correct_sum);
+  c.name("model/class_names"); c.texts(m.class_names);
+  // clang-format on
+  const hsize_t e = m.epochs.size();
+  c.name("metrics/epoch");
+  c.array(m.epochs, {e});
+  for (std::size_t i = 0; i < std::size(kColumns); ++i) {
+    const std::string n = std::string("metrics/") + kColumns[i].name;
+    c.name(n.c_str());
+    c.array(m.columns[i], {e});
+  }
+  c.name("metrics/test_confusion");
+  c.array(m.confusion, {e, m.k});
+  c.name("run/config_toml");
+  c.text(m.config_toml);
+  c.name("data/role");
+  c.texts(m.roles);
+  c.name("data/path");
+  c.texts(m.paths);
+  c.name("data/bytes");
+  c.array(m.bytes, {m.bytes.size()});
+  c.name("data/checksum");
+  c.array(m.sums, {m.sums.size()});
+  return c.value();
+}
+
+void write_contents(const Comm& comm, const h5::Handle& file, const std::string& path,
+                    const TrainState& s, const Small& m);
+
+// Every rank takes rank 0's scalar values and strings of `m` (one broadcast each kind).
+void share_rank0_scalars(const Comm& comm, Small& m) {
+  if (comm.size() == 1) return;
+  std::int64_t ints[] = {m.world_size, m.global_batch, m.single_precision, m.param_count,
+                         m.adam_steps, m.epoch,        m.step_in_epoch,    m.global_step};
+  double reals[] = {m.epoch_loss_sum, m.epoch_correct_sum};
+  MPI_Bcast(ints, std::size(ints), MPI_INT64_T, 0, comm.raw());
+  MPI_Bcast(reals, std::size(reals), MPI_DOUBLE, 0, comm.raw());
+  MPI_Bcast(&m.seed, 1, MPI_UINT64_T, 0, comm.raw());
+  bcast_string(comm.raw(), m.version, 0);
+  bcast_string(comm.raw(), m.git_commit, 0);
+  m.world_size = ints[0];
+  m.global_batch = ints[1];
+  m.single_precision = ints[2];
+  m.param_count = ints[3];
+  m.adam_steps = ints[4];
+  m.epoch = ints[5];
+  m.step_in_epoch = ints[6];
+  m.global_step = ints[7];
+  m.epoch_loss_sum = reals[0];
+  m.epoch_correct_sum = reals[1];
+}
+
+// Collective. Errors name `path` (the final name), never the temporary file `tmp`.
+void write_file(const Comm& comm, const std::string& tmp, const std::string& path,
+                const TrainState& s) {
+  // Rank 0's values: the datasets are written from rank 0's data, and the attributes that every
+  // rank writes must agree (a trainer's ranks can differ in, e.g., timings in the history).
+  Small m = small_of(s);
+  share_rank0_scalars(comm, m);
+  h5::Handle file = h5::create_file_mpi(tmp, comm.raw(), path);
+  try {
+    write_contents(comm, file, path, s, m);
+  } catch (...) {
+    // After a failed write (a full disk) HDF5 1.10's parallel close is no longer collective:
+    // ranks wait for each other in different places and the job hangs. The file is left open
+    // instead (its name is removed; the space comes back when the process ends).
+    file.release();
+    throw;
+  }
+  if (!file.close()) throw Error(path + ": " + h5::with_reason("cannot finish the checkpoint"));
+}
+
+// The contents of a checkpoint and the final flush (collective).
+void write_contents(const Comm& comm, const h5::Handle& file, const std::string& path,
+                    const TrainState& s, const Small& m) {
   {
-    const h5::Handle dxpl = h5::collective_transfer(tmp);
+    const h5::Handle dxpl = h5::collective_transfer(path);
     h5::set_attr_fixed(file, "schema", kSchema);
     h5::set_attr(file, "schema_version", kSchemaVersion);
-    h5::set_attr_fixed(file, "version", s.version);
-    h5::set_attr_fixed(file, "git_commit", s.git_commit);
-    h5::set_attr(file, "world_size", static_cast<std::int64_t>(s.world_size));
-    h5::set_attr(file, "global_batch", static_cast<std::int64_t>(s.global_batch));
-    h5::set_attr(file, "single_precision", static_cast<std::int64_t>(s.single_precision));
-    h5::set_attr(file, "param_count", static_cast<std::int64_t>(s.params.size()));
+    h5::set_attr_fixed(file, "version", m.version);
+    h5::set_attr_fixed(file, "git_commit", m.git_commit);
+    h5::set_attr(file, "world_size", m.world_size);
+    h5::set_attr(file, "global_batch", m.global_batch);
+    h5::set_attr(file, "single_precision", m.single_precision);
+    h5::set_attr(file, "param_count", m.param_count);
 
     {
       const h5::Handle model = h5::create_group(file, "model");
       const h5::Handle opt = h5::create_group(file, "optimizer");
-      h5::set_attr(opt, "adam_steps", static_cast<std::int64_t>(s.adam_steps));
+      h5::set_attr(opt, "adam_steps", m.adam_steps);
     }
     const std::uint32_t crc = s.single_precision ? write_arrays<float>(comm, file, dxpl, s)
                                                  : write_arrays<double>(comm, file, dxpl, s);
     {
       const h5::Handle model = h5::open_group(file, "model");
-      write_strings_rank0(model, "class_names", s.class_names, dxpl, root);
+      write_strings_rank0(model, "class_names", m.class_names, dxpl, comm);
     }
     {
       const h5::Handle g = h5::create_group(file, "progress");
-      h5::set_attr(g, "epoch", static_cast<std::int64_t>(s.epoch));
-      h5::set_attr(g, "step_in_epoch", static_cast<std::int64_t>(s.step_in_epoch));
-      h5::set_attr(g, "global_step", static_cast<std::int64_t>(s.global_step));
-      h5::set_attr_u64(g, "seed", s.seed);
-      h5::set_attr(g, "epoch_loss_sum", s.epoch_loss_sum);
-      h5::set_attr(g, "epoch_correct_sum", s.epoch_correct_sum);
+      h5::set_attr(g, "epoch", m.epoch);
+      h5::set_attr(g, "step_in_epoch", m.step_in_epoch);
+      h5::set_attr(g, "global_step", m.global_step);
+      h5::set_attr_u64(g, "seed", m.seed);
+      h5::set_attr(g, "epoch_loss_sum", m.epoch_loss_sum);
+      h5::set_attr(g, "epoch_correct_sum", m.epoch_correct_sum);
     }
     {
       const h5::Handle g = h5::create_group(file, "metrics");
-      const hsize_t e = s.history.size();
-      std::vector<std::int64_t> epochs;
-      for (const auto& m : s.history) epochs.push_back(m.epoch);
-      write_rank0(g, "epoch", H5T_STD_I64LE, H5T_NATIVE_INT64, {e}, epochs.data(), dxpl, root);
-      for (const auto& c : kColumns) {
-        std::vector<double> v;
-        for (const auto& m : s.history) v.push_back(m.*c.field);
-        write_rank0(g, c.name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {e}, v.data(), dxpl, root);
-      }
-      // Epochs x (classes*classes) confusion counts; a row of NaN: that epoch had none.
-      std::size_t k = 0;
-      for (const auto& m : s.history) k = std::max(k, m.test_confusion.size());
-      std::vector<double> conf;
-      for (const auto& m : s.history)
-        if (m.test_confusion.empty())
-          conf.insert(conf.end(), k, NAN);
-        else
-          conf.insert(conf.end(), m.test_confusion.begin(), m.test_confusion.end());
-      write_rank0(g, "test_confusion", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {e, k}, conf.data(), dxpl,
-                  root);
+      const hsize_t e = m.epochs.size();
+      write_rank0(g, "epoch", H5T_STD_I64LE, H5T_NATIVE_INT64, {e}, m.epochs.data(), dxpl, comm);
+      for (std::size_t c = 0; c < std::size(kColumns); ++c)
+        write_rank0(g, kColumns[c].name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {e},
+                    m.columns[c].data(), dxpl, comm);
+      write_rank0(g, "test_confusion", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {e, m.k},
+                  m.confusion.data(), dxpl, comm);
     }
     {
       const h5::Handle g = h5::create_group(file, "run");
-      write_text_rank0(g, "config_toml", s.config_toml, dxpl, root);
+      write_text_rank0(g, "config_toml", m.config_toml, dxpl, comm);
     }
     {
       const h5::Handle g = h5::create_group(file, "data");
-      std::vector<std::string> roles, paths;
-      std::vector<std::uint64_t> bytes, sums;
-      for (const auto& d : s.data_files) {
-        roles.push_back(d.role);
-        paths.push_back(d.path);
-        bytes.push_back(d.bytes);
-        sums.push_back(d.checksum);
-      }
-      const hsize_t n = s.data_files.size();
-      write_strings_rank0(g, "role", roles, dxpl, root);
-      write_strings_rank0(g, "path", paths, dxpl, root);
-      write_rank0(g, "bytes", H5T_STD_U64LE, H5T_NATIVE_UINT64, {n}, bytes.data(), dxpl, root);
-      write_rank0(g, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, {n}, sums.data(), dxpl, root);
+      const hsize_t n = m.roles.size();
+      write_strings_rank0(g, "role", m.roles, dxpl, comm);
+      write_strings_rank0(g, "path", m.paths, dxpl, comm);
+      write_rank0(g, "bytes", H5T_STD_U64LE, H5T_NATIVE_UINT64, {n}, m.bytes.data(), dxpl, comm);
+      write_rank0(g, "checksum", H5T_STD_U64LE, H5T_NATIVE_UINT64, {n}, m.sums.data(), dxpl, comm);
     }
+    // Hashed by rank 0 (a few KiB), whose data the datasets hold; one broadcast.
+    std::uint32_t small = comm.rank() == 0 ? small_crc(m) : 0;
+    MPI_Bcast(&small, 1, MPI_UINT32_T, 0, comm.raw());
+    h5::set_attr_u64(file, "checksum_small_crc32", small);
     // Last: a file with this attribute was written to the end (the rename is the real commit).
     h5::set_attr_u64(file, "checksum_crc32", crc);
   }
   // Global flush: MPI_File_sync, so the data is on stable storage before the rename.
-  if (H5Fflush(file.id(), H5F_SCOPE_GLOBAL) < 0) throw Error(tmp + ": cannot flush checkpoint");
-  if (!file.close()) throw Error(tmp + ": cannot close checkpoint (disk full?)");
+  const bool flushed = H5Fflush(file.id(), H5F_SCOPE_GLOBAL) >= 0;
+  all_ok(comm, path, flushed ? "" : path + ": " + h5::with_reason("cannot flush the checkpoint"));
+}
+
+// MPI-IO (Open MPI's OMPIO) reports a short write to HDF5 without errno, so a failed write says
+// only "Write failed". Why the file system refuses: up to 1 MiB more written at the end of the
+// temporary file (about to be removed), and the errno of the write that fails ("No space left
+// on device", "Disk quota exceeded"); empty when every write succeeds.
+std::string os_write_error(const std::string& tmp) {
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return std::strerror(errno);
+  const std::vector<char> block(64 << 10, 0);
+  std::string why;
+  for (int i = 0; i < 16 && why.empty(); ++i)
+    if (::write(fd, block.data(), block.size()) < 0) why = std::strerror(errno);
+  ::close(fd);
+  return why;
 }
 
 void fsync_dir(const std::string& dir) {
@@ -393,14 +603,6 @@ std::string read_text(const h5::Handle& loc, const std::string& name) {
   return s.substr(0, s.find('\0'));
 }
 
-std::int64_t attr_at_least(const h5::Handle& loc, const std::string& name, std::int64_t min) {
-  const std::int64_t v = h5::attr_int(loc, name);
-  if (v < min)
-    throw Error(loc.file() + ": attribute " + name + " = " + std::to_string(v) +
-                ", expected at least " + std::to_string(min));
-  return v;
-}
-
 // What one rank holds after the HDF5 part of a read: all small fields, and its own slices of
 // the parameter arrays (stored type) in full-size buffers.
 struct Loaded {
@@ -441,6 +643,118 @@ void read_slices(const Comm& comm, const h5::Handle& file, Loaded& l,
   }
 }
 
+// The small values as stored, with the shape checks (a wrong shape is a damaged file too) but
+// not yet the range checks: the checksum is verified first, so that a flipped bit anywhere is
+// reported as a checksum mismatch.
+Small read_small(const h5::Handle& file, const std::string& path) {
+  Small m;
+  m.version = h5::attr_string(file, "version");
+  m.git_commit = h5::attr_string(file, "git_commit");
+  m.world_size = h5::attr_int(file, "world_size");
+  m.global_batch = h5::attr_int(file, "global_batch");
+  m.single_precision = h5::attr_int(file, "single_precision");
+  m.param_count = h5::attr_int(file, "param_count");
+  {
+    const h5::Handle g = h5::open_group(file, "optimizer");
+    m.adam_steps = h5::attr_int(g, "adam_steps");
+  }
+  {
+    const h5::Handle g = h5::open_group(file, "progress");
+    m.epoch = h5::attr_int(g, "epoch");
+    m.step_in_epoch = h5::attr_int(g, "step_in_epoch");
+    m.global_step = h5::attr_int(g, "global_step");
+    m.seed = h5::attr_u64(g, "seed");
+    m.epoch_loss_sum = h5::attr_double(g, "epoch_loss_sum");
+    m.epoch_correct_sum = h5::attr_double(g, "epoch_correct_sum");
+  }
+  {
+    const h5::Handle g = h5::open_group(file, "model");
+    m.class_names = h5::read_strings(g, "class_names");
+  }
+  {
+    const h5::Handle g = h5::open_group(file, "metrics");
+    std::vector<hsize_t> dims;
+    m.epochs = h5::read<std::int64_t>(g, "epoch", &dims);
+    if (dims.size() != 1) throw Error(path + ": dataset metrics/epoch: expected a 1-D array");
+    const hsize_t e = dims[0];
+    for (std::size_t c = 0; c < std::size(kColumns); ++c) {
+      expect_dataset(g, kColumns[c].name, H5T_FLOAT, 8, {e});
+      m.columns[c] = h5::read<double>(g, kColumns[c].name);
+    }
+    m.confusion = h5::read<double>(g, "test_confusion", &dims);
+    if (dims.size() != 2 || dims[0] != e)
+      throw Error(path + ": dataset metrics/test_confusion is " + dims_text(dims) + ", expected [" +
+                  std::to_string(e) + " x classes^2]");
+    m.k = dims[1];
+  }
+  {
+    const h5::Handle g = h5::open_group(file, "run");
+    m.config_toml = read_text(g, "config_toml");
+  }
+  {
+    const h5::Handle g = h5::open_group(file, "data");
+    m.roles = h5::read_strings(g, "role");
+    m.paths = h5::read_strings(g, "path");
+    const hsize_t n = m.roles.size();
+    expect_dataset(g, "bytes", H5T_INTEGER, 8, {n});
+    expect_dataset(g, "checksum", H5T_INTEGER, 8, {n});
+    if (m.paths.size() != n)
+      throw Error(path + ": data/path has " + std::to_string(m.paths.size()) +
+                  " entries, expected " + std::to_string(n) + " (as data/role)");
+    m.bytes = h5::read<std::uint64_t>(g, "bytes");
+    m.sums = h5::read<std::uint64_t>(g, "checksum");
+  }
+  return m;
+}
+
+void at_least(const std::string& path, const char* name, std::int64_t v, std::int64_t min) {
+  if (v < min)
+    throw Error(path + ": attribute " + name + " = " + std::to_string(v) + ", expected at least " +
+                std::to_string(min));
+}
+
+// Range checks, then the TrainState fields (all but the parameter-sized arrays).
+void to_state(const std::string& path, const Small& m, TrainState& s) {
+  at_least(path, "world_size", m.world_size, 1);
+  at_least(path, "global_batch", m.global_batch, 1);
+  if (m.world_size > std::numeric_limits<int>::max())
+    throw Error(path + ": attribute world_size = " + std::to_string(m.world_size) + ", too large");
+  if (m.single_precision != 0 && m.single_precision != 1)
+    throw Error(path + ": attribute single_precision = " + std::to_string(m.single_precision) +
+                ", expected 0 or 1");
+  at_least(path, "param_count", m.param_count, 0);
+  at_least(path, "adam_steps", m.adam_steps, 0);
+  at_least(path, "epoch", m.epoch, 1);
+  at_least(path, "step_in_epoch", m.step_in_epoch, 0);
+  at_least(path, "global_step", m.global_step, 0);
+  s.version = m.version;
+  s.git_commit = m.git_commit;
+  s.world_size = static_cast<int>(m.world_size);
+  s.global_batch = m.global_batch;
+  s.single_precision = m.single_precision == 1;
+  s.adam_steps = m.adam_steps;
+  s.epoch = m.epoch;
+  s.step_in_epoch = m.step_in_epoch;
+  s.global_step = m.global_step;
+  s.seed = m.seed;
+  s.epoch_loss_sum = m.epoch_loss_sum;
+  s.epoch_correct_sum = m.epoch_correct_sum;
+  s.class_names = m.class_names;
+  const std::size_t e = m.epochs.size();
+  s.history.assign(e, EpochMetrics{});
+  for (std::size_t i = 0; i < e; ++i) {
+    s.history[i].epoch = m.epochs[i];
+    for (std::size_t c = 0; c < std::size(kColumns); ++c)
+      s.history[i].*kColumns[c].field = m.columns[c][i];
+    const auto row = m.confusion.begin() + i * m.k;
+    if (!std::all_of(row, row + m.k, [](double x) { return std::isnan(x); }))
+      s.history[i].test_confusion.assign(row, row + m.k);
+  }
+  s.config_toml = m.config_toml;
+  for (std::size_t i = 0; i < m.roles.size(); ++i)
+    s.data_files.push_back({m.roles[i], m.paths[i], m.bytes[i], m.sums[i]});
+}
+
 void read_file(const Comm& comm, const std::string& path, Loaded& l) {
   TrainState& s = l.state;
   const h5::Handle file = h5::open_file_mpi(path, comm.raw());
@@ -451,34 +765,29 @@ void read_file(const Comm& comm, const std::string& path, Loaded& l) {
     throw Error(path + ": not a supsnn checkpoint (schema '" + schema + "', expected '" + kSchema +
                 "')");
   const std::int64_t version = h5::attr_int(file, "schema_version");
-  if (version != kSchemaVersion)
+  if (version < kOldestSchemaVersion || version > kSchemaVersion)
     throw Error(path + ": checkpoint schema_version " + std::to_string(version) +
-                ", this supsnn reads version " + std::to_string(kSchemaVersion));
+                ", this supsnn reads versions " + std::to_string(kOldestSchemaVersion) + " to " +
+                std::to_string(kSchemaVersion) +
+                (version > kSchemaVersion ? " (written by a newer supsnn)" : ""));
   // Written last: its absence means the writer never finished.
   l.stored_crc = h5::attr_u64(file, "checksum_crc32");
-  s.version = h5::attr_string(file, "version");
-  s.git_commit = h5::attr_string(file, "git_commit");
-  s.world_size = static_cast<int>(attr_at_least(file, "world_size", 1));
-  s.global_batch = attr_at_least(file, "global_batch", 1);
-  const std::int64_t single = h5::attr_int(file, "single_precision");
-  if (single != 0 && single != 1)
-    throw Error(path + ": attribute single_precision = " + std::to_string(single) +
-                ", expected 0 or 1");
-  s.single_precision = single == 1;
-  l.n = static_cast<hsize_t>(attr_at_least(file, "param_count", 0));
-  {
-    const h5::Handle g = h5::open_group(file, "progress");
-    s.epoch = attr_at_least(g, "epoch", 1);
-    s.step_in_epoch = attr_at_least(g, "step_in_epoch", 0);
-    s.global_step = attr_at_least(g, "global_step", 0);
-    s.seed = h5::attr_u64(g, "seed");
-    s.epoch_loss_sum = h5::attr_double(g, "epoch_loss_sum");
-    s.epoch_correct_sum = h5::attr_double(g, "epoch_correct_sum");
+  const Small m = read_small(file, path);
+  if (version >= 2) {  // version 1 had no checksum of these values
+    const std::uint64_t stored = h5::attr_u64(file, "checksum_small_crc32");
+    const std::uint32_t crc = small_crc(m);
+    if (crc != stored) {
+      char msg[200];
+      std::snprintf(msg, sizeof msg,
+                    ": checksum mismatch (stored checksum_small_crc32 %08llx, values %08x): the "
+                    "progress, optimizer step count, metrics, classes, config, data files or run "
+                    "attributes are damaged",
+                    static_cast<unsigned long long>(stored), crc);
+      throw Error(path + msg);
+    }
   }
-  {
-    const h5::Handle g = h5::open_group(file, "optimizer");
-    s.adam_steps = attr_at_least(g, "adam_steps", 0);
-  }
+  to_state(path, m, s);
+  l.n = static_cast<hsize_t>(m.param_count);
   const std::size_t elem = s.single_precision ? 4 : 8;
   l.arrays = array_count(h5::exists(file, kArrays[3]));
   for (int a = 0; a < l.arrays; ++a) expect_dataset(file, kArrays[a], H5T_FLOAT, elem, {l.n});
@@ -486,53 +795,6 @@ void read_file(const Comm& comm, const std::string& path, Loaded& l) {
     read_slices(comm, file, l, l.f);
   else
     read_slices(comm, file, l, l.d);
-
-  {
-    const h5::Handle g = h5::open_group(file, "model");
-    s.class_names = h5::read_strings(g, "class_names");
-  }
-  {
-    const h5::Handle g = h5::open_group(file, "metrics");
-    std::vector<hsize_t> dims;
-    const auto epochs = h5::read<std::int64_t>(g, "epoch", &dims);
-    if (dims.size() != 1) throw Error(path + ": dataset metrics/epoch: expected a 1-D array");
-    const hsize_t e = dims[0];
-    s.history.assign(e, EpochMetrics{});
-    for (hsize_t i = 0; i < e; ++i) s.history[i].epoch = epochs[i];
-    for (const auto& c : kColumns) {
-      expect_dataset(g, c.name, H5T_FLOAT, 8, {e});
-      const auto v = h5::read<double>(g, c.name);
-      for (hsize_t i = 0; i < e; ++i) s.history[i].*c.field = v[i];
-    }
-    const auto conf = h5::read<double>(g, "test_confusion", &dims);
-    if (dims.size() != 2 || dims[0] != e)
-      throw Error(path + ": dataset metrics/test_confusion is " + dims_text(dims) + ", expected [" +
-                  std::to_string(e) + " x classes^2]");
-    const hsize_t k = dims[1];
-    for (hsize_t i = 0; i < e; ++i) {
-      const auto row = conf.begin() + i * k;
-      if (!std::all_of(row, row + k, [](double x) { return std::isnan(x); }))
-        s.history[i].test_confusion.assign(row, row + k);
-    }
-  }
-  {
-    const h5::Handle g = h5::open_group(file, "run");
-    s.config_toml = read_text(g, "config_toml");
-  }
-  {
-    const h5::Handle g = h5::open_group(file, "data");
-    const auto roles = h5::read_strings(g, "role");
-    const auto paths = h5::read_strings(g, "path");
-    const hsize_t n = roles.size();
-    expect_dataset(g, "bytes", H5T_INTEGER, 8, {n});
-    expect_dataset(g, "checksum", H5T_INTEGER, 8, {n});
-    if (paths.size() != n)
-      throw Error(path + ": data/path has " + std::to_string(paths.size()) + " entries, expected " +
-                  std::to_string(n) + " (as data/role)");
-    const auto bytes = h5::read<std::uint64_t>(g, "bytes");
-    const auto sums = h5::read<std::uint64_t>(g, "checksum");
-    for (hsize_t i = 0; i < n; ++i) s.data_files.push_back({roles[i], paths[i], bytes[i], sums[i]});
-  }
 }
 
 // Every rank gets every slice: rank r broadcasts its own part (in pieces below INT_MAX).
@@ -610,6 +872,20 @@ DataFileId identify_data_file(const std::string& role, const std::string& path) 
   return {role, path, size, h};
 }
 
+// An upper estimate of a checkpoint's size: the arrays (each of 1 MiB or more aligned to 1 MiB),
+// the small values and 256 KiB for HDF5's metadata.
+std::uint64_t checkpoint_bytes_estimate(const TrainState& s) {
+  const std::uint64_t mib = 1 << 20;
+  const std::uint64_t array =
+      static_cast<std::uint64_t>(s.params.size()) * (s.single_precision ? 4 : 8);
+  std::uint64_t need = (array + (array >= mib ? mib : 0)) * array_count(!s.ema.empty());
+  need += s.config_toml.size() + s.version.size() + s.git_commit.size();
+  for (const auto& c : s.class_names) need += c.size() + 8;
+  for (const auto& d : s.data_files) need += d.role.size() + d.path.size() + 32;
+  for (const auto& h : s.history) need += (std::size(kColumns) + 1 + h.test_confusion.size()) * 8;
+  return need + 256 * 1024;
+}
+
 std::uint64_t write_checkpoint(const Comm& comm, const std::string& path, const TrainState& state) {
   check_state(path, state);
   // Rank 0 names the temporary file (the job's or its own id) and checks the folder.
@@ -619,9 +895,37 @@ std::uint64_t write_checkpoint(const Comm& comm, const std::string& path, const 
     const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
     const char* job = std::getenv("SLURM_JOB_ID");
     const std::string id = job && *job ? std::string(job) : std::to_string(::getpid());
-    if (!fs::is_directory(dir))
-      err = path + ": checkpoint directory " + dir.string() + " does not exist";
     tmp = (dir / ("." + p.filename().string() + ".tmp-" + id)).string();
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+      err = path + ": checkpoint directory " + dir.string() +
+            (fs::exists(dir, ec) ? " is not a directory" : " does not exist");
+    } else {
+      // Created here first, so that a folder that refuses files (read-only, no space, no
+      // permission) is reported with the system's reason; MPI-IO's own errors are vaguer.
+      const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0) {
+        err = path + ": cannot create the checkpoint: " + std::strerror(errno);
+      } else {
+        ::close(fd);
+        // A checkpoint that may not fit fails here, before any rank writes: HDF5 1.10 does not
+        // fail a parallel write cleanly on a full disk (ranks can end up waiting in different
+        // collective calls), so the size is estimated generously (arrays, their 1 MiB
+        // alignment, small values, metadata). Quotas are not seen here; a disk that fills up
+        // during the write is reported the same way (on every rank, if HDF5 lets them agree).
+        const std::uint64_t need = checkpoint_bytes_estimate(state);
+        struct statvfs fsinfo {};
+        if (::statvfs(dir.c_str(), &fsinfo) == 0) {
+          const std::uint64_t avail = static_cast<std::uint64_t>(fsinfo.f_bavail) * fsinfo.f_frsize;
+          if (need > avail) {
+            err = path + ": cannot write the checkpoint (" + std::to_string(need) +
+                  " bytes needed, " + std::to_string(avail) +
+                  " bytes free): " + std::strerror(ENOSPC);
+            std::remove(tmp.c_str());
+          }
+        }
+      }
+    }
   }
   bcast_string(comm.raw(), err, 0);
   if (!err.empty()) throw Error(err);
@@ -629,17 +933,25 @@ std::uint64_t write_checkpoint(const Comm& comm, const std::string& path, const 
   {
     const QuietHdf5 quiet;
     try {
-      write_file(comm, tmp, state);
-    } catch (...) {
-      if (comm.rank() == 0) std::remove(tmp.c_str());
-      throw;
+      // Agreed: a failure that only some ranks see (a full disk at the final flush) still
+      // stops every rank, and the temporary file is removed after every rank has closed it.
+      agree(comm, path, [&] { write_file(comm, tmp, path, state); });
+    } catch (const Error& e) {
+      std::string msg = e.what();
+      if (comm.rank() == 0) {
+        const std::string why = os_write_error(tmp);
+        if (!why.empty() && msg.find(why) == std::string::npos) msg += ": " + why;
+        std::remove(tmp.c_str());
+      }
+      bcast_string(comm.raw(), msg, 0);
+      throw Error(msg);
     }
   }
   MPI_Barrier(comm.raw());  // every rank's data is in the file before it gets its final name
   unsigned long size = 0;
   if (comm.rank() == 0) {
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-      err = path + ": cannot move the finished checkpoint into place from " + tmp;
+      err = path + ": cannot move the finished checkpoint into place: " + std::strerror(errno);
       std::remove(tmp.c_str());
     } else {
       const fs::path p(path);

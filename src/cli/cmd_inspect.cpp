@@ -93,7 +93,8 @@ std::string nan_or(double v, const char* fmt) {
   return buf;
 }
 
-void print_checkpoint(const std::string& path, const TrainState& s, std::uint64_t crc,
+// `checksums`: what the verified checksums were (schema 2: arrays and the other values).
+void print_checkpoint(const std::string& path, const TrainState& s, const std::string& checksums,
                       bool config) {
   const std::size_t n = s.params.size();
   std::printf("file:              %s\n", path.c_str());
@@ -109,7 +110,7 @@ void print_checkpoint(const std::string& path, const TrainState& s, std::uint64_
   std::printf("parameters:        %zu (+ Adam moments, %ld Adam steps%s)\n", n, s.adam_steps,
               s.ema.empty() ? "" : ", weight average");
   std::printf("seed:              %" PRIu64 "\n", s.seed);
-  std::printf("checksum verified: yes (crc32 %08" PRIx64 ")\n", crc);
+  std::printf("checksum verified: yes (%s)\n", checksums.c_str());
   std::string classes;
   for (const auto& c : s.class_names) classes += (classes.empty() ? "" : ", ") + c;
   std::printf("classes:           %zu (%s)\n", s.class_names.size(), classes.c_str());
@@ -159,7 +160,17 @@ int run_inspect(const std::string& path, bool config) {
   try {
     const TrainState s = read_checkpoint(Comm(MPI_COMM_SELF), path);
     const h5::Handle f = h5::open_file(path);
-    print_checkpoint(path, s, h5::attr_u64(f, "checksum_crc32"), config);
+    char sums[160];
+    if (h5::has_attr(f, "checksum_small_crc32"))
+      std::snprintf(sums, sizeof sums,
+                    "crc32 %08" PRIx64 " of the arrays, %08" PRIx64 " of all other values",
+                    h5::attr_u64(f, "checksum_crc32"), h5::attr_u64(f, "checksum_small_crc32"));
+    else  // schema_version 1
+      std::snprintf(sums, sizeof sums,
+                    "crc32 %08" PRIx64 " of the arrays; schema_version %" PRId64
+                    " has no checksum of the other values",
+                    h5::attr_u64(f, "checksum_crc32"), h5::attr_int(f, "schema_version"));
+    print_checkpoint(path, s, sums, config);
     return 0;
   } catch (const Error& e) {
     // Damaged: show what the attributes still say, then why it cannot be used.

@@ -133,6 +133,9 @@ DatasetFile prepare_dataset(const PrepareOptions& opt, PrepareStats* stats) {
     for (const auto& c : sorted_dirs(dir)) class_index[c.filename().string()] = 0;
   }
   if (class_index.empty()) throw Error(opt.input + ": no class folders found");
+  if (class_index.size() < 2)
+    throw Error(opt.input + ": one class folder (" + class_index.begin()->first +
+                "); at least 2 classes are needed to train a classifier");
   DatasetFile ds;
   ds.kind = "images";
   for (auto& [name, idx] : class_index) {

@@ -1,23 +1,60 @@
 #include "io/h5.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 
 namespace supsnn::h5 {
 
 namespace {
 
-// HDF5 prints its own error stack by default; supsnn reports one clear line instead.
+// HDF5 prints its own error stack by default; supsnn reports one clear line instead. No library
+// shutdown at exit: every file is closed by its Handle, and HDF5 1.10 crashes there on a file
+// whose close failed (a full disk), turning a clean error line into a segmentation fault.
 struct SilenceHdf5 {
-  SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+  SilenceHdf5() {
+    H5dont_atexit();
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
 };
 const SilenceHdf5 silence_once;
 
+// Appends the reason of the HDF5 call that just failed (error_reason()).
 [[noreturn]] void fail(const Handle& loc, const std::string& what) {
-  throw Error(loc.file() + ": " + what);
+  throw Error(loc.file() + ": " + with_reason(what));
+}
+
+// What the error-stack walk collects: the innermost minor message and, when a record carries
+// one, the operating system's or MPI's own text.
+struct StackReasons {
+  std::string os, mpi, minor;
+};
+
+herr_t collect_reason(unsigned, const H5E_error2_t* e, void* data) {
+  auto& r = *static_cast<StackReasons*>(data);
+  const std::string desc = e->desc ? e->desc : "";
+  // File drivers (sec2, core, ...) write "..., errno = 28, error message = '...', ...".
+  const auto at = desc.find("errno = ");
+  if (at != std::string::npos && r.os.empty()) {
+    const int code = std::atoi(desc.c_str() + at + 8);
+    if (code > 0) r.os = std::strerror(code);
+  }
+  // The MPI-IO driver: "MPI_File_... failed: MPI error string is '...'".
+  const std::string mpi_key = "MPI error string is '";
+  const auto m = desc.find(mpi_key);
+  if (m != std::string::npos && r.mpi.empty()) {
+    const auto b = m + mpi_key.size(), end = desc.find('\'', b);
+    r.mpi = desc.substr(b, end == std::string::npos ? std::string::npos : end - b);
+  }
+  char buf[256] = {};
+  H5E_type_t type;
+  if (H5Eget_msg(e->min_num, &type, buf, sizeof buf) > 0) r.minor = buf;  // walked downward
+  return 0;
 }
 
 hsize_t element_count(const std::vector<hsize_t>& dims) {
@@ -39,8 +76,24 @@ Handle& Handle::operator=(Handle&& o) noexcept {
   return *this;
 }
 
+std::string error_reason() {
+  StackReasons r;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_reason, &r);
+  if (!r.os.empty()) return r.os;
+  if (!r.mpi.empty()) return r.mpi;
+  return r.minor;
+}
+
+std::string with_reason(const std::string& what) {
+  const std::string why = error_reason();
+  return why.empty() ? what : what + ": " + why;
+}
+
 void Handle::reset() {
-  if (id_ >= 0 && close_) close_(id_);
+  // Closing a file flushes what HDF5 still holds; when that fails here (a destructor, which
+  // cannot throw), the AtomicFile of that file is told, so that it does not commit it.
+  if (id_ >= 0 && close_ && close_(id_) < 0 && close_ == H5Fclose)
+    mark_write_failed(file_, with_reason("cannot finish writing the file"));
   id_ = -1;
 }
 
@@ -51,16 +104,19 @@ bool Handle::close() {
 }
 
 Handle create_file(const std::string& path) {
+  const std::string name = user_path(path);
+  if (std::filesystem::is_directory(path))
+    throw Error(name + ": is a directory, expected a file name");
   hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (f < 0) throw Error(path + ": cannot create HDF5 file");
-  return Handle(f, H5Fclose, path);
+  if (f < 0) throw Error(name + ": " + with_reason("cannot create HDF5 file"));
+  return Handle(f, H5Fclose, name);
 }
 
 Handle open_file(const std::string& path) {
   if (!std::filesystem::exists(path)) throw Error(path + ": file not found");
   if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(path + ": not an HDF5 file (or truncated)");
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f < 0) throw Error(path + ": cannot open HDF5 file");
+  if (f < 0) throw Error(path + ": " + with_reason("cannot open HDF5 file"));
   return Handle(f, H5Fclose, path);
 }
 
@@ -77,11 +133,12 @@ Handle mpi_access(const std::string& path, MPI_Comm comm) {
 }
 }  // namespace
 
-Handle create_file_mpi(const std::string& path, MPI_Comm comm) {
-  Handle fapl = mpi_access(path, comm);
+Handle create_file_mpi(const std::string& path, MPI_Comm comm, const std::string& name) {
+  const std::string shown = name.empty() ? path : name;
+  Handle fapl = mpi_access(shown, comm);
   hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
-  if (f < 0) throw Error(path + ": cannot create HDF5 file (parallel)");
-  return Handle(f, H5Fclose, path);
+  if (f < 0) throw Error(shown + ": " + with_reason("cannot create HDF5 file (parallel)"));
+  return Handle(f, H5Fclose, shown);
 }
 
 Handle open_file_mpi(const std::string& path, MPI_Comm comm) {
@@ -89,7 +146,8 @@ Handle open_file_mpi(const std::string& path, MPI_Comm comm) {
   if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(path + ": not an HDF5 file (or truncated)");
   Handle fapl = mpi_access(path, comm);
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.id());
-  if (f < 0) throw Error(path + ": cannot open HDF5 file (damaged or truncated?)");
+  if (f < 0)
+    throw Error(path + ": " + with_reason("cannot open HDF5 file (damaged or truncated?)"));
   return Handle(f, H5Fclose, path);
 }
 

@@ -24,6 +24,9 @@ class Handle {
   hid_t id() const { return id_; }
   const std::string& file() const { return file_; }
   void reset();
+  // Forgets the object without closing it (a file whose parallel close would hang after a failed
+  // write: HDF5 1.10 does not close such a file collectively).
+  void release() { id_ = -1; }
   // Closes now and reports whether the library succeeded (a file's close flushes metadata, so
   // writers check it; reset() and the destructor cannot).
   bool close();
@@ -34,6 +37,15 @@ class Handle {
   std::string file_;
 };
 
+// Why the HDF5 call that just failed failed, from the library's error stack: the operating
+// system's text when a file driver recorded an errno ("No space left on device"), else MPI's
+// error string (MPI-IO), else the innermost HDF5 message. Empty when the stack holds nothing.
+std::string error_reason();
+// "what: reason" (or just what when error_reason() is empty).
+std::string with_reason(const std::string& what);
+
+// Files made through an AtomicFile are named in messages by their final path, not the
+// temporary one (common/atomic_file.hpp, user_path).
 Handle create_file(const std::string& path);  // truncates
 Handle open_file(const std::string& path);    // read-only; fails clearly if not HDF5
 Handle create_group(const Handle& loc, const std::string& name);
@@ -43,8 +55,9 @@ bool exists(const Handle& loc, const std::string& name);
 // Parallel HDF5 over `comm` (collective calls): MPI-IO driver with collective metadata reads and
 // writes, so every rank must make the same metadata calls (create, open, attributes) in the
 // same order.
-Handle create_file_mpi(const std::string& path, MPI_Comm comm);  // truncates
-Handle open_file_mpi(const std::string& path, MPI_Comm comm);    // read-only
+// `name`, when given, is the path messages use (a checkpoint's final name for its temporary file).
+Handle create_file_mpi(const std::string& path, MPI_Comm comm, const std::string& name = "");
+Handle open_file_mpi(const std::string& path, MPI_Comm comm);  // read-only
 // Dataset transfer property list for collective MPI-IO transfers.
 Handle collective_transfer(const std::string& file);
 
