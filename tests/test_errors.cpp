@@ -160,8 +160,10 @@ TEST(Errors, CommandsSayWhyAWriteFailed) {
   r = test::run_supsnn(
       "train --set data.train=data.h5 --set train.epochs=1 --run-dir " + disk.str(), dir.str());
   EXPECT_EQ(r.status, 1) << r.output;
-  EXPECT_EQ(r.output, "supsnn: error: " + disk.file("config.toml") +
-                          ": cannot write: Read-only file system\n");
+  // The run directory is tried before anything else is written (its lock file comes first).
+  EXPECT_EQ(r.output, "supsnn: error: " + disk.str() +
+                          ": cannot write in the run directory (lock file " +
+                          disk.file(".supsnn.lock") + "): Read-only file system\n");
   r = test::run_supsnn("prepare --input " + odd + " --output " + disk.file("odd.h5"));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_EQ(
