@@ -138,7 +138,7 @@ TEST(Config, InvalidUtf8IsRefusedBeforeParsing) {
 TEST(Config, DeepNestingIsRefusedBeforeParsing) {
   test::ScratchDir dir("cfg");
   const std::string f = dir.file("c.toml");
-  for (const std::string& open : {"[", "{a="}) {
+  for (const char* open : {"[", "{a="}) {
     std::string deep = "[optim]\nmilestones = ";
     for (int i = 0; i < 4000; ++i) deep += open;
     std::ofstream(f, std::ios::binary | std::ios::trunc) << deep;

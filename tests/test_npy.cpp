@@ -137,15 +137,17 @@ TEST(Npy, HugeOrMalformedShapeNumbersAreErrors) {
   std::string e = error_of(f);
   EXPECT_NE(e.find(f), std::string::npos) << e;
   EXPECT_NE(e.find("too large"), std::string::npos) << e;
-  for (const std::string& shape : {"(2, -1)", "(2, x)", "[2, 3]", "(2 3)", "(2,"}) {
-    spit(f, npy_bytes("{'descr': '|u1', 'fortran_order': False, 'shape': " + shape + ", }\n",
-                      std::string(6, '\1')));
+  for (const char* shape : {"(2, -1)", "(2, x)", "[2, 3]", "(2 3)", "(2,"}) {
+    spit(f, npy_bytes(
+                std::string("{'descr': '|u1', 'fortran_order': False, 'shape': ") + shape + ", }\n",
+                std::string(6, '\1')));
     e = error_of(f);
     EXPECT_NE(e.find(f), std::string::npos) << shape << ": " << e;
     EXPECT_NE(e.find("malformed .npy header"), std::string::npos) << shape << ": " << e;
   }
   // A valid header with keys in another order and double quotes, as Python may write them.
-  spit(f, npy_bytes("{\"shape\": (2,), \"fortran_order\": False, \"descr\": \"|u1\"}", "\1\0"));
+  spit(f, npy_bytes("{\"shape\": (2,), \"fortran_order\": False, \"descr\": \"|u1\"}",
+                    std::string("\1\0", 2)));
   EXPECT_EQ(read_npy(f).data, (std::vector<double>{1, 0}));
 }
 

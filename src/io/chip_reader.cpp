@@ -114,7 +114,6 @@ bool jpeg_start(jpeg_decompress_struct* cinfo, JpegErr* err, const unsigned char
   // whole coefficient buffer in jpeg_start_decompress).
   const long long w = cinfo->image_width, h = cinfo->image_height;
   if (w <= 0 || h <= 0 || w * h > kMaxPixels) {
-    std::snprintf(err->message, sizeof err->message, "%s", "");
     *too_large = true;
     return false;
   }

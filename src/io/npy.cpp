@@ -130,8 +130,12 @@ class HeaderParser {
       const std::size_t start = pos_;
       while (peek() >= '0' && peek() <= '9') {
         const std::size_t digit = static_cast<std::size_t>(peek() - '0');
-        if (d > (std::numeric_limits<std::size_t>::max() - digit) / 10)
-          fail("'shape' dimension " + printable(s_.substr(start, 30)) + " is too large");
+        if (d > (std::numeric_limits<std::size_t>::max() - digit) / 10) {
+          std::size_t end = pos_;
+          while (end < s_.size() && s_[end] >= '0' && s_[end] <= '9') ++end;
+          fail("'shape' dimension " + printable(s_.substr(start, end - start)) +
+               " is too large (more than 2^64 - 1)");
+        }
         d = d * 10 + digit;
         ++pos_;
       }
