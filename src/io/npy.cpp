@@ -236,7 +236,7 @@ NpyArray parse_npy(const std::string& path, const unsigned char* bytes, std::siz
   const unsigned char* raw = bytes + prefix + header_len;
   std::vector<double> vals(count);
   if (item == 8) {
-    std::memcpy(vals.data(), raw, need);  // little-endian hosts only (x86, ARM)
+    if (need > 0) std::memcpy(vals.data(), raw, need);  // little-endian hosts only (x86, ARM)
   } else {
     for (std::size_t i = 0; i < count; ++i) vals[i] = raw[i];
   }
