@@ -611,7 +611,7 @@ std::string read_config_text(const std::string& path) {
   std::size_t got = 0;
   while ((got = std::fread(buf, 1, sizeof buf, f)) > 0 && text.size() <= kMaxTomlBytes)
     text.append(buf, got);
-  const int read_errno = std::ferror(f) ? errno : 0;
+  const int read_errno = std::ferror(f) ? (errno != 0 ? errno : EIO) : 0;
   std::fclose(f);
   if (read_errno != 0)
     throw Error(path + ": cannot read TOML config: " + std::strerror(read_errno));

@@ -9,10 +9,10 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
     const supsnn::PhoenixHeader h = supsnn::parse_phoenix_header("fuzz.hdr", data, size);
-    const unsigned long long need = static_cast<unsigned long long>(h.phoenix_header_length) +
-                                    static_cast<unsigned long long>(h.native_header_length) +
-                                    8ULL * static_cast<unsigned long long>(h.rows) *
-                                        static_cast<unsigned long long>(h.cols);
+    const unsigned long long need =
+        static_cast<unsigned long long>(h.phoenix_header_length) +
+        static_cast<unsigned long long>(h.native_header_length) +
+        8ULL * static_cast<unsigned long long>(h.rows) * static_cast<unsigned long long>(h.cols);
     if (h.rows <= 0 || h.cols <= 0 || need != size) __builtin_trap();
   } catch (const supsnn::Error&) {
   }

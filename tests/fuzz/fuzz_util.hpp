@@ -19,8 +19,8 @@ inline const std::string& scratch_file(const char* tag) {
   static const std::string path = [tag] {
     namespace fs = std::filesystem;
     std::error_code ec;
-    const fs::path dir = fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm")
-                                                         : fs::temp_directory_path();
+    const fs::path dir =
+        fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm") : fs::temp_directory_path();
     return (dir / ("supsnn-fuzz-" + std::string(tag) + "-" + std::to_string(::getpid()))).string();
   }();
   static const bool registered = [] {
