@@ -13,6 +13,7 @@ PACKAGES=(
   libpng-dev libjpeg-dev zlib1g-dev
   slurm-wlm munge                                         # the private SLURM of the integration test
   python3-matplotlib python3-h5py python3-numpy           # supsnn report (tools/report.py)
+  clang libclang-rt-14-dev                                # sanitizer build and libFuzzer (launch/sanitize.sh, launch/fuzz.sh)
 )
 
 # The package names above are Debian's; anything without dpkg/apt-get needs its own recipe.

@@ -1,6 +1,18 @@
 // Chip reader and writers: PNG/JPEG/MSTAR raw round trips, colour-to-luma, detection by content,
 // the real MSTAR JPEG chips in shared/, and one-line errors that name the file.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SUPSNN_HAS_ASAN 1
+#endif
+#endif
+#ifndef SUPSNN_HAS_ASAN
+#define SUPSNN_HAS_ASAN 0
+#endif
 
 #include <cmath>
 #include <cstdint>
@@ -358,6 +370,105 @@ TEST(ChipIo, MstarRawErrorsNameFileKeyAndSizes) {
   write_mstar_raw(dir.file("nan.000"), 4, 4, mag, {}, {});
   e = error_of(dir.file("nan.000"));
   EXPECT_TRUE(has(e, dir.file("nan.000")) && has(e, "row 1, column 1")) << e;
+}
+
+// ---- Hostile headers (issue #15): sizes and offsets that overflowed -------------------------
+
+// Each test below failed before the fix: it read out of bounds, allocated gigabytes or returned a
+// 0 x 0 chip instead of raising one supsnn::Error naming the file.
+
+std::string mstar_header(const std::string& phoenix_len, const std::string& native_len,
+                         const std::string& rows, const std::string& cols) {
+  return "[PhoenixHeaderVer01.04]\nPhoenixHeaderLength= " + phoenix_len +
+         "\nnative_header_length= " + native_len + "\nNumberOfRows= " + rows +
+         "\nNumberOfColumns= " + cols + "\n[EndofPhoenixHeader]\n";
+}
+
+TEST(ChipIo, MstarHeaderLengthSumCannotWrap) {
+  // 2 * (2^63 - 1) wrapped to -2, and -2 + 8 * 4 * 8 = 254 = the file size: the magnitudes were
+  // read from 2 bytes before the buffer.
+  test::ScratchDir dir("chip");
+  const std::string big = "9223372036854775807";
+  const std::string f = dir.file("wrap.000");
+  spit(f, raw_bytes(mstar_header(big, big, "4", "8"), 254, 0));
+  ASSERT_EQ(slurp(f).size(), 254u);
+  const std::string e = error_of(f);
+  EXPECT_TRUE(has(e, f) && has(e, "PhoenixHeaderLength " + big) && has(e, "254 bytes")) << e;
+  const std::string one_big = mstar_header(big, "0", "4", "8");
+  spit(f, raw_bytes(one_big, 254, 0));
+  EXPECT_TRUE(has(error_of(f), "past the end")) << error_of(f);
+}
+
+TEST(ChipIo, MstarRowsTimesColumnsCannotWrap) {
+  test::ScratchDir dir("chip");
+  // 65537 x (65536 + 2^32 * 65535) = 2^64 + 65536 wrapped to 65536 pixels: the size check passed
+  // for a 513 KB file, and int(cols) = 65536 then asked for 65537 x 65536 floats (17 GB).
+  // read_phoenix_header is used so that a regression fails here instead of allocating.
+  const std::string hdr = mstar_header("512", "0", "65537", "281470681808896");
+  const std::string f = dir.file("wrap.000");
+  spit(f, raw_bytes(hdr, 512, 2 * 65536));
+  try {
+    const PhoenixHeader h = read_phoenix_header(f);
+    ADD_FAILURE() << "accepted " << h.rows << " x " << h.cols;
+  } catch (const Error& err) {
+    EXPECT_TRUE(has(err.what(), f) && has(err.what(), "outside the supported")) << err.what();
+  }
+  // 2^32 x 2^32 = 2^64 wrapped to 0 pixels: a 0 x 0 chip from a header-only file.
+  spit(f, raw_bytes(mstar_header("512", "0", "4294967296", "4294967296"), 512, 0));
+  const std::string e = error_of(f);
+  EXPECT_TRUE(has(e, f) && has(e, "4294967296 x 4294967296") && has(e, "outside the supported"))
+      << e;
+}
+
+// What read_chip(path) throws, computed in a child process whose address space is capped at
+// `cap` bytes above the parent's (a reader that tries to allocate more fails there).
+std::string error_with_memory_cap(const std::string& path, long long cap) {
+  int fds[2];
+  if (::pipe(fds) != 0) return "pipe failed";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+#if !defined(__SANITIZE_ADDRESS__) && !SUPSNN_HAS_ASAN
+    // Sanitizers reserve terabytes of shadow memory up front; the cap only works without them.
+    long long pages = 0;
+    std::ifstream("/proc/self/statm") >> pages;
+    const rlim_t limit = static_cast<rlim_t>(pages * ::sysconf(_SC_PAGESIZE) + cap);
+    const rlimit rl{limit, limit};
+    ::setrlimit(RLIMIT_AS, &rl);
+#else
+    (void)cap;
+#endif
+    std::string msg;
+    try {
+      read_chip(path);
+      msg = "no error";
+    } catch (const Error& e) {
+      msg = e.what();
+    } catch (const std::exception& e) {
+      msg = std::string("not a supsnn::Error: ") + e.what();
+    }
+    const ssize_t n = ::write(fds[1], msg.data(), msg.size());
+    ::_exit(n == static_cast<ssize_t>(msg.size()) ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buf[512];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, n);
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return out;
+}
+
+TEST(ChipIo, HugeProgressiveJpegFailsBeforeLibjpegAllocates) {
+  // A 302-byte progressive JPEG (a 16 x 16 grey image whose SOF2 marker was patched) claims
+  // 65500 x 65500 pixels: libjpeg reserved its 8.4 GB coefficient buffer in
+  // jpeg_start_decompress before the pixel limit was checked. With 1 GiB of address space the
+  // old reader failed with libjpeg's "insufficient memory" instead of the size error.
+  const std::string f = std::string(SUPSNN_TEST_SOURCE_DIR) +
+                        "/tests/fuzz/corpus/chip/crash-progressive-65500x65500.jpg";
+  const std::string e = error_with_memory_cap(f, 1LL << 30);
+  EXPECT_TRUE(has(e, f) && has(e, "JPEG of 65500 x 65500 pixels is outside the supported")) << e;
 }
 
 TEST(ChipIo, WritersRejectBadArguments) {

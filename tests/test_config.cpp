@@ -107,6 +107,81 @@ TEST(Config, ResolvedTomlRoundTrips) {
   EXPECT_DOUBLE_EQ(back.get_float("optim.lr"), 0.1234567890123);
 }
 
+// ---- Hostile config text (issue #15) --------------------------------------------------------
+// toml11 3.7.1 read past its buffer on invalid UTF-8 and overflowed the stack on deep nesting;
+// both are now refused before toml11 sees the text, with one line naming the file or --set.
+
+TEST(Config, InvalidUtf8IsRefusedBeforeParsing) {
+  test::ScratchDir dir("cfg");
+  const std::string f = dir.file("c.toml");
+  for (const std::string& text :
+       {std::string("'\xff'"), std::string("[run]\ndir = '\xff'\n"),
+        std::string("[run]\ndir = \"\xc3\"\n"), std::string("# \xed\xa0\x80 surrogate\n"),
+        std::string("[run]\ndir = '\xc0\xaf'\n"),
+        std::string("[run]\ndir = '\xf4\x90\x80\x80'\n")}) {
+    std::ofstream(f, std::ios::binary | std::ios::trunc) << text;
+    const std::string e = test::error_of([&] { Config::load(f); });
+    EXPECT_NE(e.find(f + ": invalid UTF-8 at line"), std::string::npos) << e;
+    EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  }
+  // Valid multi-byte text still loads.
+  std::ofstream(f, std::ios::binary | std::ios::trunc)
+      << "# \xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\x80\n[run]\ndir = 'runs/\xc3\xa9'\n";
+  EXPECT_EQ(Config::load(f).get_string("run.dir"), "runs/\xc3\xa9");
+
+  std::string e = set_error("run.dir='\xff'");
+  EXPECT_NE(e.find("--set 'run.dir='?'': invalid UTF-8 at byte 9"), std::string::npos) << e;
+  e = set_error("train.epochs=\xff");
+  EXPECT_NE(e.find("invalid UTF-8"), std::string::npos) << e;
+}
+
+TEST(Config, DeepNestingIsRefusedBeforeParsing) {
+  test::ScratchDir dir("cfg");
+  const std::string f = dir.file("c.toml");
+  for (const char* open : {"[", "{a="}) {
+    std::string deep = "[optim]\nmilestones = ";
+    for (int i = 0; i < 4000; ++i) deep += open;
+    std::ofstream(f, std::ios::binary | std::ios::trunc) << deep;
+    const std::string e = test::error_of([&] { Config::load(f); });
+    EXPECT_NE(e.find(f + ": arrays or inline tables nested deeper than 64 levels at line 2"),
+              std::string::npos)
+        << e.substr(0, 300);
+  }
+  // Brackets inside strings and comments do not count.
+  std::ofstream(f, std::ios::binary | std::ios::trunc)
+      << "# " << std::string(100, '[') << "\n[run]\ndir = '" << std::string(100, '[')
+      << "'\n[data]\ntrain = \"\\\"" << std::string(100, '{') << "\"\n";
+  const Config ok = Config::load(f);
+  EXPECT_EQ(ok.get_string("run.dir"), std::string(100, '['));
+  EXPECT_EQ(ok.get_string("data.train"), "\"" + std::string(100, '{'));
+
+  const std::string e = set_error("optim.milestones=" + std::string(4000, '['));
+  EXPECT_NE(e.find("--set: config key 'optim.milestones': cannot parse"), std::string::npos)
+      << e.substr(0, 200);
+  // A string key takes such text literally, as it takes any bare word.
+  Config c;
+  c.set_override("run.dir=" + std::string(4000, '['));
+  EXPECT_EQ(c.get_string("run.dir"), std::string(4000, '['));
+}
+
+TEST(Config, DirectoryOrMissingConfigSaysWhy) {
+  test::ScratchDir dir("cfg");
+  // A directory gave "std::bad_alloc" (toml11 sized its buffer from the directory's tellg).
+  std::string e = test::error_of([&] { Config::load(dir.str()); });
+  EXPECT_EQ(e, dir.str() + ": is a directory, expected a TOML config file");
+  e = test::error_of([&] { Config::load(dir.file("missing.toml")); });
+  EXPECT_EQ(e, dir.file("missing.toml") + ": cannot read TOML config: No such file or directory");
+
+  const test::CommandResult r = test::run_supsnn("train --config '" + dir.str() + "'");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(r.output,
+            "supsnn: error: " + dir.str() + ": is a directory, expected a TOML config file\n");
+  const test::CommandResult m = test::run_supsnn("config --config '" + dir.file("no.toml") + "'");
+  EXPECT_EQ(m.status, 1) << m.output;
+  EXPECT_EQ(m.output, "supsnn: error: " + dir.file("no.toml") +
+                          ": cannot read TOML config: No such file or directory\n");
+}
+
 TEST(Config, DocsListEveryKey) {
   std::ifstream f(std::string(SUPSNN_TEST_SOURCE_DIR) + "/docs/config.md");
   ASSERT_TRUE(f.good()) << "docs/config.md missing";

@@ -67,6 +67,14 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
+// The sanitizer build's runtime options (docs/building.md), passed on to children.
+inline std::string sanitizer_env() {
+  std::string out;
+  for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"})
+    if (const char* v = std::getenv(name); v && *v) out += std::string(" ") + name + "='" + v + "'";
+  return out;
+}
+
 // `env -i` with only what a child needs (the test process is itself an MPI singleton whose
 // variables would confuse the child).
 inline std::string clean_env() {
@@ -78,7 +86,7 @@ inline std::string clean_env() {
   return "env -i PATH='" + std::string(path ? path : "/usr/bin:/bin") +
          "' HOME=/tmp OMP_PROC_BIND='" + std::string(bind && *bind ? bind : "false") + "'" +
          (threads && *threads ? " OMP_NUM_THREADS='" + std::string(threads) + "'" : std::string()) +
-         " SUPSNN='" + SUPSNN_TEST_BINARY + "'";
+         sanitizer_env() + " SUPSNN='" + SUPSNN_TEST_BINARY + "'";
 }
 
 // Runs a command line in `workdir` with clean_env(); stdout and stderr together.

@@ -2,9 +2,14 @@
 
 #include <toml.hpp>
 
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 #include "common/error.hpp"
@@ -508,6 +513,114 @@ void validate(const std::string& where, const ConfigKey& spec, const ConfigValue
   }
 }
 
+// ---- Checks before toml11 sees any text --------------------------------------------------------
+// toml11 3.7.1 (Debian 12) reads past its buffer on invalid UTF-8 inside a literal string and
+// recurses once per nested array or inline table (4,000 levels overflow the stack), so config text
+// is checked for both first.
+
+constexpr int kMaxTomlNesting = 64;               // supsnn configs nest at most 2 deep
+constexpr std::size_t kMaxTomlBytes = 16u << 20;  // far above any config
+
+// Byte offset of the first invalid UTF-8 sequence (RFC 3629: no overlongs, surrogates or code
+// points above U+10FFFF), or npos when the text is valid.
+std::size_t invalid_utf8_at(const std::string& s) {
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned c = b[i];
+    std::size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    if (n - i < len || b[i + 1] < lo || b[i + 1] > hi) return i;
+    for (std::size_t k = 2; k < len; ++k)
+      if (b[i + k] < 0x80 || b[i + k] > 0xBF) return i;
+    i += len;
+  }
+  return std::string::npos;
+}
+
+std::size_t line_of(const std::string& s, std::size_t pos) {
+  return 1 + static_cast<std::size_t>(std::count(s.begin(), s.begin() + pos, '\n'));
+}
+
+// Throws Error(where + ...) for invalid UTF-8 or brackets/braces nested deeper than
+// kMaxTomlNesting outside strings and comments.
+void check_toml_text(const std::string& where, const std::string& s) {
+  if (const std::size_t bad = invalid_utf8_at(s); bad != std::string::npos)
+    throw Error(where + "invalid UTF-8 at line " + std::to_string(line_of(s, bad)) + " (byte " +
+                std::to_string(bad) + "), expected UTF-8 TOML text");
+  int depth = 0;
+  const std::size_t n = s.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = s[i];
+    if (c == '#') {  // comment to the end of the line
+      while (i < n && s[i] != '\n') ++i;
+    } else if (c == '"' || c == '\'') {
+      const bool multi = s.compare(i, 3, std::string(3, c)) == 0;
+      i += multi ? 3 : 1;
+      for (; i < n; ++i) {
+        if (c == '"' && s[i] == '\\') {
+          ++i;  // skip the escaped character
+        } else if (s[i] == c && (!multi || s.compare(i, 3, std::string(3, c)) == 0)) {
+          if (multi) {  // up to two more quotes may belong to the string: """a""""
+            i += 2;
+            while (i + 1 < n && s[i + 1] == c) ++i;
+          }
+          break;
+        } else if (!multi && s[i] == '\n') {
+          break;  // unterminated; toml11 reports it
+        }
+      }
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxTomlNesting)
+        throw Error(where + "arrays or inline tables nested deeper than " +
+                    std::to_string(kMaxTomlNesting) + " levels at line " +
+                    std::to_string(line_of(s, i)) + ", expected a supsnn config");
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+}
+
+// The config file's text; one-line errors with the OS reason, or for a directory.
+std::string read_config_text(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw Error(path + ": cannot read TOML config: " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw Error(path + ": is a directory, expected a TOML config file");
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw Error(path + ": cannot read TOML config: " + std::strerror(errno));
+  std::string text;
+  char buf[65536];
+  std::size_t got = 0;
+  while ((got = std::fread(buf, 1, sizeof buf, f)) > 0 && text.size() <= kMaxTomlBytes)
+    text.append(buf, got);
+  const int read_errno = std::ferror(f) ? (errno != 0 ? errno : EIO) : 0;
+  std::fclose(f);
+  if (read_errno != 0)
+    throw Error(path + ": cannot read TOML config: " + std::strerror(read_errno));
+  if (text.size() > kMaxTomlBytes)
+    throw Error(path + ": TOML config larger than " + std::to_string(kMaxTomlBytes >> 20) +
+                " MiB, expected a supsnn config");
+  return text;
+}
+
 }  // namespace
 
 Config::Config() {
@@ -517,8 +630,11 @@ Config::Config() {
 Config Config::load(const std::string& path) {
   Config c;
   toml::value root;
+  const std::string text = read_config_text(path);
+  check_toml_text(path + ": ", text);
   try {
-    root = toml::parse(path);
+    std::istringstream in(text);
+    root = toml::parse(in, path);
   } catch (const std::exception& e) {
     std::string msg = e.what();
     for (auto& ch : msg)
@@ -548,6 +664,12 @@ void Config::set(const std::string& key, const ConfigValue& v) {
 }
 
 void Config::set_override(const std::string& assignment) {
+  if (const std::size_t bad = invalid_utf8_at(assignment); bad != std::string::npos) {
+    std::string shown = assignment.substr(0, 200);
+    for (auto& ch : shown)
+      if (static_cast<unsigned char>(ch) >= 0x80 || ch == '\n') ch = '?';
+    throw Error("--set '" + shown + "': invalid UTF-8 at byte " + std::to_string(bad));
+  }
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     throw Error("--set '" + assignment + "': expected section.key=value");
@@ -559,6 +681,7 @@ void Config::set_override(const std::string& assignment) {
   toml::value parsed;
   bool ok = true;
   try {
+    check_toml_text("--set: config key '" + key + "': ", "v = " + text);
     std::istringstream in("v = " + text);
     parsed = toml::parse(in, "--set").at("v");
   } catch (const std::exception&) {

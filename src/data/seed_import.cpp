@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
+#include <tuple>
 
 #include "common/error.hpp"
 #include "io/npy.hpp"
@@ -15,8 +17,13 @@ namespace supsnn {
 
 void read_seed_spikes(const std::string& path, SpikeEvents& events, int* inputs, int* raw_steps) {
   const NpyArray a = read_npy(path);
-  if (a.shape.size() != 2 || a.shape[1] < 2 || a.shape[1] > 256)
-    throw Error(path + ": expected a 2-D spike array inputs x (T+1) with 2 <= T+1 <= 256");
+  if (a.shape.size() != 2 || a.shape[1] < 2 || a.shape[1] > 256 ||
+      a.shape[0] > static_cast<std::size_t>(std::numeric_limits<int>::max()) / 256)
+    throw Error(path + ": expected a 2-D spike array inputs x (T+1) with 2 <= T+1 <= 256 (found " +
+                std::to_string(a.shape.size()) + "-D)");
+  if (a.data.size() != a.shape[0] * a.shape[1])  // read_npy guarantees it; never index past data
+    throw Error(path + ": spike array holds " + std::to_string(a.data.size()) +
+                " values, expected " + std::to_string(a.shape[0] * a.shape[1]));
   const int m = static_cast<int>(a.shape[0]), T1 = static_cast<int>(a.shape[1]);
   std::vector<std::int32_t> neuron;
   std::vector<std::uint8_t> step;
@@ -45,10 +52,14 @@ std::vector<fs::path> npy_files(const fs::path& dir) {
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir))
     if (e.is_regular_file() && e.path().extension() == ".npy") files.push_back(e.path());
+  // Numeric stems compare by value without converting (a 30-digit name must not overflow):
+  // leading zeros dropped, then shorter first, then digit by digit.
   auto key = [](const fs::path& p) {
     const std::string s = p.stem().string();
-    const bool numeric = !s.empty() && std::all_of(s.begin(), s.end(), ::isdigit);
-    return std::make_pair(numeric ? std::stoll(s) : -1LL, s);
+    const bool numeric =
+        !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    std::string digits = numeric ? s.substr(std::min(s.find_first_not_of('0'), s.size())) : "";
+    return std::make_tuple(numeric ? 0 : -1, digits.size(), digits, s);
   };
   std::sort(files.begin(), files.end(),
             [&](const fs::path& a, const fs::path& b) { return key(a) < key(b); });
@@ -83,8 +94,9 @@ DatasetFile import_seed_folder(const std::string& dir, const SeedImportOptions& 
                       std::to_string(Ti + 1) + " differs from earlier files (" + std::to_string(m) +
                       " x " + std::to_string(T + 1) + ")");
         const NpyArray g = read_npy(gpath.string());
-        if (g.shape.size() != 2 || static_cast<int>(g.shape[1]) != Ti ||
-            (n >= 0 && static_cast<int>(g.shape[0]) != n))
+        if (g.shape.size() != 2 || g.shape[1] != static_cast<std::size_t>(Ti) || g.shape[0] < 1 ||
+            g.shape[0] > static_cast<std::size_t>(std::numeric_limits<int>::max()) ||
+            (n >= 0 && g.shape[0] != static_cast<std::size_t>(n)))
           throw Error(gpath.string() + ": expected guidance of shape " +
                       (n >= 0 ? std::to_string(n) : "n") + " x " + std::to_string(Ti) +
                       " (rows x steps 1..T)");

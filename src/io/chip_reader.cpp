@@ -9,6 +9,8 @@
 #include <cstring>
 #include <fstream>
 
+#include <sys/stat.h>
+
 #include <jpeglib.h>
 #include <png.h>
 #include <csetjmp>
@@ -23,16 +25,31 @@ namespace {
 // Chips are at most a few hundred pixels wide; this only stops a corrupt header from asking for
 // gigabytes.
 constexpr long long kMaxPixels = 1LL << 26;
+// What libjpeg may allocate for one chip (a progressive JPEG of kMaxPixels RGB pixels needs about
+// 400 MB of coefficients); beyond it libjpeg fails with "insufficient memory" instead.
+constexpr long kJpegMaxMemory = 512L << 20;
+
+// A file's bytes, in memory.
+struct Bytes {
+  const unsigned char* data;
+  std::size_t size;
+};
 
 std::vector<unsigned char> read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) throw Error(path + ": cannot open chip file");
-  const std::streamoff size = f.tellg();
-  std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
-  f.seekg(0);
-  if (size > 0 && !f.read(reinterpret_cast<char*>(bytes.data()), size))
-    throw Error(path + ": read error after " + std::to_string(f.gcount()) + " of " +
-                std::to_string(size) + " bytes");
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw Error(path + ": cannot open chip file: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    std::fclose(f);
+    throw Error(path + ": not a regular file (expected a JPEG, PNG or MSTAR raw chip)");
+  }
+  std::vector<unsigned char> bytes(static_cast<std::size_t>(st.st_size));
+  const std::size_t got = bytes.empty() ? 0 : std::fread(bytes.data(), 1, bytes.size(), f);
+  const bool bad = std::ferror(f) != 0;
+  std::fclose(f);
+  if (bad || got != bytes.size())
+    throw Error(path + ": read error after " + std::to_string(got) + " of " +
+                std::to_string(bytes.size()) + " bytes");
   return bytes;
 }
 
@@ -69,8 +86,9 @@ Chip grey_chip(ChipFormat format, int width, int height, const std::vector<unsig
   return chip;
 }
 
+// Each side is checked before the product, so huge sides cannot wrap around into a small area.
 void check_size(const std::string& path, const char* what, long long w, long long h) {
-  if (w <= 0 || h <= 0 || w * h > kMaxPixels)
+  if (w <= 0 || h <= 0 || w > kMaxPixels || h > kMaxPixels || w * h > kMaxPixels)
     throw Error(path + ": " + what + " of " + std::to_string(w) + " x " + std::to_string(h) +
                 " pixels is outside the supported 1 .. " + std::to_string(kMaxPixels) + " pixels");
 }
@@ -88,10 +106,17 @@ void jpeg_message(j_common_ptr cinfo, int msg_level) {
 }
 
 bool jpeg_start(jpeg_decompress_struct* cinfo, JpegErr* err, const unsigned char* data,
-                std::size_t size) {
+                std::size_t size, bool* too_large) {
   if (setjmp(err->jump)) return false;
   jpeg_mem_src(cinfo, data, static_cast<unsigned long>(size));
   jpeg_read_header(cinfo, TRUE);
+  // The claimed size, checked before libjpeg allocates for it (a progressive JPEG reserves its
+  // whole coefficient buffer in jpeg_start_decompress).
+  const long long w = cinfo->image_width, h = cinfo->image_height;
+  if (w <= 0 || h <= 0 || w * h > kMaxPixels) {
+    *too_large = true;
+    return false;
+  }
   if (cinfo->num_components == 1) {
     cinfo->out_color_space = JCS_GRAYSCALE;
   } else if (cinfo->jpeg_color_space == JCS_YCbCr || cinfo->jpeg_color_space == JCS_RGB) {
@@ -117,17 +142,24 @@ bool jpeg_rows(jpeg_decompress_struct* cinfo, JpegErr* err, unsigned char* out,
   return true;
 }
 
-Chip decode_jpeg(const std::string& path, const std::vector<unsigned char>& bytes) {
+Chip decode_jpeg(const std::string& path, Bytes bytes) {
   jpeg_decompress_struct cinfo;
   JpegErr err;
   cinfo.err = chip_io::jpeg_init_err(&err, jpeg_message, "");
   jpeg_create_decompress(&cinfo);
+  cinfo.mem->max_memory_to_use = kJpegMaxMemory;
   auto fail = [&]() {
     jpeg_destroy_decompress(&cinfo);
-    return Error(path + ": corrupt or truncated JPEG (" + std::to_string(bytes.size()) +
+    return Error(path + ": corrupt or truncated JPEG (" + std::to_string(bytes.size) +
                  " bytes): " + err.message);
   };
-  if (!jpeg_start(&cinfo, &err, bytes.data(), bytes.size())) throw fail();
+  bool too_large = false;
+  if (!jpeg_start(&cinfo, &err, bytes.data, bytes.size, &too_large)) {
+    if (!too_large) throw fail();
+    const long long iw = cinfo.image_width, ih = cinfo.image_height;
+    jpeg_destroy_decompress(&cinfo);
+    check_size(path, "JPEG", iw, ih);
+  }
   const long long w = cinfo.output_width, h = cinfo.output_height;
   const int channels = cinfo.output_components;
   if (w <= 0 || h <= 0 || w * h > kMaxPixels) {
@@ -191,8 +223,8 @@ bool png_rows(png_structp png, png_infop info, png_bytepp rows) {
   return true;
 }
 
-Chip decode_png(const std::string& path, const std::vector<unsigned char>& bytes) {
-  PngSource src{bytes.data(), bytes.size(), 0, {}};
+Chip decode_png(const std::string& path, Bytes bytes) {
+  PngSource src{bytes.data, bytes.size, 0, {}};
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_fail, png_warn);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
   if (!info) {
@@ -201,7 +233,7 @@ Chip decode_png(const std::string& path, const std::vector<unsigned char>& bytes
   }
   auto fail = [&]() {
     png_destroy_read_struct(&png, &info, nullptr);
-    return Error(path + ": corrupt or truncated PNG (" + std::to_string(bytes.size()) +
+    return Error(path + ": corrupt or truncated PNG (" + std::to_string(bytes.size) +
                  " bytes): " + src.message);
   };
   png_uint_32 w = 0, h = 0;
@@ -261,16 +293,16 @@ std::string optional_string(const PhoenixHeader& h, const std::string& key) {
   return it == h.fields.end() ? "" : it->second;
 }
 
-PhoenixHeader parse_phoenix(const std::string& path, const std::vector<unsigned char>& bytes) {
-  if (detect_bytes(bytes.data(), bytes.size()) != ChipFormat::MstarRaw)
+PhoenixHeader parse_phoenix(const std::string& path, Bytes bytes) {
+  if (detect_bytes(bytes.data, bytes.size) != ChipFormat::MstarRaw)
     throw Error(path + ": not an MSTAR raw chip (expected a first line [PhoenixHeaderVer...])");
   PhoenixHeader h;
   bool ended = false;
   std::size_t pos = 0;
-  while (pos < bytes.size() && !ended) {
+  while (pos < bytes.size && !ended) {
     std::size_t eol = pos;
-    while (eol < bytes.size() && bytes[eol] != '\n') ++eol;
-    const std::string line = trim(std::string(bytes.begin() + pos, bytes.begin() + eol));
+    while (eol < bytes.size && bytes.data[eol] != '\n') ++eol;
+    const std::string line = trim(std::string(bytes.data + pos, bytes.data + eol));
     pos = eol + 1;
     if (line == "[EndofPhoenixHeader]") {
       ended = true;
@@ -280,7 +312,7 @@ PhoenixHeader parse_phoenix(const std::string& path, const std::vector<unsigned 
   }
   if (!ended)
     throw Error(path + ": MSTAR raw header has no [EndofPhoenixHeader] line (file has " +
-                std::to_string(bytes.size()) + " bytes)");
+                std::to_string(bytes.size) + " bytes)");
 
   h.phoenix_header_length = required_long(path, h, "PhoenixHeaderLength");
   h.native_header_length = required_long(path, h, "native_header_length");
@@ -290,10 +322,15 @@ PhoenixHeader parse_phoenix(const std::string& path, const std::vector<unsigned 
   h.rows = static_cast<int>(rows);
   h.cols = static_cast<int>(cols);
 
-  const long long size = static_cast<long long>(bytes.size());
-  const long long offset = static_cast<long long>(h.phoenix_header_length) + h.native_header_length;
-  if (offset > size)
-    throw Error(path + ": MSTAR raw header puts the data at byte " + std::to_string(offset) +
+  // Each length is checked against the file size before they are added, so the sum cannot wrap.
+  const long long size = static_cast<long long>(bytes.size);
+  const long long offset =
+      h.phoenix_header_length > size || h.native_header_length > size
+          ? -1
+          : static_cast<long long>(h.phoenix_header_length) + h.native_header_length;
+  if (offset < 0 || offset > size)
+    throw Error(path + ": MSTAR raw header puts the data at byte " +
+                (offset < 0 ? std::string("(past the end)") : std::to_string(offset)) +
                 " (PhoenixHeaderLength " + std::to_string(h.phoenix_header_length) +
                 " + native_header_length " + std::to_string(h.native_header_length) +
                 ") but the file has only " + std::to_string(size) + " bytes");
@@ -306,14 +343,14 @@ PhoenixHeader parse_phoenix(const std::string& path, const std::vector<unsigned 
   return h;
 }
 
-Chip decode_mstar(const std::string& path, const std::vector<unsigned char>& bytes) {
+Chip decode_mstar(const std::string& path, Bytes bytes) {
   const PhoenixHeader h = parse_phoenix(path, bytes);
   Chip chip;
   chip.format = ChipFormat::MstarRaw;
   chip.height = h.rows;
   chip.width = h.cols;
   chip.pixels.resize(static_cast<std::size_t>(h.rows) * h.cols);
-  const unsigned char* p = bytes.data() + h.phoenix_header_length + h.native_header_length;
+  const unsigned char* p = bytes.data + h.phoenix_header_length + h.native_header_length;
   for (std::size_t i = 0; i < chip.pixels.size(); ++i, p += 4) {
     const std::uint32_t u = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
                             (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
@@ -344,8 +381,13 @@ ChipFormat detect_chip_format(const std::string& path) {
 
 Chip read_chip(const std::string& path) {
   const std::vector<unsigned char> bytes = read_bytes(path);
-  if (bytes.empty()) throw Error(path + ": empty chip file (0 bytes)");
-  switch (detect_bytes(bytes.data(), bytes.size())) {
+  return read_chip_bytes(path, bytes.data(), bytes.size());
+}
+
+Chip read_chip_bytes(const std::string& path, const unsigned char* data, std::size_t size) {
+  const Bytes bytes{data, size};
+  if (size == 0) throw Error(path + ": empty chip file (0 bytes)");
+  switch (detect_bytes(data, size)) {
     case ChipFormat::Jpeg:
       return decode_jpeg(path, bytes);
     case ChipFormat::Png:
@@ -355,12 +397,18 @@ Chip read_chip(const std::string& path) {
     case ChipFormat::Unknown:
       break;
   }
-  throw Error(path + ": not a JPEG, PNG or MSTAR raw chip (" + std::to_string(bytes.size()) +
+  throw Error(path + ": not a JPEG, PNG or MSTAR raw chip (" + std::to_string(size) +
               " bytes, no JPEG/PNG magic or [PhoenixHeaderVer line)");
 }
 
 PhoenixHeader read_phoenix_header(const std::string& path) {
-  return parse_phoenix(path, read_bytes(path));
+  const std::vector<unsigned char> bytes = read_bytes(path);
+  return parse_phoenix(path, Bytes{bytes.data(), bytes.size()});
+}
+
+PhoenixHeader parse_phoenix_header(const std::string& path, const unsigned char* data,
+                                   std::size_t size) {
+  return parse_phoenix(path, Bytes{data, size});
 }
 
 }  // namespace supsnn

@@ -4,6 +4,7 @@
 // file and what was expected vs found.
 #pragma once
 #include <cmath>
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
@@ -32,6 +33,9 @@ struct Chip {
 // problems of read_phoenix_header, and NaN/Inf raw magnitudes.
 Chip read_chip(const std::string& path);
 
+// The same on a file's bytes already in memory; `name` stands for the file in error messages.
+Chip read_chip_bytes(const std::string& name, const unsigned char* data, std::size_t size);
+
 struct PhoenixHeader {
   std::map<std::string, std::string> fields;  // "key= value" lines, keys and values trimmed
   long phoenix_header_length = 0, native_header_length = 0;
@@ -43,5 +47,7 @@ struct PhoenixHeader {
 // PhoenixHeaderLength + native_header_length, and the file must end exactly after rows*cols
 // float32 magnitudes and rows*cols float32 phases; otherwise the error gives both byte counts.
 PhoenixHeader read_phoenix_header(const std::string& path);
+PhoenixHeader parse_phoenix_header(const std::string& name, const unsigned char* data,
+                                   std::size_t size);
 
 }  // namespace supsnn
