@@ -21,13 +21,8 @@ if ! command -v clang++ >/dev/null 2>&1; then
   echo "fuzz.sh: libFuzzer needs clang++ (bash launch/install-deps.sh installs it)" >&2
   exit 1
 fi
-if [[ ! -f $BUILD/CMakeCache.txt ]]; then
-  bash launch/install-deps.sh
-  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -fsanitize=fuzzer-no-link"
-  cmake -S . -B $BUILD -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-    -DCMAKE_CXX_COMPILER=clang++ -DSUPSNN_FUZZ=ON -DCMAKE_C_FLAGS="$SAN" -DCMAKE_CXX_FLAGS="$SAN" \
-    -DCMAKE_EXE_LINKER_FLAGS="$SAN" -DCMAKE_SHARED_LINKER_FLAGS="$SAN"
-fi
+if [[ ! -f $BUILD/CMakeCache.txt ]]; then bash launch/install-deps.sh; fi
+configure_sanitizer_build $BUILD
 cmake --build $BUILD -j"$(nproc)" --target "${HARNESSES[@]/#/fuzz_}"
 
 # LeakSanitizer is on here (libFuzzer's -detect_leaks=1): a reader that leaks on some input is a

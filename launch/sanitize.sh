@@ -10,19 +10,7 @@ source launch/sanitizer-env.sh
 bash launch/install-deps.sh
 
 BUILD=build-asan
-SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-if command -v clang++ >/dev/null 2>&1; then
-  COMPILERS=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DSUPSNN_FUZZ=ON)
-  SAN="$SAN -fsanitize=fuzzer-no-link"
-else
-  echo "sanitize.sh: clang++ not found, using the default compiler (no libFuzzer harnesses)" >&2
-  COMPILERS=()
-fi
-if [[ ! -f $BUILD/CMakeCache.txt ]]; then
-  cmake -S . -B $BUILD -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${COMPILERS[@]}" \
-    -DCMAKE_C_FLAGS="$SAN" -DCMAKE_CXX_FLAGS="$SAN" \
-    -DCMAKE_EXE_LINKER_FLAGS="$SAN" -DCMAKE_SHARED_LINKER_FLAGS="$SAN"
-fi
+configure_sanitizer_build $BUILD
 cmake --build $BUILD -j"$(nproc)"
 
 if [[ $# -eq 0 ]]; then set -- -LE slurm; fi
