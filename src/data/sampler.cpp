@@ -13,8 +13,7 @@ DistributedSampler::DistributedSampler(int count, int world, int rank, std::uint
       world_(world),
       rank_(rank),
       seed_(seed),
-      shuffle_(shuffle),
-      drop_last_(drop_last) {
+      shuffle_(shuffle) {
   if (world < 1 || rank < 0 || rank >= world) throw Error("sampler: rank out of range");
   per_rank_ = drop_last ? count / world : (count + world - 1) / world;
   if (per_rank_ == 0)

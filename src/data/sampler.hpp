@@ -21,7 +21,7 @@ class DistributedSampler {
  private:
   int count_, world_, rank_, per_rank_;
   std::uint64_t seed_;
-  bool shuffle_, drop_last_;
+  bool shuffle_;  // drop_last only decides per_rank_
   long epoch_ = 0;
 };
 
