@@ -9,13 +9,12 @@
 #include <cstring>
 #include <fstream>
 
-#include <sys/stat.h>
-
 #include <jpeglib.h>
 #include <png.h>
 #include <csetjmp>
 
 #include "common/error.hpp"
+#include "common/read_file.hpp"
 #include "io/chip_common.hpp"
 
 namespace supsnn {
@@ -36,21 +35,7 @@ struct Bytes {
 };
 
 std::vector<unsigned char> read_bytes(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw Error(path + ": cannot open chip file: " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-    std::fclose(f);
-    throw Error(path + ": not a regular file (expected a JPEG, PNG or MSTAR raw chip)");
-  }
-  std::vector<unsigned char> bytes(static_cast<std::size_t>(st.st_size));
-  const std::size_t got = bytes.empty() ? 0 : std::fread(bytes.data(), 1, bytes.size(), f);
-  const bool bad = std::ferror(f) != 0;
-  std::fclose(f);
-  if (bad || got != bytes.size())
-    throw Error(path + ": read error after " + std::to_string(got) + " of " +
-                std::to_string(bytes.size()) + " bytes");
-  return bytes;
+  return read_file_bytes(path, "a JPEG, PNG or MSTAR raw chip");
 }
 
 ChipFormat detect_bytes(const unsigned char* b, std::size_t n) {

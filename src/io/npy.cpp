@@ -1,14 +1,12 @@
 #include "io/npy.hpp"
 
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <limits>
 
 #include "common/error.hpp"
+#include "common/read_file.hpp"
 
 namespace supsnn {
 
@@ -252,20 +250,7 @@ NpyArray parse_npy(const std::string& path, const unsigned char* bytes, std::siz
 }
 
 NpyArray read_npy(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw Error(path + ": cannot open .npy file: " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-    std::fclose(f);
-    throw Error(path + ": not a regular file (expected a .npy file)");
-  }
-  std::vector<unsigned char> bytes(static_cast<std::size_t>(st.st_size));
-  const std::size_t got = bytes.empty() ? 0 : std::fread(bytes.data(), 1, bytes.size(), f);
-  const bool bad = std::ferror(f) != 0;
-  std::fclose(f);
-  if (bad || got != bytes.size())
-    throw Error(path + ": read error after " + std::to_string(got) + " of " +
-                std::to_string(bytes.size()) + " bytes of the .npy file");
+  const std::vector<unsigned char> bytes = read_file_bytes(path, "a .npy file");
   return parse_npy(path, bytes.data(), bytes.size());
 }
 
