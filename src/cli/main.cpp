@@ -26,7 +26,7 @@ static std::string device_flag(int argc, char** argv) {
     if (const char* v = std::getenv(var); v && *v) return "";
   for (int i = 1; i < argc; ++i)
     for (const char* flag : {"--kokkos-device", "--kokkos-map-device-id-by", "--kokkos-num-devices",
-                             "--kokkos-ndevices", "--device", "--ndevices"})
+                             "--kokkos-ndevices"})
       if (std::strncmp(argv[i], flag, std::strlen(flag)) == 0) return "";
   // Every rank reaches this point, so node_info's shared-memory split (collective) is safe.
   const supsnn::NodeInfo node = supsnn::node_info(MPI_COMM_WORLD);

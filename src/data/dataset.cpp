@@ -240,11 +240,22 @@ Split SplitReader::read_all() const {
 void check_split_values(const std::string& path, const std::string& split, int chunk) {
   const SplitReader r(path, split);
   const Split& h = r.header();
+  // 8-bit pixels cannot be out of range: only float images and spike events need reading (labels
+  // were checked on open, guidance is read either way).
+  bool pixels = r.kind() == "spikes";
+  if (!pixels) {
+    const auto file = h5::open_file(path);
+    const h5::Handle ds(H5Dopen2(h5::open_group(file, split).id(), "images", H5P_DEFAULT), H5Dclose,
+                        path);
+    const h5::Handle type(H5Dget_type(ds.id()), H5Tclose, path);
+    pixels = H5Tget_class(type.id()) == H5T_FLOAT;
+  }
+  if (!pixels && h.guide_rows == 0) return;
   std::vector<int> idx;
   for (int begin = 0; begin < h.count; begin += chunk) {
     idx.clear();
     for (int i = begin; i < std::min(h.count, begin + chunk); ++i) idx.push_back(i);
-    r.read(idx);  // throws on the first bad value, naming the file, split and sample
+    r.read(idx, pixels);  // throws on the first bad value, naming the file, split and sample
   }
 }
 

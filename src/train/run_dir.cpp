@@ -152,10 +152,6 @@ void check_on_rank0(const Comm& comm, const std::function<void()>& check) {
   if (len > 0) throw Error(message);
 }
 
-void RunDir::remember(const std::string& dir, std::vector<std::string>* before) {
-  *before = entries(dir);
-}
-
 RunDir::RunDir(const Config& cfg, const Comm& comm, const std::string& resume, bool overwrite)
     : dir_(cfg.get_string("run.dir")),
       ckpt_dir_(cfg.get_string("checkpoint.dir").empty() ? dir_ + "/ckpt"
@@ -165,8 +161,8 @@ RunDir::RunDir(const Config& cfg, const Comm& comm, const std::string& resume, b
     if (overwrite && resume == "auto")
       throw Error("--overwrite starts " + dir_ +
                   " over and --resume auto continues it: give one of them");
-    remember(dir_, &before_);
-    remember(ckpt_dir_, &ckpt_before_);
+    before_ = entries(dir_);
+    ckpt_before_ = entries(ckpt_dir_);
     made_dir_ = make_dir(dir_, "run directory");
     lock_ = std::make_unique<RunDirLock>(dir_);
     const auto earlier = earlier_run_files(dir_, ckpt_dir_);
@@ -182,8 +178,8 @@ RunDir::RunDir(const Config& cfg, const Comm& comm, const std::string& resume, b
         fs::remove(f, ec);
         if (ec) throw Error(f + ": --overwrite cannot remove it: " + ec.message());
       }
-      remember(dir_, &before_);
-      remember(ckpt_dir_, &ckpt_before_);
+      before_ = entries(dir_);
+      ckpt_before_ = entries(ckpt_dir_);
     } else if (!earlier.empty() && resume != "auto" && !own_checkpoint) {
       std::string names;
       for (std::size_t i = 0; i < earlier.size() && i < 3; ++i)

@@ -54,7 +54,6 @@ class RunDir {
   void started() { started_ = true; }
 
  private:
-  void remember(const std::string& dir, std::vector<std::string>* before);
   void remove_created();
   std::string dir_, ckpt_dir_;
   bool root_ = false, started_ = false;
