@@ -12,15 +12,9 @@
 // X is kept all-zero between uses: densify writes the events' entries and clear_events resets
 // exactly those, so a batch costs O(events) to prepare, not O(m x (T+1)).
 #pragma once
-#include <KokkosBlas3_gemm.hpp>
-
-#include "common.hpp"
+#include "gemm_rows.hpp"
 
 namespace supsnn {
-
-template <class Real>
-using ColMajor =
-    Kokkos::View<Real**, Kokkos::LayoutLeft, MemSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
 // Writes the events of samples [b0, b0 + nb) into X[(b*m + i)*T1 + k] (b relative to b0):
 // Clear = false adds 1 per event (repeated events of one input at one step add up, as in the

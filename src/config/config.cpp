@@ -26,9 +26,10 @@ const std::vector<ConfigKey>& config_schema() {
        std::string("rate"),
        "spike code of image datasets after the receptive field: rate (the seed's deterministic "
        "periods), "
-       "poisson (Bernoulli per step, same mean rate, fresh each epoch) or latency (one spike, "
-       "brighter = earlier)",
-       {"rate", "poisson", "latency"}},
+       "poisson (Bernoulli per step, same mean rate, fresh each epoch), latency (one spike, "
+       "brighter = earlier) or direct (no spikes: pixel / 255 is the first layer's input at every "
+       "step; layered networks only)",
+       {"rate", "poisson", "latency", "direct"}},
       {"data.receptive_field", true,
        "spike codes start from the seed's 5 x 5 receptive-field potential; false: from the grey "
        "value scaled onto [0, pot_hi] (brightest pixel = top of the code's range)"},

@@ -72,6 +72,22 @@ void BatchBuilder<Real>::build_events(const Split& s, const std::vector<int>& id
 }
 
 template <class Real>
+void BatchBuilder<Real>::build_images(View3<const std::uint8_t> img, int count) {
+  const int H = static_cast<int>(img.extent(1)), W = static_cast<int>(img.extent(2));
+  if (images_.extent(0) < static_cast<std::size_t>(count) ||
+      images_.extent(1) != static_cast<std::size_t>(H) * W)
+    images_ = View2<Real>("batch_direct_images", count, static_cast<std::size_t>(H) * W);
+  ev_.batch = count;
+  const auto out = images_;
+  Kokkos::parallel_for(
+      "supsnn::direct_images",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {count, H, W}),
+      KOKKOS_LAMBDA(const int b, const int y, const int x) {
+        out(b, y * W + x) = static_cast<Real>(img(b, y, x)) / Real(255);
+      });
+}
+
+template <class Real>
 void BatchBuilder<Real>::build_targets(const Split& s, const std::vector<int>& idx) {
   const int B = static_cast<int>(idx.size());
   const int T1 = s.raw_steps + 1;

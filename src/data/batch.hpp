@@ -1,6 +1,7 @@
 // Assembles one batch of a split on the device: the spike events in both orderings the kernels
 // gather from (by sample-step and by input neuron), the labels and the raw guidance traces.
 #pragma once
+#include <cstdint>
 #include <vector>
 
 #include "data/dataset.hpp"
@@ -32,11 +33,30 @@ class BatchBuilder {
   View3<const Real> guidance_raw() const { return guide_; }
   int batch() const { return ev_.batch; }
 
+  // Direct input code (data.encoder = "direct"): the batch's `count` images as pixel / 255,
+  // (B, H W) row-major, the first layer's input at every step. Sets batch() to count.
+  void build_images(View3<const std::uint8_t> img, int count);
+  View2<const Real> images() const { return images_; }
+  // What this pass is: training (dropout acts) with a key for its random draws, and the global
+  // ids of the batch's samples (dropout masks are keyed by them).
+  void set_pass(bool training, std::uint64_t key, View1<const std::int64_t> ids) {
+    training_ = training;
+    key_ = key;
+    ids_ = ids;
+  }
+  bool training() const { return training_; }
+  std::uint64_t dropout_key() const { return key_; }
+  View1<const std::int64_t> sample_ids() const { return ids_; }
+
  private:
   EventBatch ev_;
   bool input_order_ = kKernelsReadInputOrder;
   View1<int> labels_;
   View3<Real> guide_;
+  View2<Real> images_;
+  bool training_ = false;
+  std::uint64_t key_ = 0;
+  View1<const std::int64_t> ids_;
 };
 
 extern template class BatchBuilder<double>;

@@ -9,6 +9,7 @@ DataOptions data_options(const Config& cfg) {
   o.code = code == "poisson"   ? SpikeCode::Poisson
            : code == "latency" ? SpikeCode::Latency
                                : SpikeCode::Rate;
+  o.direct = code == "direct";
   o.receptive_field = cfg.get_bool("data.receptive_field");
   o.population.neurons = static_cast<int>(cfg.get_int("data.population"));
   o.population.width = cfg.get_float("data.population_width");

@@ -11,6 +11,7 @@ namespace supsnn {
 
 struct DataOptions {
   SpikeCode code = SpikeCode::Rate;
+  bool direct = false;  // data.encoder = "direct": images are the first layer's input, no spikes
   bool receptive_field = true;  // data.receptive_field
   PopulationCode population;    // data.population*: K input neurons per pixel
   int raw_steps = 70;

@@ -90,6 +90,10 @@ GuideParams guide_params(const Config& cfg) {
   p.seed = static_cast<std::uint64_t>(cfg.get_int("guide.seed"));
   p.encoder = cfg.get_string("data.encoder");
   p.data = data_options(cfg);
+  if (p.data.direct)
+    throw Error(
+        "config key 'data.encoder': \"direct\" has no spikes; supsnn guide needs a spike code "
+        "(rate, poisson or latency)");
   // The STDP stage encodes whole chips, one input neuron per pixel.
   const AugmentOptions& a = p.data.augment;
   if (a.crop > 0 || a.flip || a.speckle > 0 || a.max_shift > 0 || a.pool > 1 || a.rotate > 0 ||

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "data/batch.hpp"
 #include "kernels/conv_spike.hpp"
 #include "kernels/hidden_lif.hpp"
 #include "model/seed_bilayer.hpp"
@@ -65,9 +66,11 @@ class DeepSnn {
   std::vector<double> weights_host() const;
 
   void forward(const EventBatch& ev);
+  void forward(const BatchBuilder<Real>& bb) { forward(bb.events()); }  // the trainer's form
   std::vector<double> loss(View3<const Real> guidance_raw, View1<const int> labels,
                            const LossParams& lp, Real scale);
   void backward(const EventBatch& ev);
+  void backward(const BatchBuilder<Real>& bb) { backward(bb.events()); }
 
   // Host copies of the last forward pass (first B samples), as SeedBilayer.
   std::vector<double> potentials_host() const;      // output layer, B*n*(steps+1)

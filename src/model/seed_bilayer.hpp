@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "data/batch.hpp"
 #include "kernels/common.hpp"
 #include "kernels/event_current.hpp"
 #include "kernels/interp.hpp"
@@ -47,6 +48,7 @@ class SeedBilayer {
 
   // Fills the potentials P (B, n, steps+1) and their time sums for the batch.
   void forward(const EventBatch& ev);
+  void forward(const BatchBuilder<Real>& bb) { forward(bb.events()); }  // the trainer's form
   // Needs forward() on the same batch. Returns the per-sample losses and keeps dL/dP scaled by
   // `scale` (1 / global batch) for backward(). guidance_raw: (>=B, n, T+1); labels: (>=B).
   std::vector<double> loss(View3<const Real> guidance_raw, View1<const int> labels, LossKind kind,
@@ -56,6 +58,7 @@ class SeedBilayer {
                            const LossParams& lp, Real scale);
   // Needs loss() on the same batch. Overwrites grads with scale * sum_b dL_b/dW.
   void backward(const EventBatch& ev);
+  void backward(const BatchBuilder<Real>& bb) { backward(bb.events()); }
 
   // Host copies of the last forward pass (first B samples).
   std::vector<double> potentials_host() const;      // B*n*(steps+1)

@@ -15,6 +15,10 @@ void write_spike_raster(const Config& cfg, const std::string& dataset, const std
   if (!has_split(dataset, split)) throw Error(dataset + ": no split '" + split + "'");
   // The encoder and the evaluation-time augmentation (crop, pool) of a run with this config.
   DataOptions opt = data_options(cfg);
+  if (opt.direct)
+    throw Error(
+        "config key 'data.encoder': \"direct\" has no spikes to draw (a raster needs "
+        "rate, poisson or latency)");
   opt.prefetch = false;
   opt.template_guidance = true;  // targets are not needed; labels always exist
   BatchSource<double> src(dataset, split, opt, false);

@@ -21,6 +21,8 @@ void check_options_fit_kind(const std::string& path, const std::string& kind,
                 ": data.crop, data.max_shift, data.pool, data.flip, data.speckle, data.rotate, "
                 "data.scale, data.receptive_field and data.population apply to image datasets, "
                 "this one holds spikes");
+  if (kind == "spikes" && opt.direct)
+    throw Error(path + ": data.encoder = \"direct\" reads images; this dataset holds spikes");
 }
 
 template <class Real>
@@ -48,8 +50,9 @@ BatchSource<Real>::BatchSource(const std::string& path, const std::string& split
                              opt_.augment.scale > 0;
   // Evaluation spikes never change (fixed Poisson key); training spikes change with the epoch
   // for Poisson and for random augmentation.
-  cache_events_ = reader_.kind() == "spikes" || !training_ ||
-                  (opt_.code != SpikeCode::Poisson && !random_images);
+  // The direct code has no events: every batch's images are read and converted.
+  cache_events_ = !opt_.direct && (reader_.kind() == "spikes" || !training_ ||
+                                   (opt_.code != SpikeCode::Poisson && !random_images));
 }
 
 template <class Real>
@@ -133,6 +136,11 @@ void BatchSource<Real>::encode_images(const Split& s, int first, int count) {
   }
   Kokkos::deep_copy(img_, h_img);
   Kokkos::deep_copy(ids_, h_ids);
+  if (opt_.direct) {
+    builder_.build_images(Kokkos::subview(img_, std::make_pair(0, count), Kokkos::ALL, Kokkos::ALL),
+                          count);
+    return;
+  }
   // Poisson spikes are fresh every training epoch and fixed for evaluation; keys never involve
   // the rank, so spikes do not depend on the number of ranks.
   const SpikeCodeParams p =
@@ -228,6 +236,8 @@ BatchBuilder<Real>& BatchSource<Real>::take(int step) {
     }
   }
   builder_.build_targets(b, all);
+  // Dropout draws of a training pass are keyed by (seed, epoch) and the samples' global ids.
+  builder_.set_pass(training_, hash3(opt_.seed, 0xd40, static_cast<std::uint64_t>(epoch_)), ids_);
   return builder_;
 }
 

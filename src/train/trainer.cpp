@@ -17,6 +17,7 @@
 #include "common/progress.hpp"
 #include "common/rng.hpp"
 #include "config/config_diff.hpp"
+#include "config/layers.hpp"
 #include "data/batch.hpp"
 #include "data/sampler.hpp"
 #include "dist/reducer.hpp"
@@ -24,6 +25,7 @@
 #include "kernels/finite_check.hpp"
 #include "model/conv_plan.hpp"
 #include "model/deep_snn.hpp"
+#include "model/layered_snn.hpp"
 #include "model/seed_bilayer.hpp"
 #include "tb/train_logging.hpp"
 #include "train/batch_source.hpp"
@@ -178,12 +180,26 @@ InputPathOptions input_path_options(const Config& cfg) {
   return o;
 }
 
-// The model of the run: the bilayer (model.hidden = []) or a deep SNN, initialised.
+// The model of the run: the bilayer (model.hidden = []), a deep SNN or a layered network
+// (model.layers), initialised.
 template <class Real, class Model>
 std::unique_ptr<Model> make_model(const Config& cfg, int n, int m, const TimeGrid& grid,
                                   int channels, int height, int width) {
   const auto seed = static_cast<std::uint64_t>(cfg.get_int("train.seed"));
-  if constexpr (std::is_same_v<Model, DeepSnn<Real>>) {
+  if constexpr (std::is_same_v<Model, LayeredSnn<Real>>) {
+    if (cfg.get_string("data.encoder") != "direct")
+      throw Error("model.layers: a layered network reads data.encoder = \"direct\" input (got \"" +
+                  cfg.get_string("data.encoder") + "\"); spike inputs are not supported yet");
+    if (cfg.get_string("loss.kind") != "cross-entropy")
+      throw Error(
+          "model.layers: a layered network is trained with loss.kind = "
+          "\"cross-entropy\" (got \"" +
+          cfg.get_string("loss.kind") + "\")");
+    auto model = std::make_unique<Model>(layer_specs(cfg), channels, height, width,
+                                         static_cast<int>(cfg.get_int("model.steps")), n);
+    model->init_scaled(seed, cfg.get_float("model.hidden_init"));
+    return model;
+  } else if constexpr (std::is_same_v<Model, DeepSnn<Real>>) {
     std::vector<int> sizes{m};
     const auto conv = conv_shapes(cfg.get_int_list("model.conv"), height, width,
                                   cfg.get_int_list("model.conv_pool"), channels);
@@ -254,12 +270,14 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       make_model<Real, Model>(cfg, n, m, grid, train.channels(), train.height(), train.width());
   Model& model = *model_ptr;
   constexpr bool deep = std::is_same_v<Model, DeepSnn<Real>>;
+  constexpr bool layered = std::is_same_v<Model, LayeredSnn<Real>>;
+  if constexpr (layered) log.info("{}", model.summary());
   if constexpr (deep) {
     std::string layers;
     for (int s : model.sizes()) layers += (layers.empty() ? "" : " -> ") + std::to_string(s);
     log.info("deep SNN: {} neurons, {} weights", layers, model.params().extent(0));
   }
-  {
+  if constexpr (!layered) {
     const auto& io = model.input_current().options();
     int first = model.outputs();
     if constexpr (deep) first = model.shape(0).first;
@@ -438,7 +456,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     src.start(slice, eval_batch, 0);
     for (int s = 0; s * eval_batch < end - begin; ++s) {
       auto& bb = src.take(s);
-      model.forward(bb.events());
+      model.forward(bb);
       for (double l : model.loss(bb.guidance_raw(), bb.labels(), lp, Real(1))) sums[0] += l;
       const auto pred = model.predictions();
       for (int b = 0; b < bb.batch(); ++b) {
@@ -498,7 +516,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       auto& bb = train.take(s - base);
       // Every rank holds the same number of samples per step (the sampler pads or drops).
       const int global = static_cast<int>(idx.size()) * comm.size();
-      model.forward(bb.events());
+      model.forward(bb);
       const auto losses = model.loss(bb.guidance_raw(), bb.labels(), lp, Real(1) / global);
       const auto pred = model.predictions();  // with the weights before this step's update
       for (std::size_t b = 0; b < idx.size(); ++b) {
@@ -508,7 +526,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
         sums[0] += losses[b];
         sums[1] += pred[b] == train.reader().labels()[idx[b]];
       }
-      model.backward(bb.events());
+      model.backward(bb);
       reducer->sum(model.grads());  // fences the backward kernels, sums in place
       // Every rank holds the same sum, so all stop together on a non-finite gradient.
       if (!all_finite<Real>(model.grads()))
@@ -572,18 +590,20 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
           epoch, epochs, em.train_loss, em.train_accuracy,
           val ? fmt::format("  val acc {:.4f}", em.val_accuracy) : std::string(), em.test_loss,
           em.test_accuracy, lr, em.samples_per_s);
-      if constexpr (deep) {
+      if constexpr (deep || layered) {
         std::string rates;
         for (double r : model.spike_rates()) rates += fmt::format(" {:.3g}", r);
-        log.info("hidden spikes per neuron and sample (last batch):{}", rates);
+        log.info("{} spikes per neuron and sample (last batch):{}",
+                 layered ? "spiking layers'" : "hidden", rates);
       }
       if (comm.rank() == 0) metrics.append(em);
       if (tb) {
         log_epoch_to_tensorboard(*tb, em, global_step);
         std::vector<int> sizes{m, n};
         if constexpr (deep) sizes = model.sizes();
-        log_weight_maps(*tb, global_step, model.weights_host(), sizes, train.height(),
-                        train.width());
+        if constexpr (!layered)
+          log_weight_maps(*tb, global_step, model.weights_host(), sizes, train.height(),
+                          train.width());
         tb->flush();
       }
       summary.epochs.push_back(em);
@@ -619,7 +639,15 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       h5::set_attr(f, "width", static_cast<std::int64_t>(train.width()));
       h5::set_attr(f, "channels", static_cast<std::int64_t>(train.channels()));  // inputs per pixel
       h5::write_strings(f, "class_names", classes);
-      if constexpr (deep) {
+      if constexpr (layered) {
+        // One dataset per parameter block ("layer3.W", conv weights out x K x K x in), and the
+        // resolved config that describes the network.
+        h5::set_attr(f, "network", std::string("layered"));
+        h5::set_attr(f, "config", cfg.to_toml());
+        for (const ParamBlock& pb : model.param_blocks())
+          h5::write(f, pb.name, std::vector<hsize_t>(pb.dims.begin(), pb.dims.end()),
+                    summary.weights.data() + pb.offset);
+      } else if constexpr (deep) {
         // W1 .. W{L+1}: each layer's (out x in) weights, W{L+1} the output layer.
         h5::set_attr(f, "layers", static_cast<std::int64_t>(model.layers()));
         for (int l = 0; l < model.layers(); ++l) {
@@ -669,6 +697,12 @@ TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string
   log->info("resolved configuration (also in {}/config.toml):\n{}", run_dir, cfg.to_toml());
   const bool deep =
       !cfg.get_int_list("model.hidden").empty() || !cfg.get_int_list("model.conv").empty();
+  if (!layer_specs(cfg).empty())
+    return cfg.get_string("model.precision") == "float"
+               ? train_typed<float, LayeredSnn<float>>(cfg, comm, *log, plan, resume, run,
+                                                       command_line)
+               : train_typed<double, LayeredSnn<double>>(cfg, comm, *log, plan, resume, run,
+                                                         command_line);
   if (cfg.get_string("model.precision") == "float")
     return deep ? train_typed<float, DeepSnn<float>>(cfg, comm, *log, plan, resume, run,
                                                      command_line)

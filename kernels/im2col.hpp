@@ -1,0 +1,77 @@
+// Kernel family: a convolution as a matrix product (docs/model.md, "Layered networks"). Maps are
+// NHWC: image n, row y, column x, channel c at ((n H + y) W + x) C + c. im2col writes, for every
+// output position (n, oy, ox), one row of the patch it reads, taps ordered (dy, dx, c) like the
+// kernel's columns, zeros where the padded patch leaves the map:
+//   col((n OH + oy) OW + ox, (dy K + dx) C + c) = X(n, oy s - pad + dy, ox s - pad + dx, c)
+// so that the layer's current is the row-major product Y = col W^T (Y NHWC, W: Co x K K C) and
+// its gradients are dW = dY^T col and dcol = dY W. col2im sums dcol back onto the map as a
+// gather: every input element adds the taps that read it (no atomics, deterministic).
+#pragma once
+#include "common.hpp"
+
+namespace supsnn {
+
+struct ConvGeometry {
+  int C = 1, H = 1, W = 1;  // input map
+  int K = 1, stride = 1, pad = 0;
+  int out_h() const { return (H + 2 * pad - K) / stride + 1; }
+  int out_w() const { return (W + 2 * pad - K) / stride + 1; }
+  int taps() const { return K * K * C; }
+  long in_size() const { return static_cast<long>(H) * W * C; }
+  long positions() const { return static_cast<long>(out_h()) * out_w(); }
+};
+
+// col (images x positions, taps) from X (images, H, W, C).
+template <class Real>
+void im2col(const ConvGeometry& g, int images, View1<const Real> X, View1<Real> col) {
+  const int OH = g.out_h(), OW = g.out_w(), taps = g.taps();
+  const long rows = static_cast<long>(images) * OH * OW;
+  Kokkos::parallel_for(
+      "supsnn::im2col", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<long>>(0, rows),
+      KOKKOS_LAMBDA(const long r) {
+        const int ox = static_cast<int>(r % OW), oy = static_cast<int>((r / OW) % OH);
+        const long n = r / (static_cast<long>(OW) * OH);
+        Real* out = col.data() + r * taps;
+        for (int dy = 0; dy < g.K; ++dy) {
+          const int y = oy * g.stride - g.pad + dy;
+          for (int dx = 0; dx < g.K; ++dx) {
+            const int x = ox * g.stride - g.pad + dx;
+            Real* o = out + (dy * g.K + dx) * g.C;
+            if (y < 0 || y >= g.H || x < 0 || x >= g.W) {
+              for (int c = 0; c < g.C; ++c) o[c] = Real(0);
+            } else {
+              const Real* in = X.data() + ((n * g.H + y) * g.W + x) * g.C;
+              for (int c = 0; c < g.C; ++c) o[c] = in[c];
+            }
+          }
+        }
+      });
+}
+
+// dX (images, H, W, C) = the transpose of im2col applied to dcol.
+template <class Real>
+void col2im(const ConvGeometry& g, int images, View1<const Real> dcol, View1<Real> dX) {
+  const int OH = g.out_h(), OW = g.out_w(), taps = g.taps();
+  const long pixels = static_cast<long>(images) * g.H * g.W;
+  Kokkos::parallel_for(
+      "supsnn::col2im", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<long>>(0, pixels),
+      KOKKOS_LAMBDA(const long q) {
+        const int x = static_cast<int>(q % g.W), y = static_cast<int>((q / g.W) % g.H);
+        const long n = q / (static_cast<long>(g.W) * g.H);
+        Real* out = dX.data() + q * g.C;
+        for (int c = 0; c < g.C; ++c) out[c] = Real(0);
+        for (int dy = 0; dy < g.K; ++dy) {
+          const int sy = y + g.pad - dy;  // = oy stride
+          if (sy < 0 || sy % g.stride != 0 || sy / g.stride >= OH) continue;
+          for (int dx = 0; dx < g.K; ++dx) {
+            const int sx = x + g.pad - dx;
+            if (sx < 0 || sx % g.stride != 0 || sx / g.stride >= OW) continue;
+            const Real* in = dcol.data() + ((n * OH + sy / g.stride) * OW + sx / g.stride) * taps +
+                             (dy * g.K + dx) * g.C;
+            for (int c = 0; c < g.C; ++c) out[c] += in[c];
+          }
+        }
+      });
+}
+
+}  // namespace supsnn

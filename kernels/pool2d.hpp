@@ -1,0 +1,83 @@
+// Kernel family: max and average pooling of NHWC maps over size x size windows moved by
+// `stride`, no padding (rows and columns past the last whole window are dropped), as PyTorch's
+// MaxPool2d / AvgPool2d with ceil_mode = False. Max pooling records the flat input index of each
+// window's maximum (first maximum in row-major window order on ties) for the backward pass.
+// Backward is a gather over the windows that cover an input element (no atomics).
+#pragma once
+#include "common.hpp"
+
+namespace supsnn {
+
+struct PoolGeometry {
+  int C = 1, H = 1, W = 1;
+  int size = 2, stride = 2;
+  bool max = true;
+  int out_h() const { return (H - size) / stride + 1; }
+  int out_w() const { return (W - size) / stride + 1; }
+};
+
+// Y (images, OH, OW, C) from X (images, H, W, C); `arg` (same size as Y) gets the input index
+// of the maximum (max pooling only).
+template <class Real>
+void pool2d_forward(const PoolGeometry& g, long images, View1<const Real> X, View1<Real> Y,
+                    View1<int> arg) {
+  const int OH = g.out_h(), OW = g.out_w();
+  const long n_out = images * OH * OW * g.C;
+  const Real inv = Real(1) / static_cast<Real>(g.size * g.size);
+  Kokkos::parallel_for(
+      "supsnn::pool2d_forward", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<long>>(0, n_out),
+      KOKKOS_LAMBDA(const long o) {
+        const int c = static_cast<int>(o % g.C);
+        const long q = o / g.C;
+        const int ox = static_cast<int>(q % OW), oy = static_cast<int>((q / OW) % OH);
+        const long n = q / (static_cast<long>(OW) * OH);
+        Real acc = 0;
+        int best = -1;
+        for (int dy = 0; dy < g.size; ++dy)
+          for (int dx = 0; dx < g.size; ++dx) {
+            const long at = ((n * g.H + oy * g.stride + dy) * g.W + ox * g.stride + dx) * g.C + c;
+            const Real v = X(at);
+            if (!g.max)
+              acc += v;
+            else if (best < 0 || v > acc) {
+              acc = v;
+              best = static_cast<int>(at % (static_cast<long>(g.H) * g.W * g.C));
+            }
+          }
+        Y(o) = g.max ? acc : acc * inv;
+        if (g.max) arg(o) = best;  // index within the image: fits an int
+      });
+}
+
+// dX (images, H, W, C) from dY (images, OH, OW, C).
+template <class Real>
+void pool2d_backward(const PoolGeometry& g, long images, View1<const Real> dY, View1<const int> arg,
+                     View1<Real> dX) {
+  const int OH = g.out_h(), OW = g.out_w();
+  const long n_in = images * g.H * g.W * g.C;
+  const Real inv = Real(1) / static_cast<Real>(g.size * g.size);
+  Kokkos::parallel_for(
+      "supsnn::pool2d_backward", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<long>>(0, n_in),
+      KOKKOS_LAMBDA(const long i) {
+        const int c = static_cast<int>(i % g.C);
+        const long q = i / g.C;
+        const int x = static_cast<int>(q % g.W), y = static_cast<int>((q / g.W) % g.H);
+        const long n = q / (static_cast<long>(g.W) * g.H);
+        const int within = static_cast<int>(i % (static_cast<long>(g.H) * g.W * g.C));
+        Real acc = 0;
+        // Windows oy with oy stride <= y < oy stride + size.
+        const int oy0 = y >= g.size ? (y - g.size) / g.stride + 1 : 0;
+        const int ox0 = x >= g.size ? (x - g.size) / g.stride + 1 : 0;
+        for (int oy = oy0; oy <= y / g.stride && oy < OH; ++oy)
+          for (int ox = ox0; ox <= x / g.stride && ox < OW; ++ox) {
+            const long o = ((n * OH + oy) * OW + ox) * g.C + c;
+            if (!g.max)
+              acc += dY(o) * inv;
+            else if (arg(o) == within)
+              acc += dY(o);
+          }
+        dX(i) = acc;
+      });
+}
+
+}  // namespace supsnn
