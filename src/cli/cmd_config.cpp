@@ -7,12 +7,14 @@ namespace supsnn {
 
 CommandRunner add_config_command(CLI::App& app, const std::string&) {
   auto* cmd = app.add_subcommand(
-      "config", "Print the default configuration (TOML) or the reference of every key");
+      "config",
+      "Print the default or resolved configuration (TOML) or the reference of every key and "
+      "layer key");
   auto reference = std::make_shared<bool>(false);
   auto file = std::make_shared<std::string>();
   auto sets = std::make_shared<std::vector<std::string>>();
   cmd->add_flag("--reference", *reference,
-                "print the Markdown table of every key (docs/config.md)");
+                "print the Markdown tables of every key and of the layer keys (docs/config.md)");
   cmd->add_option("-c,--config", *file, "resolve this experiment file instead of the defaults");
   cmd->add_option("--set", *sets, "override one key (repeatable)");
   return [reference, file, sets]() {

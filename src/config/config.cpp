@@ -11,8 +11,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <stdexcept>
 
 #include "common/error.hpp"
+#include "config/layers.hpp"
 
 namespace supsnn {
 
@@ -377,6 +379,7 @@ std::string known_keys_in(const std::string& section) {
   std::string out;
   for (const auto& k : config_schema())
     if (k.key.rfind(section + ".", 0) == 0) out += (out.empty() ? "" : ", ") + k.key;
+  if (section == "model") out += ", model.layers";  // tables, not in the flat schema
   return out;
 }
 
@@ -452,9 +455,11 @@ std::string value_text(const ConfigValue& v) {
   }
 }
 
-// Converts a TOML value to the schema type of `spec`, or throws naming the key.
-ConfigValue from_toml(const std::string& where, const ConfigKey& spec, const toml::value& v) {
-  const std::string bad = where + "config key '" + spec.key + "': expected " + type_name(spec.def);
+// Converts a TOML value to the schema type of `spec`, or throws naming the key as `name`
+// (spec.key, or "model.layers[2].kernel" for a layer key).
+ConfigValue from_toml(const std::string& where, const ConfigKey& spec, const toml::value& v,
+                      const std::string& name) {
+  const std::string bad = where + "config key '" + name + "': expected " + type_name(spec.def);
   switch (spec.def.index()) {
     case 0:
       if (!v.is_integer()) throw Error(bad);
@@ -481,16 +486,26 @@ ConfigValue from_toml(const std::string& where, const ConfigKey& spec, const tom
   }
 }
 
-void validate(const std::string& where, const ConfigKey& spec, const ConfigValue& v) {
-  const std::string head = where + "config key '" + spec.key + "': ";
+// "> 0", ">= 1 and <= 64", ... ("" when any finite number goes).
+std::string range_text(const ConfigKey& spec, const std::string& joiner) {
+  std::string want;
+  if (spec.min == 1e-300)
+    want = "> 0";
+  else if (spec.min > -1e307)
+    want = (spec.min_open ? "> " : ">= ") + short_number(spec.min);
+  if (spec.max < 1e299)
+    want += (want.empty() ? "" : joiner) + (spec.max_open ? "< " : "<= ") + short_number(spec.max);
+  return want;
+}
+
+void validate(const std::string& where, const ConfigKey& spec, const ConfigValue& v,
+              const std::string& name) {
+  const std::string head = where + "config key '" + name + "': ";
   auto check_range = [&](double x, const std::string& text) {
-    if (std::isfinite(x) && x >= spec.min && x <= spec.max) return;
-    std::string want;
-    if (spec.min == 1e-300)
-      want = "> 0";
-    else if (spec.min > -1e307)
-      want = ">= " + short_number(spec.min);
-    if (spec.max < 1e299) want += (want.empty() ? "<= " : " and <= ") + short_number(spec.max);
+    if (std::isfinite(x) && x >= spec.min && x <= spec.max && !(spec.min_open && x == spec.min) &&
+        !(spec.max_open && x == spec.max))
+      return;
+    const std::string want = range_text(spec, " and ");
     throw Error(head + "value " + text + " out of range, expected " +
                 (want.empty() ? "a finite number" : want));
   };
@@ -622,7 +637,107 @@ std::string read_config_text(const std::string& path) {
   return text;
 }
 
+// ---- [[model.layers]] ------------------------------------------------------------------------
+
+std::string layer_name(std::size_t i) {
+  return "model.layers[" + std::to_string(i + 1) + "]";
+}
+
+std::string known_layer_keys(LayerKind kind) {
+  std::string out;
+  for (const LayerKey* k : layer_keys(kind)) out += (out.empty() ? "" : ", ") + k->spec.key;
+  return out;
+}
+
+// The key of this kind called `name`, or throws naming the layer and the keys it knows.
+const LayerKey& layer_key(const std::string& where, std::size_t index, LayerKind kind,
+                          const std::string& name) {
+  for (const LayerKey* k : layer_keys(kind))
+    if (k->spec.key == name) return *k;
+  throw Error(where + layer_name(index) + " (" + layer_kind_name(kind) + "): unknown key '" + name +
+              "' (known: " + known_layer_keys(kind) + ")");
+}
+
+// One layer table resolved: every key of its kind in schema order, defaults filled in.
+ConfigLayer layer_from_toml(const std::string& where, std::size_t index, const toml::value& t) {
+  const std::string name = layer_name(index);
+  const LayerKey& kind_key = layer_schema().front();
+  if (!t.is_table())
+    throw Error(where + "config key '" + name + "': expected a table of layer keys (kind = ...)");
+  const auto& table = t.as_table();
+  const auto k = table.find("kind");
+  if (k == table.end())
+    throw Error(where + name + ": missing key 'kind', expected one of: conv, dense, pool, " +
+                "dropout, norm, readout");
+  const ConfigValue kind_value = from_toml(where, kind_key.spec, k->second, name + ".kind");
+  validate(where, kind_key.spec, kind_value, name + ".kind");
+  LayerKind kind = LayerKind::Dense;
+  layer_kind_from_name(std::get<std::string>(kind_value), &kind);
+  // Sorted, so that the first unknown key reported does not depend on hash order.
+  std::vector<std::string> names;
+  for (const auto& entry : table) names.push_back(entry.first);
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) layer_key(where, index, kind, n);
+  ConfigLayer layer;
+  for (const LayerKey* key : layer_keys(kind)) {
+    const auto it = table.find(key->spec.key);
+    if (it == table.end()) {
+      if (key->required)
+        throw Error(where + name + " (" + layer_kind_name(kind) + "): missing key '" +
+                    key->spec.key + "' (required, no default)");
+      layer.values.emplace_back(key->spec.key, key->spec.def);
+      continue;
+    }
+    const std::string full = name + "." + key->spec.key;
+    ConfigValue v = from_toml(where, key->spec, it->second, full);
+    validate(where, key->spec, v, full);
+    layer.values.emplace_back(key->spec.key, std::move(v));
+  }
+  return layer;
+}
+
+std::vector<ConfigLayer> layers_from_toml(const std::string& where, const toml::value& v) {
+  if (!v.is_array())
+    throw Error(where +
+                "config key 'model.layers': expected an array of tables ([[model.layers]] " +
+                "blocks, or [{kind = \"dense\", units = 64}, ...])");
+  std::vector<ConfigLayer> out;
+  const auto& array = v.as_array();
+  for (std::size_t i = 0; i < array.size(); ++i) out.push_back(layer_from_toml(where, i, array[i]));
+  return out;
+}
+
+// The TOML value of `--set name=text`, read as a config file would read it; a bare word is taken
+// as a string where `bare_string` (--set run.dir=runs/x).
+toml::value parse_set_value(const std::string& name, const std::string& text, bool bare_string,
+                            const std::string& expected) {
+  toml::value parsed;
+  bool ok = true;
+  try {
+    check_toml_text("--set: config key '" + name + "': ", "v = " + text);
+    std::istringstream in("v = " + text);
+    parsed = toml::parse(in, "--set").at("v");
+  } catch (const std::exception&) {
+    ok = false;
+  }
+  if (bare_string && (!ok || !parsed.is_string())) return toml::value(text);
+  if (!ok)
+    throw Error("--set: config key '" + name + "': cannot parse '" + text + "', expected " +
+                expected);
+  return parsed;
+}
+
 }  // namespace
+
+const std::string& ConfigLayer::kind() const {
+  return std::get<std::string>(at("kind"));
+}
+
+const ConfigValue& ConfigLayer::at(const std::string& name) const {
+  for (const auto& [n, v] : values)
+    if (n == name) return v;
+  throw std::out_of_range("layer key '" + name + "'");
+}
 
 Config::Config() {
   for (const auto& k : config_schema()) values_[k.key] = k.def;
@@ -647,21 +762,84 @@ Config Config::load(const std::string& path) {
     if (!table.is_table()) unknown_key(where, section);
     for (const auto& [name, value] : table.as_table()) {
       const std::string key = section + "." + name;
+      if (key == "model.layers") {
+        c.layers_ = layers_from_toml(where, value);
+        continue;
+      }
       const ConfigKey* spec = find_key(key);
       if (!spec) unknown_key(where, key);
-      ConfigValue v = from_toml(where, *spec, value);
-      validate(where, *spec, v);
+      ConfigValue v = from_toml(where, *spec, value, key);
+      validate(where, *spec, v, key);
       c.values_[key] = v;
     }
   }
+  c.check_layers(where);
   return c;
 }
 
 void Config::set(const std::string& key, const ConfigValue& v) {
   const ConfigKey* spec = find_key(key);
   if (!spec) unknown_key("", key);
-  validate("", *spec, v);
-  values_[key] = v;
+  validate("", *spec, v, key);
+  Config next = *this;  // unchanged when the result is refused
+  next.values_[key] = v;
+  next.check_layers("");
+  *this = std::move(next);
+}
+
+void Config::check_layers(const std::string& where) const {
+  if (layers_.empty()) return;
+  for (const char* key : {"model.hidden", "model.conv", "model.conv_pool"}) {
+    const ConfigValue& v = values_.at(key);
+    if (!std::get<std::vector<long>>(v).empty())
+      throw Error(where + "model.layers cannot be combined with " + key + " = " + value_text(v) +
+                  " (a key of the deep SNN before layers), expected " + key +
+                  " = [] and those layers in [[model.layers]]");
+  }
+  check_layer_structure(where, layers_);
+}
+
+void Config::set_layer_override(const std::string& key, const std::string& text) {
+  Config next = *this;  // unchanged when the result is refused
+  if (key == "model.layers") {
+    const toml::value parsed = parse_set_value(
+        key, text, false, "an array of tables like [{kind = \"dense\", units = 64}, ...]");
+    next.layers_ = layers_from_toml("--set: ", parsed);
+  } else {
+    // model.layers.N.name
+    const std::string rest = key.substr(std::string("model.layers.").size());
+    const std::size_t dot = rest.find('.');
+    const std::string number = rest.substr(0, dot);
+    if (dot == std::string::npos || dot + 1 == rest.size() || number.empty() ||
+        number.find_first_not_of("0123456789") != std::string::npos)
+      throw Error("--set: '" + key +
+                  "': expected model.layers.N.key (layer N from 1) or model.layers=[...]");
+    // More digits than any layer count: no such layer (and no overflow in stoul).
+    const std::size_t n = number.size() > 9 ? ~std::size_t{0} : std::stoul(number),
+                      count = layers_.size();
+    if (n == 0 || n > count)
+      throw Error("--set: '" + key + "': no layer " + number + ", the configuration has " +
+                  (count == 0
+                       ? std::string("no layers")
+                       : std::to_string(count) + (count == 1 ? " layer" : " layers") +
+                             " (model.layers.1 to model.layers." + std::to_string(count) + ")"));
+    ConfigLayer& layer = next.layers_[n - 1];
+    LayerKind kind = LayerKind::Dense;
+    layer_kind_from_name(layer.kind(), &kind);
+    const std::string name = rest.substr(dot + 1), full = layer_name(n - 1) + "." + name;
+    const ConfigKey& spec = layer_key("--set: ", n - 1, kind, name).spec;
+    const ConfigValue v =
+        from_toml("--set: ", spec,
+                  parse_set_value(full, text, spec.def.index() == 3, type_name(spec.def)), full);
+    validate("--set: ", spec, v, full);
+    if (name == "kind" && v != layer.at("kind"))
+      throw Error("--set: config key '" + full + "': a layer's kind cannot change alone (" +
+                  "its keys differ), expected the whole list: --set 'model.layers=[...]'");
+    for (auto& entry : layer.values)
+      if (entry.first == name) entry.second = v;
+  }
+  next.check_layers("--set: ");
+  *this = std::move(next);
 }
 
 void Config::set_override(const std::string& assignment) {
@@ -675,29 +853,21 @@ void Config::set_override(const std::string& assignment) {
   if (eq == std::string::npos || eq == 0)
     throw Error("--set '" + assignment + "': expected section.key=value");
   const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  if (key == "model.layers" || key.rfind("model.layers.", 0) == 0) {
+    set_layer_override(key, text);
+    return;
+  }
   const ConfigKey* spec = find_key(key);
   if (!spec) unknown_key("--set: ", key);
-  // Parse the value as TOML so that --set accepts exactly what a config file accepts; a bare
-  // word is taken as a string for string keys (--set run.dir=runs/x).
-  toml::value parsed;
-  bool ok = true;
-  try {
-    check_toml_text("--set: config key '" + key + "': ", "v = " + text);
-    std::istringstream in("v = " + text);
-    parsed = toml::parse(in, "--set").at("v");
-  } catch (const std::exception&) {
-    ok = false;
-  }
-  if (spec->def.index() == 3 && (!ok || !parsed.is_string())) {
-    parsed = toml::value(text);
-    ok = true;
-  }
-  if (!ok)
-    throw Error("--set: config key '" + key + "': cannot parse '" + text + "', expected " +
-                type_name(spec->def));
-  ConfigValue v = from_toml("--set: ", *spec, parsed);
-  validate("--set: ", *spec, v);
-  values_[key] = v;
+  // Parse the value as TOML so that --set accepts exactly what a config file accepts.
+  const toml::value parsed =
+      parse_set_value(key, text, spec->def.index() == 3, type_name(spec->def));
+  ConfigValue v = from_toml("--set: ", *spec, parsed, key);
+  validate("--set: ", *spec, v, key);
+  Config next = *this;  // unchanged when the result is refused
+  next.values_[key] = v;
+  next.check_layers("--set: ");
+  *this = std::move(next);
 }
 
 long Config::get_int(const std::string& key) const {
@@ -719,30 +889,56 @@ const std::vector<long>& Config::get_int_list(const std::string& key) const {
 std::string Config::to_toml() const {
   std::string out = "# supsnn resolved configuration (every key, defaults included)\n";
   std::string section;
+  // The layers go right after [model]'s own keys, which a [[model.layers]] header would end.
+  auto end_section = [&] {
+    if (section != "model") return;
+    for (const ConfigLayer& layer : layers_) {
+      out += "\n[[model.layers]]\n";
+      for (const auto& [name, v] : layer.values) out += name + " = " + value_text(v) + "\n";
+    }
+  };
   for (const auto& k : config_schema()) {
     const std::string sec = k.key.substr(0, k.key.find('.'));
     if (sec != section) {
-      out += (section.empty() ? "\n[" : "\n[") + sec + "]\n";
+      end_section();
+      out += "\n[" + sec + "]\n";
       section = sec;
     }
     out += k.key.substr(sec.size() + 1) + " = " + value_text(values_.at(k.key)) + "\n";
   }
+  end_section();
   return out;
 }
 
+namespace {
+
+std::string allowed_text(const ConfigKey& k) {
+  std::string allowed;
+  for (const auto& c : k.choices) allowed += (allowed.empty() ? "" : ", ") + c;
+  if (allowed.empty() && k.def.index() != 3 && k.def.index() != 2) allowed = range_text(k, ", ");
+  return allowed;
+}
+
+}  // namespace
+
 std::string config_reference_markdown() {
   std::string out = "| key | default | allowed | meaning |\n|---|---|---|---|\n";
-  for (const auto& k : config_schema()) {
-    std::string allowed;
-    for (const auto& c : k.choices) allowed += (allowed.empty() ? "" : ", ") + c;
-    if (allowed.empty() && k.def.index() != 3 && k.def.index() != 2) {
-      if (k.min == 1e-300)
-        allowed = "> 0";
-      else if (k.min > -1e307)
-        allowed = ">= " + short_number(k.min);
-      if (k.max < 1e299) allowed += (allowed.empty() ? "<= " : ", <= ") + short_number(k.max);
-    }
-    out += "| `" + k.key + "` | `" + value_text(k.def) + "` | " + allowed + " | " + k.doc + " |\n";
+  for (const auto& k : config_schema())
+    out += "| `" + k.key + "` | `" + value_text(k.def) + "` | " + allowed_text(k) + " | " + k.doc +
+           " |\n";
+  return out + "\n" + layer_reference_markdown();
+}
+
+std::string layer_reference_markdown() {
+  std::string out = "| layer key | kinds | default | allowed | meaning |\n|---|---|---|---|---|\n";
+  for (const LayerKey& k : layer_schema()) {
+    std::string kinds;
+    for (LayerKind kind : k.kinds)
+      kinds += (kinds.empty() ? "" : ", ") + std::string(layer_kind_name(kind));
+    if (k.kinds.size() == static_cast<std::size_t>(LayerKind::Readout) + 1) kinds = "all";
+    out += "| `" + k.spec.key + "` | " + kinds + " | " +
+           (k.required ? std::string("required") : "`" + value_text(k.spec.def) + "`") + " | " +
+           allowed_text(k.spec) + " | " + k.spec.doc + " |\n";
   }
   return out;
 }

@@ -1,9 +1,12 @@
 // Experiment configuration: a fixed schema of `section.key` entries (type, default, allowed
 // values, meaning), loaded from TOML, overridden by `--set section.key=value`, validated, and
-// written back resolved into the run directory. Unknown keys and bad values are errors.
+// written back resolved into the run directory. Unknown keys and bad values are errors. A layered
+// network is a list of `[[model.layers]]` tables whose keys depend on their kind (layer_schema()
+// in config/layers.hpp).
 #pragma once
 #include <map>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -23,17 +26,27 @@ struct ConfigKey {
   std::string key;  // "section.name"
   ConfigValue def;
   std::string doc;
-  std::vector<std::string> choices;  // strings only; empty = any
-  double min = -1e308, max = 1e308;  // numbers (and list elements)
+  std::vector<std::string> choices;         // strings only; empty = any
+  double min = -1e308, max = 1e308;         // numbers (and list elements)
+  bool min_open = false, max_open = false;  // the bound itself is out of range (tau > 1, p < 1)
 };
 
 const std::vector<ConfigKey>& config_schema();
 
+// One `[[model.layers]]` table, resolved: every key its kind takes, in layer_schema() order
+// ("kind" first), defaults filled in.
+struct ConfigLayer {
+  std::vector<std::pair<std::string, ConfigValue>> values;
+  const std::string& kind() const;
+  const ConfigValue& at(const std::string& name) const;  // std::out_of_range if the kind lacks it
+};
+
 class Config {
  public:
-  Config();                                                // all defaults
-  static Config load(const std::string& toml_path);        // defaults + file
-  void set_override(const std::string& assignment);        // "section.key=value"
+  Config();                                          // all defaults
+  static Config load(const std::string& toml_path);  // defaults + file
+  // "section.key=value", "model.layers.N.key=value" (N from 1) or "model.layers=[{...}, ...]"
+  void set_override(const std::string& assignment);
   void set(const std::string& key, const ConfigValue& v);  // validated
 
   long get_int(const std::string& key) const;
@@ -41,14 +54,25 @@ class Config {
   bool get_bool(const std::string& key) const;
   const std::string& get_string(const std::string& key) const;
   const std::vector<long>& get_int_list(const std::string& key) const;
+  // The [[model.layers]] of a layered network; empty for the bilayer and the model.hidden SNN.
+  const std::vector<ConfigLayer>& layers() const { return layers_; }
 
-  std::string to_toml() const;  // resolved config, every key, schema order
+  // Resolved config, every key, schema order; the layers as [[model.layers]] after [model].
+  std::string to_toml() const;
 
  private:
+  // Throws Error(where + ...) when the layers break check_layer_structure() or meet the old
+  // deep-SNN keys (model.hidden, model.conv, model.conv_pool).
+  void check_layers(const std::string& where) const;
+  void set_layer_override(const std::string& key, const std::string& text);
+
   std::map<std::string, ConfigValue> values_;
+  std::vector<ConfigLayer> layers_;
 };
 
-// Markdown table of every key (used to check docs/config.md stays complete).
+// Markdown tables of every key and of the layer keys per kind (docs/config.md).
 std::string config_reference_markdown();
+// The second of those tables alone: layer keys, the kinds that take them, defaults, ranges.
+std::string layer_reference_markdown();
 
 }  // namespace supsnn

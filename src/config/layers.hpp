@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-namespace supsnn {
+#include "config/config.hpp"
 
-class Config;
+namespace supsnn {
 
 enum class LayerKind : int { Conv = 0, Dense = 1, Pool = 2, Dropout = 3, Norm = 4, Readout = 5 };
 enum class NeuronKind : int { None = 0, Lif = 1, If = 2 };  // what ends a conv/dense/norm layer
@@ -23,7 +23,8 @@ struct LayerNeuron {
   double tau = 2.0;
   double threshold = 1.0;
   ResetKind reset = ResetKind::Hard;
-  int surrogate = 1;  // Surrogate of kernels/neuron_model.hpp (0 fast-sigmoid, 1 arctan, 2 triangle)
+  // Surrogate of kernels/neuron_model.hpp (0 fast-sigmoid, 1 arctan, 2 triangle)
+  int surrogate = 1;
   double surrogate_width = 0.5;
 };
 
@@ -40,7 +41,27 @@ struct LayerSpec {
   LayerNeuron neuron;                       // conv, dense, norm
 };
 
-const char* layer_kind_name(LayerKind k);
+const char* layer_kind_name(LayerKind k);  // the `kind` value: conv, dense, pool, ...
+
+// One key of a [[model.layers]] table. spec.key is the name inside the table ("channels");
+// spec.def gives the type and, unless required, the default.
+struct LayerKey {
+  std::vector<LayerKind> kinds;  // the kinds that take it
+  ConfigKey spec;
+  bool required = false;  // no default: a layer of these kinds must set it
+};
+
+// Every layer key, "kind" first; a kind's keys are the entries listing it, in this order. A name
+// may appear twice with different meanings (stride of conv and pool, units of dense and readout).
+const std::vector<LayerKey>& layer_schema();
+std::vector<const LayerKey*> layer_keys(LayerKind k);
+// false when `name` is no kind.
+bool layer_kind_from_name(const std::string& name, LayerKind* k);
+
+// Throws Error(where + "model.layers[N] (kind): ...") for the first layer that breaks the order
+// rules: exactly one readout, last; no conv or pool after a dense layer; a norm directly after a
+// conv or dense layer with neuron = "none"; no dropout first. Shapes are the model's to check.
+void check_layer_structure(const std::string& where, const std::vector<ConfigLayer>& layers);
 
 // The typed layers of a configuration (empty when model.layers is not set).
 std::vector<LayerSpec> layer_specs(const Config& cfg);
