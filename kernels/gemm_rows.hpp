@@ -5,11 +5,12 @@
 // CUDA when KokkosKernels has it. A row-major (r x c) array is the column-major (c x r) array of
 // its transpose, which is how the BLAS sees each operand below.
 //   forward:          Y (M x out) = X (M x in) W^T (+ bias per column)
-//   weight gradient:  dW (out x in) (+)= dY^T X,   db (+)= column sums of dY
+//   weight gradient:  dW (out x in) (+)= dY^T X,   db (+)= column sums of dY = dY^T 1
 //   input gradient:   dX (M x in) = dY W
 // The calls are issued in order on the default execution space, so no fence is needed between
 // them and the caller's next kernel.
 #pragma once
+#include <KokkosBlas2_gemv.hpp>
 #include <KokkosBlas3_gemm.hpp>
 
 #include "common.hpp"
@@ -34,9 +35,11 @@ void rows_forward(long M, int in, int out, const Real* X, const Real* W, const R
   if (b == nullptr) return;
   const View1<Real> y(Y, static_cast<std::size_t>(M) * out);
   const View1<const Real> bias(b, out);
-  Kokkos::parallel_for(
-      "supsnn::add_bias", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<long>>(0, M * out),
-      KOKKOS_LAMBDA(const long i) { y(i) += bias(i % out); });
+  Kokkos::parallel_for(  // one row per work item: no index division per element
+      "supsnn::add_bias", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<long>>(0, M),
+      KOKKOS_LAMBDA(const long r) {
+        for (int j = 0; j < out; ++j) y(r * out + j) += bias(j);
+      });
 }
 
 // dW (+)= dY^T X (accumulate: beta 1, else 0). dY: M x out, X: M x in, dW: out x in.
@@ -48,17 +51,15 @@ void rows_weight_grad(long M, int in, int out, const Real* dY, const Real* X, Re
                    accumulate ? Real(1) : Real(0), col_major(dW, in, out));
 }
 
-// db(j) (+)= sum_r dY(r, j). One work item per column (a gather: no atomics).
+// db (+)= column sums of dY, as the product dY^T 1 (one pass over dY through the BLAS; a loop
+// per column would walk dY once per column). ones: at least M entries, all 1.
 template <class Real>
-void rows_bias_grad(long M, int out, const Real* dY, Real* db, bool accumulate) {
-  const View1<const Real> dy(dY, static_cast<std::size_t>(M) * out);
-  const View1<Real> d(db, out);
-  Kokkos::parallel_for(
-      "supsnn::bias_grad", Kokkos::RangePolicy<ExecSpace>(0, out), KOKKOS_LAMBDA(const int j) {
-        double s = 0;
-        for (long r = 0; r < M; ++r) s += dy(r * out + j);
-        d(j) = static_cast<Real>(accumulate ? d(j) + s : s);
-      });
+void rows_bias_grad(long M, int out, const Real* dY, View1<const Real> ones, Real* db,
+                    bool accumulate) {
+  const Kokkos::View<const Real*, MemSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> x(ones.data(),
+                                                                                       M);
+  const Kokkos::View<Real*, MemSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> y(db, out);
+  KokkosBlas::gemv("N", Real(1), col_major(dY, out, M), x, accumulate ? Real(1) : Real(0), y);
 }
 
 // dX = dY W. dY: M x out, W: out x in, dX: M x in.

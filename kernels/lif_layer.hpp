@@ -27,57 +27,95 @@ struct LifLayerParams {
   double width = 0.5;  // arctan at 0.5 is SpikingJelly's ATan(alpha = 2)
 };
 
-// The state update of one neuron at one step, shared by the kernels and the CPU reference.
-KOKKOS_INLINE_FUNCTION double lif_charge(const LifLayerParams& p, double v, double i) {
-  return p.leaky ? v + (i - v) / p.tau : v + i;
-}
-KOKKOS_INLINE_FUNCTION double lif_reset(const LifLayerParams& p, double h, double s) {
-  return p.soft_reset ? h - p.threshold * s : h * (1.0 - s);
-}
+// Neurons per work item: on the host a block of neighbours, so that the inner loop runs over
+// contiguous neurons (SIMD lanes) and time is the outer loop; on GPUs one neuron per thread, so
+// that neighbouring threads read neighbouring addresses.
+constexpr int kLifLanes =
+    Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible ? 64 : 1;
 
 // I: (T, N), or (1, N) when `broadcast` (the same current at every step: the direct input code's
 // first layer). Writes H (pre-reset potentials, kept for BPTT) and S (0/1 spikes), both (T, N).
 template <class Real>
 void lif_layer_forward(const LifLayerParams& p, int T, int N, bool broadcast, View1<const Real> I,
                        View1<Real> H, View1<Real> S) {
+  const Real inv_tau = p.leaky ? Real(1 / p.tau) : Real(1), th = static_cast<Real>(p.threshold);
+  const bool leaky = p.leaky, soft = p.soft_reset;
+  const int blocks = (N + kLifLanes - 1) / kLifLanes;
   Kokkos::parallel_for(
-      "supsnn::lif_layer_forward", Kokkos::RangePolicy<ExecSpace>(0, N),
-      KOKKOS_LAMBDA(const int i) {
-        double v = 0;
+      "supsnn::lif_layer_forward", Kokkos::RangePolicy<ExecSpace>(0, blocks),
+      KOKKOS_LAMBDA(const int blk) {
+        const int i0 = blk * kLifLanes, n = N - i0 < kLifLanes ? N - i0 : kLifLanes;
+        Real v[kLifLanes];
+        for (int j = 0; j < n; ++j) v[j] = 0;
         for (int t = 0; t < T; ++t) {
-          const std::size_t at = static_cast<std::size_t>(t) * N + i;
-          const double h = lif_charge(p, v, I(broadcast ? static_cast<std::size_t>(i) : at));
-          const double s = h >= p.threshold ? 1.0 : 0.0;
-          H(at) = static_cast<Real>(h);
-          S(at) = static_cast<Real>(s);
-          v = lif_reset(p, h, s);
+          const std::size_t at = static_cast<std::size_t>(t) * N + i0;
+          const Real* in = I.data() + (broadcast ? static_cast<std::size_t>(i0) : at);
+          Real* h_out = H.data() + at;
+          Real* s_out = S.data() + at;
+          for (int j = 0; j < n; ++j) {
+            // lif: V + (I - V) / tau; if: V + I (inv_tau = 1 and no decay term).
+            const Real h = leaky ? v[j] + (in[j] - v[j]) * inv_tau : v[j] + in[j];
+            const Real s = h >= th ? Real(1) : Real(0);
+            h_out[j] = h;
+            s_out[j] = s;
+            v[j] = soft ? h - th * s : h * (Real(1) - s);
+          }
         }
       });
 }
 
 // dS: dL/dS (T, N). Writes dI = dL/dI: (T, N), or (1, N) summed over time when `broadcast`.
+// The surrogate kind is a template parameter so that its switch leaves the inner loop.
+template <Surrogate Kind, class Real>
+void lif_layer_backward_kind(const LifLayerParams& p, int T, int N, bool broadcast,
+                             View1<const Real> H, View1<const Real> S, View1<const Real> dS,
+                             View1<Real> dI) {
+  const Real keep = p.leaky ? Real(1 - 1 / p.tau) : Real(1);
+  const Real in = p.leaky ? Real(1 / p.tau) : Real(1);
+  const Real th = static_cast<Real>(p.threshold), width = static_cast<Real>(p.width);
+  const bool soft = p.soft_reset;
+  const int blocks = (N + kLifLanes - 1) / kLifLanes;
+  Kokkos::parallel_for(
+      "supsnn::lif_layer_backward", Kokkos::RangePolicy<ExecSpace>(0, blocks),
+      KOKKOS_LAMBDA(const int blk) {
+        const int i0 = blk * kLifLanes, n = N - i0 < kLifLanes ? N - i0 : kLifLanes;
+        Real dv[kLifLanes], sum[kLifLanes];  // dL/dV_t reaching step t from t + 1
+        for (int j = 0; j < n; ++j) dv[j] = sum[j] = 0;
+        for (int t = T - 1; t >= 0; --t) {
+          const std::size_t at = static_cast<std::size_t>(t) * N + i0;
+          const Real* h_in = H.data() + at;
+          const Real* s_in = S.data() + at;
+          const Real* ds_in = dS.data() + at;
+          Real* di_out = dI.data() + at;
+          for (int j = 0; j < n; ++j) {
+            const Real h = h_in[j], s = s_in[j];
+            const Real sg = static_cast<Real>(surrogate_grad_of<Kind>(h - th, width));
+            const Real dvdh = soft ? Real(1) - th * sg : Real(1) - s - h * sg;
+            const Real dh = ds_in[j] * sg + dv[j] * dvdh;
+            if (broadcast)
+              sum[j] += dh * in;
+            else
+              di_out[j] = dh * in;
+            dv[j] = dh * keep;
+          }
+        }
+        if (broadcast)
+          for (int j = 0; j < n; ++j) dI(i0 + j) = sum[j];
+      });
+}
+
 template <class Real>
 void lif_layer_backward(const LifLayerParams& p, int T, int N, bool broadcast, View1<const Real> H,
                         View1<const Real> S, View1<const Real> dS, View1<Real> dI) {
-  Kokkos::parallel_for(
-      "supsnn::lif_layer_backward", Kokkos::RangePolicy<ExecSpace>(0, N),
-      KOKKOS_LAMBDA(const int i) {
-        double dv = 0, sum = 0;  // dL/dV_t, reaching step t from t + 1
-        const double keep = p.leaky ? 1.0 - 1.0 / p.tau : 1.0, in = p.leaky ? 1.0 / p.tau : 1.0;
-        for (int t = T - 1; t >= 0; --t) {
-          const std::size_t at = static_cast<std::size_t>(t) * N + i;
-          const double h = H(at), s = S(at);
-          const double sg = surrogate_grad(p.surrogate, h - p.threshold, p.width);
-          const double dvdh = p.soft_reset ? 1.0 - p.threshold * sg : 1.0 - s - h * sg;
-          const double dh = dS(at) * sg + dv * dvdh;
-          if (broadcast)
-            sum += dh * in;
-          else
-            dI(at) = static_cast<Real>(dh * in);
-          dv = dh * keep;
-        }
-        if (broadcast) dI(i) = static_cast<Real>(sum);
-      });
+  switch (p.surrogate) {
+    case Surrogate::Arctan:
+      return lif_layer_backward_kind<Surrogate::Arctan, Real>(p, T, N, broadcast, H, S, dS, dI);
+    case Surrogate::Triangle:
+      return lif_layer_backward_kind<Surrogate::Triangle, Real>(p, T, N, broadcast, H, S, dS, dI);
+    default:
+      return lif_layer_backward_kind<Surrogate::FastSigmoid, Real>(p, T, N, broadcast, H, S, dS,
+                                                                   dI);
+  }
 }
 
 }  // namespace supsnn

@@ -45,4 +45,21 @@ KOKKOS_INLINE_FUNCTION double surrogate_grad(Surrogate kind, double x, double w)
   }
 }
 
+// The same with the kind fixed at compile time and the arithmetic in Real (float kernels stay in
+// float): for the inner loops of kernels/lif_layer.hpp.
+template <Surrogate Kind, class Real>
+KOKKOS_INLINE_FUNCTION Real surrogate_grad_of(Real x, Real w) {
+  if constexpr (Kind == Surrogate::Arctan) {
+    const Real z = Real(1.5707963267948966) * x / w;
+    return Real(1) / (Real(1) + z * z);
+  } else if constexpr (Kind == Surrogate::Triangle) {
+    const Real a = x < 0 ? -x : x;
+    return a < w ? Real(1) - a / w : Real(0);
+  } else {
+    const Real a = x < 0 ? -x : x;
+    const Real z = Real(1) + a / w;
+    return Real(1) / (z * z);
+  }
+}
+
 }  // namespace supsnn

@@ -2,7 +2,9 @@
 // `stride`, no padding (rows and columns past the last whole window are dropped), as PyTorch's
 // MaxPool2d / AvgPool2d with ceil_mode = False. Max pooling records the flat input index of each
 // window's maximum (first maximum in row-major window order on ties) for the backward pass.
-// Backward is a gather over the windows that cover an input element (no atomics).
+// Backward: with disjoint windows (stride >= size, the usual case) each output element writes its
+// own window of the input gradient (no two write the same element); with overlapping windows it
+// is a gather over the windows that cover an input element. No atomics either way.
 #pragma once
 #include "common.hpp"
 
@@ -22,30 +24,34 @@ template <class Real>
 void pool2d_forward(const PoolGeometry& g, long images, View1<const Real> X, View1<Real> Y,
                     View1<int> arg) {
   const int OH = g.out_h(), OW = g.out_w();
-  const long n_out = images * OH * OW * g.C;
   const Real inv = Real(1) / static_cast<Real>(g.size * g.size);
+  // One work item per output row of one image (index arithmetic per row, not per element).
   Kokkos::parallel_for(
-      "supsnn::pool2d_forward", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<long>>(0, n_out),
-      KOKKOS_LAMBDA(const long o) {
-        const int c = static_cast<int>(o % g.C);
-        const long q = o / g.C;
-        const int ox = static_cast<int>(q % OW), oy = static_cast<int>((q / OW) % OH);
-        const long n = q / (static_cast<long>(OW) * OH);
-        Real acc = 0;
-        int best = -1;
-        for (int dy = 0; dy < g.size; ++dy)
-          for (int dx = 0; dx < g.size; ++dx) {
-            const long at = ((n * g.H + oy * g.stride + dy) * g.W + ox * g.stride + dx) * g.C + c;
-            const Real v = X(at);
-            if (!g.max)
-              acc += v;
-            else if (best < 0 || v > acc) {
-              acc = v;
-              best = static_cast<int>(at % (static_cast<long>(g.H) * g.W * g.C));
-            }
+      "supsnn::pool2d_forward",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<long>>(0, images * OH),
+      KOKKOS_LAMBDA(const long r) {
+        const long n = r / OH;
+        const int oy = static_cast<int>(r % OH);
+        const long image = n * g.H * g.W * g.C;
+        for (int ox = 0; ox < OW; ++ox)
+          for (int c = 0; c < g.C; ++c) {
+            Real acc = 0;
+            int best = -1;
+            for (int dy = 0; dy < g.size; ++dy)
+              for (int dx = 0; dx < g.size; ++dx) {
+                const int within = ((oy * g.stride + dy) * g.W + ox * g.stride + dx) * g.C + c;
+                const Real v = X(image + within);
+                if (!g.max)
+                  acc += v;
+                else if (best < 0 || v > acc) {
+                  acc = v;
+                  best = within;
+                }
+              }
+            const long o = (r * OW + ox) * g.C + c;
+            Y(o) = g.max ? acc : acc * inv;
+            if (g.max) arg(o) = best;  // index within the image: fits an int
           }
-        Y(o) = g.max ? acc : acc * inv;
-        if (g.max) arg(o) = best;  // index within the image: fits an int
       });
 }
 
@@ -56,6 +62,32 @@ void pool2d_backward(const PoolGeometry& g, long images, View1<const Real> dY, V
   const int OH = g.out_h(), OW = g.out_w();
   const long n_in = images * g.H * g.W * g.C;
   const Real inv = Real(1) / static_cast<Real>(g.size * g.size);
+  if (g.stride >= g.size) {
+    // Elements outside every window (strides past the size, cut-off rows) get no gradient.
+    if (g.stride > g.size || OH * g.size != g.H || OW * g.size != g.W)
+      Kokkos::deep_copy(Kokkos::subview(dX, std::make_pair(0L, n_in)), Real(0));
+    const long rows = images * OH;  // one work item per output row of one image: no div per element
+    Kokkos::parallel_for(
+        "supsnn::pool2d_backward_disjoint",
+        Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<long>>(0, rows),
+        KOKKOS_LAMBDA(const long r) {
+          const long n = r / OH;
+          const int oy = static_cast<int>(r % OH);
+          const long image = n * g.H * g.W * g.C;
+          for (int ox = 0; ox < OW; ++ox)
+            for (int c = 0; c < g.C; ++c) {
+              const long o = ((r * OW) + ox) * g.C + c;
+              const Real d = dY(o);
+              const int best = g.max ? arg(o) : -1;
+              for (int dy = 0; dy < g.size; ++dy)
+                for (int dx = 0; dx < g.size; ++dx) {
+                  const int within = ((oy * g.stride + dy) * g.W + ox * g.stride + dx) * g.C + c;
+                  dX(image + within) = g.max ? (within == best ? d : Real(0)) : d * inv;
+                }
+            }
+        });
+    return;
+  }
   Kokkos::parallel_for(
       "supsnn::pool2d_backward", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<long>>(0, n_in),
       KOKKOS_LAMBDA(const long i) {

@@ -322,7 +322,8 @@ TEST(ConvGemm, ForwardAndBothGradientsMatchReferences) {
     // Weight and bias gradients of <conv(X), G>: dW = G^T col, db = column sums of G.
     View1<double> dW("dW", W.size()), db("db", Co);
     rows_weight_grad<double>(M, g.taps(), Co, dev(G).data(), col.data(), dW.data(), false);
-    rows_bias_grad<double>(M, Co, dev(G).data(), db.data(), false);
+    rows_bias_grad<double>(M, Co, dev(G).data(), dev(std::vector<double>(M, 1.0)), db.data(),
+                           false);
     std::vector<double> dW_ref(W.size()), db_ref(Co, 0);
     for (std::size_t q = 0; q < W.size(); ++q) {  // linear in W: one difference is exact
       auto W1 = W;
@@ -338,8 +339,9 @@ TEST(ConvGemm, ForwardAndBothGradientsMatchReferences) {
 }
 
 TEST(Pool2d, MaxAndAverageForwardAndBackward) {
-  for (const auto& [size, stride, max] : {std::tuple{2, 2, true}, std::tuple{3, 2, true},
-                                          std::tuple{2, 2, false}, std::tuple{3, 2, false}}) {
+  for (const auto& [size, stride, max] :
+       {std::tuple{2, 2, true}, std::tuple{3, 2, true}, std::tuple{2, 2, false},
+        std::tuple{3, 2, false}, std::tuple{2, 3, true}, std::tuple{2, 3, false}}) {
     const PoolGeometry g{2, 7, 8, size, stride, max};
     const int images = 3;
     const long nin = images * 7 * 8 * 2, nout = images * g.out_h() * g.out_w() * 2;

@@ -240,6 +240,14 @@ void LayeredSnn<Real>::reserve(int B) {
     }
   }
   col_ = View1<Real>("layered_col", col);
+  long rows = 0;  // the most rows of any weighted layer's product (bias gradients)
+  for (std::size_t l = 0; l < layers_.size(); ++l)
+    if (layers_[l].weights)
+      rows = std::max(
+          rows, rows_in(l) *
+                    (layers_[l].spec.kind == LayerKind::Conv ? layers_[l].conv.positions() : 1L));
+  ones_ = View1<Real>("layered_ones", rows);
+  Kokkos::deep_copy(ones_, Real(1));
   dcol_ = View1<Real>("layered_dcol", col);
   P_ = View3<Real>("layered_P", B, outputs_, T_);
   dP_ = View3<Real>("layered_dP", B, outputs_, T_);
@@ -272,7 +280,8 @@ void LayeredSnn<Real>::weighted_backward(Layer& L, View1<const Real> X, View1<co
   Real* dW = grads_.data() + L.w_off;
   const long positions = L.spec.kind == LayerKind::Conv ? L.conv.positions() : 1;
   if (L.spec.bias)
-    rows_bias_grad<Real>(images * positions, L.outC, dcur.data(), grads_.data() + L.b_off, false);
+    rows_bias_grad<Real>(images * positions, L.outC, dcur.data(), ones_, grads_.data() + L.b_off,
+                         false);
   if (L.spec.kind != LayerKind::Conv) {
     rows_weight_grad<Real>(images, L.fan_in, L.outC, dcur.data(), X.data(), dW, false);
     if (dX.data()) rows_input_grad<Real>(images, L.fan_in, L.outC, dcur.data(), Wp, dX.data());

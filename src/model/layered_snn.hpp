@@ -92,6 +92,7 @@ class LayeredSnn {
   View1<Real> params_, grads_;
   std::vector<View1<Real>> act_, dact_;  // act_[l]: input of layer l; act_.back(): readout output
   View1<Real> col_, dcol_;               // im2col scratch (one chunk of images)
+  View1<Real> ones_;                     // all 1: bias gradients as products
   long col_images_ = 1;                  // images per im2col chunk of the largest conv layer
   View3<Real> P_, dP_, G_;               // readout over time as (B, outputs, T) for the loss
   View1<Real> loss_;
