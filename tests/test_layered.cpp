@@ -101,11 +101,50 @@ std::vector<double> pool_ref(const PoolGeometry& g, int images, const std::vecto
   return Y;
 }
 
+// Batch normalisation of a rows x C array: with the rows' own statistics (running == nullptr)
+// or with running means and variances (C each, consumed from *running at *at).
+std::vector<double> norm_ref(const std::vector<double>& X, int C, const double* gamma,
+                             const double* beta, const std::vector<double>* running,
+                             std::size_t* at) {
+  const std::size_t rows = X.size() / C;
+  std::vector<double> Y(X.size());
+  for (int c = 0; c < C; ++c) {
+    double mean = 0, var = 0;
+    if (running) {
+      mean = (*running)[*at + c];
+      var = (*running)[*at + C + c];
+    } else {
+      for (std::size_t r = 0; r < rows; ++r) mean += X[r * C + c] / rows;
+      for (std::size_t r = 0; r < rows; ++r)
+        var += (X[r * C + c] - mean) * (X[r * C + c] - mean) / rows;
+    }
+    for (std::size_t r = 0; r < rows; ++r)
+      Y[r * C + c] = gamma[c] * (X[r * C + c] - mean) / std::sqrt(var + 1e-5) + beta[c];
+  }
+  if (running) *at += 2 * C;
+  return Y;
+}
+
+void neuron_ref(const LayerNeuron& n, int T, std::vector<double>& cur) {
+  if (n.kind == NeuronKind::None) return;
+  LifLayerParams p;
+  p.leaky = n.kind == NeuronKind::Lif;
+  p.tau = n.tau;
+  p.threshold = n.threshold;
+  p.soft_reset = n.reset == ResetKind::Soft;
+  std::vector<double> Hs, S;
+  lif_ref(p, T, static_cast<int>(cur.size() / T), cur, Hs, S);
+  cur = S;
+}
+
 // The whole network, loop by loop: logits (B x n) of images x (B x C H W), params as the model's
-// flat buffer (per weighted layer W then b). Dropout is the identity (evaluation).
+// flat buffer (per weighted layer W then b, per norm gamma then beta). Dropout is the identity
+// (evaluation); norm layers use the batch's statistics, or `running` when given.
 std::vector<double> network_ref(const std::vector<LayerSpec>& specs, int C, int H, int W, int T,
                                 int classes, int B, const std::vector<double>& x,
-                                const std::vector<double>& params) {
+                                const std::vector<double>& params,
+                                const std::vector<double>* running = nullptr) {
+  std::size_t run_at = 0;
   std::vector<double> act;  // (T B) rows
   for (int t = 0; t < T; ++t) act.insert(act.end(), x.begin(), x.end());
   int c = C, h = H, w = W;
@@ -136,17 +175,12 @@ std::vector<double> network_ref(const std::vector<LayerSpec>& specs, int C, int 
         h = w = 1;
       }
       c = out;
-      if (s.kind != LayerKind::Readout && s.neuron.kind != NeuronKind::None) {
-        LifLayerParams p;
-        p.leaky = s.neuron.kind == NeuronKind::Lif;
-        p.tau = s.neuron.tau;
-        p.threshold = s.neuron.threshold;
-        p.soft_reset = s.neuron.reset == ResetKind::Soft;
-        std::vector<double> Hs, S;
-        lif_ref(p, T, static_cast<int>(cur.size() / T), cur, Hs, S);
-        cur = S;
-      }
+      if (s.kind != LayerKind::Readout) neuron_ref(s.neuron, T, cur);
       act = cur;
+    } else if (s.kind == LayerKind::Norm) {
+      act = norm_ref(act, c, params.data() + off, params.data() + off + c, running, &run_at);
+      off += 2 * static_cast<std::size_t>(c);
+      neuron_ref(s.neuron, T, act);
     } else if (s.kind == LayerKind::Pool) {
       const PoolGeometry g{
           c, h, w, s.size, s.pool_stride > 0 ? s.pool_stride : s.size, s.mode == PoolMode::Max};
@@ -166,6 +200,7 @@ std::vector<double> network_ref(const std::vector<LayerSpec>& specs, int C, int 
 
 LayerSpec conv(int channels, int kernel, int stride, int pad, NeuronKind nk = NeuronKind::Lif) {
   LayerSpec s;
+  s.bias = nk != NeuronKind::None;  // a current passed on (to a norm) needs no bias
   s.kind = LayerKind::Conv;
   s.channels = channels;
   s.kernel = kernel;
@@ -176,6 +211,7 @@ LayerSpec conv(int channels, int kernel, int stride, int pad, NeuronKind nk = Ne
 }
 LayerSpec dense(int units, NeuronKind nk = NeuronKind::Lif) {
   LayerSpec s;
+  s.bias = nk != NeuronKind::None;
   s.kind = LayerKind::Dense;
   s.units = units;
   s.neuron.kind = nk;
@@ -193,6 +229,12 @@ LayerSpec readout(int units = 0) {
   LayerSpec s;
   s.kind = LayerKind::Readout;
   s.units = units;
+  return s;
+}
+LayerSpec norm(NeuronKind nk = NeuronKind::Lif) {
+  LayerSpec s;
+  s.kind = LayerKind::Norm;
+  s.neuron.kind = nk;
   return s;
 }
 LayerSpec dropout(double p) {
@@ -488,6 +530,64 @@ TEST(LayeredSnn, SpikingNetworkReadoutGradientExactAndSurrogateDescends) {
   EXPECT_GT(total_loss(net, im, labels, lp), l0);
 }
 
+TEST(LayeredSnn, BatchNormTrainingEvaluationAndGradients) {
+  const NeuronKind none = NeuronKind::None;
+  const std::vector<LayerSpec> smooth = {conv(3, 3, 1, 1, none), norm(none), pool(2, false),
+                                         dense(4, none),         norm(none), readout()};
+  const int B = 3, H = 6, W = 6, T = 2;
+  LayeredSnn<double> net(smooth, 1, H, W, T, 3);
+  net.init_scaled(4, 1.0);
+  auto w = net.weights_host();
+  for (std::size_t q = 0; q < w.size(); ++q) w[q] += 0.2 * (uniform01(9, 9, q) - 0.5);
+  net.set_weights_host(w);
+  Images im;
+  make_images(im, B, H, W, 2, true);
+  // Training: the batch's statistics over time, samples and positions.
+  const auto before = net.buffers_host();
+  net.forward(im.bb);
+  expect_close(net.logits_host(), network_ref(smooth, 1, H, W, T, 3, B, im.x, w), 1e-11,
+               "training logits");
+  // Running statistics: 0.9 old + 0.1 batch (unbiased variance), checked on layer 2's channel 0.
+  const auto after = net.buffers_host();
+  ASSERT_EQ(after.size(), 2u * 3 + 2u * 4);
+  EXPECT_EQ(before[0], 0.0);
+  EXPECT_EQ(before[3], 1.0);
+  EXPECT_NE(after[0], 0.0);
+  EXPECT_LT(after[3], 1.0 + 1e-12 + 0.1 * 10);
+  // Evaluation uses the running statistics.
+  Images ev;
+  make_images(ev, B, H, W, 2, false);
+  net.forward(ev.bb);
+  expect_close(net.logits_host(), network_ref(smooth, 1, H, W, T, 3, B, ev.x, w, &after), 1e-11,
+               "evaluation logits");
+  EXPECT_EQ(net.buffers_host(), after);  // evaluation leaves them alone
+  // Gradients in training mode against central differences (the network is smooth).
+  const auto labels = labels_of({1, 2, 0});
+  const LossParams lp = ce();
+  total_loss(net, im, labels, lp);
+  net.backward(im.bb);
+  const auto g = to_host(net.grads());
+  for (std::size_t q = 0; q < w.size(); ++q) {
+    auto a = w, b = w;
+    a[q] += 1e-6;
+    b[q] -= 1e-6;
+    net.set_weights_host(a);
+    const double la = total_loss(net, im, labels, lp);
+    net.set_weights_host(b);
+    EXPECT_NEAR(g[q], (la - total_loss(net, im, labels, lp)) / 2e-6, 1e-6 * (1 + std::fabs(g[q])))
+        << q;
+  }
+  // With spiking neurons after the norms the forward pass still matches the reference.
+  const std::vector<LayerSpec> spiking = {conv(3, 3, 1, 1, none), norm(), pool(2, true),
+                                          dense(4, none),         norm(), readout()};
+  LayeredSnn<double> snn(spiking, 1, H, W, T, 3);
+  snn.set_weights_host(w);
+  snn.forward(im.bb);
+  expect_close(snn.logits_host(), network_ref(spiking, 1, H, W, T, 3, B, im.x, w), 1e-11,
+               "spiking logits");
+  EXPECT_GT(snn.spike_rates().at(0), 0);  // the normalised conv layer fires
+}
+
 TEST(LayeredSnn, DropoutActsInTrainingOnly) {
   const std::vector<LayerSpec> specs = {dense(30), dropout(0.5), readout()};
   const int B = 3, H = 6, W = 5, T = 3;
@@ -549,6 +649,9 @@ TEST(LayeredSnn, LayersThatDoNotFitAreRefusedNamingTheLayer) {
   refused({dense(4), readout(2)}, 8, "model.layers[2] (readout): units = 2 but the data has 3");
   refused({dense(4), readout(17)}, 8, "at most 16");
   refused({dense(4)}, 8, "the last layer must be a readout");
+  auto biased = dense(4, NeuronKind::None);
+  biased.bias = true;
+  refused({biased, norm(), readout()}, 8, "model.layers[1] (dense): set bias = false");
 }
 
 }  // namespace

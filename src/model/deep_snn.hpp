@@ -62,7 +62,9 @@ class DeepSnn {
   // Layer l uniform in [-a_l, a_l], a_l = scale * sqrt(3 / fan_in_l), a pure function of
   // (seed, flat index).
   void init_scaled(std::uint64_t seed, double scale);
-  void set_weights_host(const std::vector<double>& w);  // the flat buffer
+  void set_weights_host(const std::vector<double>& w);
+  // No state besides the weights (the layered network's batch normalisation has some).
+  std::vector<double> buffers_host() const { return {}; }  // the flat buffer
   std::vector<double> weights_host() const;
 
   void forward(const EventBatch& ev);

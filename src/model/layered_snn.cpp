@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "common/rng.hpp"
+#include "kernels/batch_norm.hpp"
 #include "kernels/dropout_mask.hpp"
 #include "kernels/gemm_rows.hpp"
 #include "kernels/readout_loss.hpp"
@@ -15,6 +16,9 @@
 namespace supsnn {
 
 namespace {
+
+// Batch normalisation: running statistics' momentum and the variance floor (PyTorch's defaults).
+constexpr double kNormMomentum = 0.1, kNormEps = 1e-5;
 
 // Elements of one im2col chunk: bounds the scratch of a conv layer's product (64 MB in float).
 constexpr long kColBudget = 1L << 24;
@@ -131,8 +135,33 @@ LayeredSnn<Real>::LayeredSnn(const std::vector<LayerSpec>& specs, int C, int H, 
         L.outH = h;
         L.outW = w;
         break;
-      case LayerKind::Norm:
-        throw Error(at + "batch normalisation is not implemented yet (docs/model.md)");
+      case LayerKind::Norm: {
+        if (l == 0 || !layers_.back().weights || layers_.back().spiking)
+          throw Error(at +
+                      "batch normalisation follows a conv or dense layer with neuron = \"none\"");
+        if (layers_.back().spec.bias)
+          throw Error(where(l - 1, layers_.back().spec.kind) +
+                      "set bias = false: the batch normalisation after it removes a bias (its "
+                      "gradient is zero, and Adam would turn rounding noise into steps)");
+        L.outC = c;
+        L.outH = h;
+        L.outW = w;
+        const std::string name = "layer" + std::to_string(l + 1);
+        L.g_off = off;
+        blocks_.push_back({name + ".gamma", {std::size_t(c)}, off});
+        blocks_.push_back({name + ".beta", {std::size_t(c)}, off + c});
+        off += 2 * static_cast<std::size_t>(c);
+        L.run_off = running_.size();
+        buffer_blocks_.push_back({name + ".running_mean", {std::size_t(c)}, L.run_off});
+        buffer_blocks_.push_back({name + ".running_var", {std::size_t(c)}, L.run_off + c});
+        running_.resize(running_.size() + c, 0.0);
+        running_.resize(running_.size() + c, 1.0);
+        L.spiking = s.neuron.kind != NeuronKind::None;
+        L.lif = lif_params(s.neuron);
+        L.stat = View1<Real>("norm_stat", 2 * c);
+        L.coef = View1<Real>("norm_coef", 3 * c);
+        break;
+      }
     }
     if (L.weights) {
       L.w_off = off;
@@ -189,6 +218,8 @@ void LayeredSnn<Real>::init_scaled(std::uint64_t seed, double scale) {
   auto h = Kokkos::create_mirror_view(params_);
   Kokkos::deep_copy(h, Real(0));
   for (const Layer& L : layers_) {
+    if (L.spec.kind == LayerKind::Norm)
+      for (int c = 0; c < L.outC; ++c) h(L.g_off + c) = Real(1);  // gamma 1, beta 0
     if (!L.weights) continue;
     const double a = scale * std::sqrt(3.0 / L.fan_in);
     const std::size_t end = L.w_off + static_cast<std::size_t>(L.outC) * L.fan_in;
@@ -207,6 +238,88 @@ void LayeredSnn<Real>::set_weights_host(const std::vector<double>& w) {
 template <class Real>
 std::vector<double> LayeredSnn<Real>::weights_host() const {
   return host_copy(params_);
+}
+
+template <class Real>
+void LayeredSnn<Real>::set_buffers_host(const std::vector<double>& b) {
+  if (b.size() != running_.size())
+    throw Error("model: " + std::to_string(b.size()) + " buffer values, the network has " +
+                std::to_string(running_.size()) + " (batch normalisation statistics)");
+  running_ = b;
+}
+
+template <class Real>
+std::vector<double> LayeredSnn<Real>::sum_over_ranks(std::vector<double> v) const {
+  if (allreduce_) allreduce_(v.data(), static_cast<int>(v.size()));
+  return v;
+}
+
+template <class Real>
+void LayeredSnn<Real>::norm_forward(Layer& L, View1<const Real> X, long rows, bool training) {
+  const int C = L.outC;
+  const long R = rows * L.outH * L.outW;  // NHWC: one row per (time, sample, position)
+  const auto gb = host_copy(span(params_.data() + L.g_off, 2 * C));  // gamma, beta
+  std::vector<double> mean(C), var(C);
+  if (training) {
+    auto sums = norm_channel_sums<false, Real>(R, C, X, {}, {});
+    sums.push_back(static_cast<double>(R));
+    sums = sum_over_ranks(sums);  // sync BN: every rank normalises with the global statistics
+    const double n = sums[2 * C];
+    std::vector<double> stat(2 * C);
+    for (int c = 0; c < C; ++c) {
+      mean[c] = sums[c] / n;
+      var[c] = std::max(0.0, sums[C + c] / n - mean[c] * mean[c]);
+      stat[c] = mean[c];
+      stat[C + c] = 1 / std::sqrt(var[c] + kNormEps);
+      double& rm = running_[L.run_off + c];
+      double& rv = running_[L.run_off + C + c];
+      rm = (1 - kNormMomentum) * rm + kNormMomentum * mean[c];
+      rv = (1 - kNormMomentum) * rv + kNormMomentum * var[c] * n / std::max(1.0, n - 1);
+    }
+    copy_to_device<Real>(stat, L.stat);
+  } else {
+    for (int c = 0; c < C; ++c) {
+      mean[c] = running_[L.run_off + c];
+      var[c] = running_[L.run_off + C + c];
+    }
+  }
+  std::vector<double> scale_shift(3 * C, 0.0);
+  for (int c = 0; c < C; ++c) {
+    scale_shift[c] = gb[c] / std::sqrt(var[c] + kNormEps);
+    scale_shift[C + c] = gb[C + c] - mean[c] * scale_shift[c];
+  }
+  copy_to_device<Real>(scale_shift, L.coef);
+  norm_apply<Real>(R, C, X, L.coef, L.cur);
+}
+
+template <class Real>
+void LayeredSnn<Real>::norm_backward(Layer& L, View1<const Real> X, View1<const Real> dcur,
+                                     long rows, View1<Real> dX) {
+  const int C = L.outC;
+  const long R = rows * L.outH * L.outW;
+  auto sums = norm_channel_sums<true, Real>(R, C, X, dcur, L.stat);
+  {  // dgamma = sum dy xhat, dbeta = sum dy over this rank's rows
+    std::vector<double> g(2 * C);
+    for (int c = 0; c < C; ++c) {
+      g[c] = sums[C + c];
+      g[C + c] = sums[c];
+    }
+    copy_to_device<Real>(g, span(grads_.data() + L.g_off, 2 * C));
+  }
+  if (!dX.data()) return;
+  sums.push_back(static_cast<double>(R));
+  sums = sum_over_ranks(sums);
+  const double n = sums[2 * C];
+  const auto gamma = host_copy(span(params_.data() + L.g_off, C));
+  const auto stat = host_copy(L.stat);
+  std::vector<double> coef(3 * C);
+  for (int c = 0; c < C; ++c) {
+    coef[c] = gamma[c] * stat[C + c];
+    coef[C + c] = sums[c] / n;
+    coef[2 * C + c] = sums[C + c] / n;
+  }
+  copy_to_device<Real>(coef, L.coef);
+  norm_backward_input<Real>(R, C, X, dcur, L.stat, L.coef, dX);
 }
 
 template <class Real>
@@ -229,7 +342,8 @@ void LayeredSnn<Real>::reserve(int B) {
     const long out = L.out_size();
     act_[l + 1] = View1<Real>("layered_act", static_cast<std::size_t>(TB * out));
     dact_[l + 1] = View1<Real>("layered_dact", static_cast<std::size_t>(TB * out));
-    if (L.weights) L.cur = View1<Real>("layered_cur", (L.broadcast ? B : TB) * out);
+    if (L.weights || L.spec.kind == LayerKind::Norm)
+      L.cur = View1<Real>("layered_cur", (L.broadcast ? B : TB) * out);
     if (L.spiking) L.H = View1<Real>("layered_H", TB * out);
     if (L.spec.kind == LayerKind::Pool && L.pool.max) L.arg = View1<int>("layered_arg", TB * out);
     if (L.spec.kind == LayerKind::Dropout) L.mask = View1<Real>("layered_mask", B * out);
@@ -341,7 +455,12 @@ void LayeredSnn<Real>::forward(const BatchBuilder<Real>& bb) {
         }
         break;
       case LayerKind::Norm:
-        break;  // refused by the constructor
+        norm_forward(L, X, rows, bb.training());
+        if (L.spiking)
+          lif_layer_forward<Real>(L.lif, T_, static_cast<int>(B * out), false, L.cur, L.H, Y);
+        else
+          Kokkos::deep_copy(span(Y.data(), rows * out), span(L.cur.data(), rows * out));
+        break;
     }
   }
   // The readout (T, B, n) as (B, n, T), the layout of the loss kernel.
@@ -386,6 +505,14 @@ void LayeredSnn<Real>::backward(const BatchBuilder<Real>&) {
     const View1<Real> dX = l > 0 ? dact_[l] : View1<Real>();
     const long rows = rows_in(l), out = L.out_size();
     switch (L.spec.kind) {
+      case LayerKind::Norm:
+        if (L.spiking)
+          lif_layer_backward<Real>(L.lif, T_, static_cast<int>(B * out), false, L.H, act_[l + 1],
+                                   dY, L.cur);
+        else
+          Kokkos::deep_copy(span(L.cur.data(), rows * out), span(dY.data(), rows * out));
+        norm_backward(L, act_[l], L.cur, rows, dX);
+        break;
       case LayerKind::Conv:
       case LayerKind::Dense:
       case LayerKind::Readout: {
@@ -406,8 +533,6 @@ void LayeredSnn<Real>::backward(const BatchBuilder<Real>&) {
       case LayerKind::Dropout:
         Kokkos::deep_copy(span(dX.data(), rows * out), span(dY.data(), rows * out));
         if (L.spec.p > 0) dropout_apply<Real>(T_, B * out, L.mask, dX);
-        break;
-      case LayerKind::Norm:
         break;
     }
   }

@@ -8,6 +8,7 @@
 // the optimiser and the all-reduce see one array, as for the other models.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,10 +41,17 @@ class LayeredSnn {
   View1<Real> params() const { return params_; }
   View1<Real> grads() const { return grads_; }
   const std::vector<ParamBlock>& param_blocks() const { return blocks_; }
+  // Model state that is not trained (batch normalisation's running mean and variance), for
+  // checkpoints and model.h5; offsets index buffers_host().
+  const std::vector<ParamBlock>& buffer_blocks() const { return buffer_blocks_; }
+  std::vector<double> buffers_host() const { return running_; }
+  void set_buffers_host(const std::vector<double>& b);
+  // Sums doubles over all ranks in place (synchronised batch normalisation); unset: one rank.
+  void set_allreduce(std::function<void(double*, int)> f) { allreduce_ = std::move(f); }
   std::string summary() const;  // one line per layer: kind, output shape, parameters
 
   // Weights uniform in [-a, a], a = scale sqrt(3 / fan_in), a pure function of (seed, flat
-  // index), as the deep SNN; biases 0.
+  // index), as the deep SNN; biases 0; normalisation gamma 1, beta 0.
   void init_scaled(std::uint64_t seed, double scale);
   void set_weights_host(const std::vector<double>& w);
   std::vector<double> weights_host() const;
@@ -73,20 +81,29 @@ class LayeredSnn {
     bool broadcast = false;  // first layer fed the same input at every step (direct code)
     int fan_in = 0;
     std::size_t w_off = 0, b_off = 0;
+    std::size_t g_off = 0, run_off = 0;  // norm: gamma then beta in params; mean, var in running_
     long in_size() const { return static_cast<long>(inC) * inH * inW; }
     long out_size() const { return static_cast<long>(outC) * outH * outW; }
     View1<Real> cur, H;  // synaptic current (rows x out) and pre-reset potentials
     View1<int> arg;      // max pooling: input index of each output
     View1<Real> mask;    // dropout
+    View1<Real> stat;    // norm: mean and 1 / sqrt(var + eps) of the last training batch (2C)
+    View1<Real> coef;    // norm: per-channel factors (scale and shift; backward: 3C)
   };
   void reserve(int B);
   long rows_in(std::size_t l) const;  // rows of layer l's input: T B, or B when broadcast
   void weighted_forward(Layer& L, View1<const Real> X, long images);
   void weighted_backward(Layer& L, View1<const Real> X, View1<const Real> dcur, long images,
                          View1<Real> dX);
+  void norm_forward(Layer& L, View1<const Real> X, long rows, bool training);
+  void norm_backward(Layer& L, View1<const Real> X, View1<const Real> dcur, long rows,
+                     View1<Real> dX);
+  std::vector<double> sum_over_ranks(std::vector<double> v) const;
 
   std::vector<Layer> layers_;
-  std::vector<ParamBlock> blocks_;
+  std::vector<ParamBlock> blocks_, buffer_blocks_;
+  std::vector<double> running_;  // norm layers' running mean and variance (host)
+  std::function<void(double*, int)> allreduce_;
   int C_ = 1, H_ = 1, W_ = 1, T_ = 1, outputs_ = 0;
   int B_ = 0, cap_ = 0;
   View1<Real> params_, grads_;

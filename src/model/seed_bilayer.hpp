@@ -43,7 +43,9 @@ class SeedBilayer {
 
   // W(j,i) uniform in [lo, hi], a pure function of (seed, j*m+i).
   void init_uniform(std::uint64_t seed, double lo, double hi);
-  void set_weights_host(const std::vector<double>& w);  // n*m row-major
+  void set_weights_host(const std::vector<double>& w);
+  // No state besides the weights (the layered network's batch normalisation has some).
+  std::vector<double> buffers_host() const { return {}; }  // n*m row-major
   std::vector<double> weights_host() const;
 
   // Fills the potentials P (B, n, steps+1) and their time sums for the batch.

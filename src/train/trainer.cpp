@@ -141,6 +141,10 @@ DataPlan plan_data(const Config& cfg) {
     d.opt.outputs = outputs;
   }
   check_options_fit_kind(d.train_path, train.kind(), d.opt);  // before the run directory exists
+  if (d.opt.direct && layer_specs(cfg).empty())
+    throw Error(
+        "config key 'data.encoder': \"direct\" feeds a layered network (model.layers); "
+        "the bilayer and model.hidden networks read spikes (rate, poisson or latency)");
   // Validation: a stratified, seeded fraction of every class of the train split.
   const double frac = cfg.get_float("data.validation");
   std::tie(d.train_indices, d.val_indices) =
@@ -271,7 +275,11 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   Model& model = *model_ptr;
   constexpr bool deep = std::is_same_v<Model, DeepSnn<Real>>;
   constexpr bool layered = std::is_same_v<Model, LayeredSnn<Real>>;
-  if constexpr (layered) log.info("{}", model.summary());
+  if constexpr (layered) {
+    log.info("{}", model.summary());
+    // Synchronised batch normalisation: statistics over the global batch, at any rank count.
+    model.set_allreduce([&comm](double* v, int n) { comm.allreduce_sum(v, n); });
+  }
   if constexpr (deep) {
     std::string layers;
     for (int s : model.sizes()) layers += (layers.empty() ? "" : " -> ") + std::to_string(s);
@@ -347,6 +355,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   TrainSummary summary;
   EpochSelector selector(cfg.get_string("train.select"), val != nullptr);
   std::vector<double> chosen_weights;  // train.select = "best-val": the chosen epoch's weights
+  std::vector<double> chosen_buffers;  // and its model buffers (batch normalisation statistics)
 
   // Checkpoints and resume. The position is (epoch, step within the epoch) in global steps, so a
   // run may resume at another world size as long as the global batch is the same.
@@ -607,7 +616,10 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
         tb->flush();
       }
       summary.epochs.push_back(em);
-      if (selector.offer(em) && selector.best_val()) chosen_weights = model.weights_host();
+      if (selector.offer(em) && selector.best_val()) {
+        chosen_weights = model.weights_host();
+        chosen_buffers = model.buffers_host();
+      }
     }
     if (ckpt.after_epoch(epoch, global_step).write) {
       const double zero[2] = {0, 0};
@@ -647,6 +659,11 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
         for (const ParamBlock& pb : model.param_blocks())
           h5::write(f, pb.name, std::vector<hsize_t>(pb.dims.begin(), pb.dims.end()),
                     summary.weights.data() + pb.offset);
+        const std::vector<double> buffers =
+            !chosen_weights.empty() ? chosen_buffers : model.buffers_host();
+        for (const ParamBlock& pb : model.buffer_blocks())
+          h5::write(f, pb.name, std::vector<hsize_t>(pb.dims.begin(), pb.dims.end()),
+                    buffers.data() + pb.offset);
       } else if constexpr (deep) {
         // W1 .. W{L+1}: each layer's (out x in) weights, W{L+1} the output layer.
         h5::set_attr(f, "layers", static_cast<std::int64_t>(model.layers()));
