@@ -3,7 +3,8 @@
 // dataset or attribute, a flipped bit in any small value: progress, Adam steps, metrics, classes,
 // config, data files), the fallback to an older checkpoint, rotation, data file identities, a
 // full disk and a read-only folder (a tmpfs mounted here), old and newer schema versions, and
-// `supsnn inspect` / `supsnn bench --checkpoint`. Registered at np = 1, 2 and 4.
+// `supsnn inspect` / `supsnn bench --checkpoint`, the model's buffers (batch normalisation's
+// running statistics: exact round trips, checksummed, optional). Registered at np = 1, 2 and 4.
 #include <gtest/gtest.h>
 #include <mpi.h>
 #include <sys/mount.h>
@@ -129,6 +130,25 @@ TrainState full_state(std::size_t n, bool single) {
   return s;
 }
 
+// Running statistics as a batch-normalised model holds them (means, then variances), values of
+// the run's precision, awkward ones included; n not a multiple of 2 or 4 ranks.
+std::vector<double> model_buffers(std::size_t n, bool single) {
+  std::vector<double> b(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double x = i < n / 2 ? 0.1 * i - 1.7 : 1.0 / (i + 3);
+    b[i] = single ? static_cast<float>(x) : x;
+  }
+  // A NaN with a payload (survives float32 exactly: 0x7fc00001), -0, infinity, a subnormal.
+  const std::uint64_t nan_bits = 0x7ff8000020000000ULL;
+  double nan = 0;
+  std::memcpy(&nan, &nan_bits, sizeof nan);
+  const double special[] = {nan, -0.0, std::numeric_limits<double>::infinity(),
+                            single ? static_cast<double>(std::numeric_limits<float>::denorm_min())
+                                   : std::numeric_limits<double>::denorm_min()};
+  for (std::size_t i = 0; i < std::size(special) && i < n; ++i) b[i] = special[i];
+  return b;
+}
+
 void expect_same(const TrainState& a, const TrainState& b) {
   EXPECT_EQ(a.single_precision, b.single_precision);
   EXPECT_TRUE(same_bits(a.params, b.params));
@@ -136,6 +156,7 @@ void expect_same(const TrainState& a, const TrainState& b) {
   EXPECT_TRUE(same_bits(a.adam_v, b.adam_v));
   EXPECT_EQ(a.adam_steps, b.adam_steps);
   EXPECT_TRUE(same_bits(a.ema, b.ema));
+  EXPECT_TRUE(same_bits(a.buffers, b.buffers));
   EXPECT_EQ(a.epoch, b.epoch);
   EXPECT_EQ(a.step_in_epoch, b.step_in_epoch);
   EXPECT_EQ(a.global_step, b.global_step);
@@ -358,6 +379,107 @@ TEST(Checkpoint, WeightAverageRoundTripsAndIsChecksummed) {
   const std::string err = test::error_of([&] { write_checkpoint(world, bad, s); });
   EXPECT_NE(err.find("weight average has 9 values, expected 10"), std::string::npos) << err;
   on_rank0([&] { EXPECT_FALSE(fs::exists(bad)); });
+}
+
+// The model's buffers (batch normalisation's running statistics) come back bit for bit in the
+// run's precision, at other world sizes too; a model without any writes no model/buffers and
+// reads back none.
+TEST(Checkpoint, ModelBuffersRoundTripExactly) {
+  const Comm world;
+  SharedDir dir("buffers");
+  for (bool single : {false, true}) {
+    SCOPED_TRACE(single ? "float" : "double");
+    TrainState s = full_state(1001, single);
+    s.buffers = model_buffers(203, single);
+    const std::string path = checkpoint_path(dir.str(), single);
+    write_checkpoint(world, path, s);
+    expect_same(s, read_checkpoint(world, path));
+    expect_same(s, read_checkpoint(Comm(MPI_COMM_SELF), path));
+    MPI_Barrier(MPI_COMM_WORLD);
+    on_rank0([&] {
+      const auto f = h5::open_file(path);
+      EXPECT_EQ(h5::shape(f, "model/buffers"), std::vector<hsize_t>{203});
+      const h5::Handle ds(H5Dopen2(f.id(), "model/buffers", H5P_DEFAULT), H5Dclose, path);
+      const h5::Handle t(H5Dget_type(ds.id()), H5Tclose, path);
+      EXPECT_EQ(H5Tget_class(t.id()), H5T_FLOAT);
+      EXPECT_EQ(H5Tget_size(t.id()), single ? 4u : 8u);
+    });
+  }
+  for (bool single : {false, true}) {
+    const TrainState s = full_state(100, single);
+    ASSERT_TRUE(s.buffers.empty());
+    const std::string path = checkpoint_path(dir.str(), 10 + single);
+    write_checkpoint(world, path, s);
+    const TrainState got = read_checkpoint(world, path);
+    EXPECT_TRUE(got.buffers.empty());
+    expect_same(s, got);
+    on_rank0([&] { EXPECT_FALSE(h5::exists(h5::open_file(path), "model/buffers")); });
+  }
+}
+
+// One flipped bit in the stored buffers is a checksum mismatch of the small values, naming the
+// file, in either precision; the quiet bit of a float32 NaN too (the checksum is over the stored
+// bits, not the values widened to double, which would quiet a signalling NaN again). Removing
+// the dataset is a mismatch as well.
+TEST(Checkpoint, FlippedBitInModelBuffersFailsChecksum) {
+  const Comm world;
+  SharedDir dir("buffers-flip");
+  struct Case {
+    bool single;
+    std::size_t byte;
+    int bit;
+  };
+  // Element 0 is a NaN with a payload: byte 2 bit 6 of a float32 is its quiet bit, and clearing it
+  // makes a signalling NaN. Element 57: a running mean.
+  for (const Case c : {Case{false, 8 * 57 + 3, 1}, Case{true, 4 * 57 + 0, 0}, Case{true, 2, 6}}) {
+    SCOPED_TRACE(std::to_string(c.single) + " byte " + std::to_string(c.byte));
+    TrainState s = full_state(300, c.single);
+    s.buffers = model_buffers(120, c.single);
+    const std::string path = checkpoint_path(dir.str(), 1);
+    write_checkpoint(world, path, s);
+    on_rank0([&] { flip_dataset_bit(path, "model/buffers", c.byte, c.bit); });
+    const std::string err = test::error_of([&] { read_checkpoint(world, path); });
+    EXPECT_EQ(err.rfind(path + ": checksum mismatch (stored checksum_small_crc32 ", 0), 0u) << err;
+    EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+    MPI_Barrier(MPI_COMM_WORLD);  // all reads done before the next write replaces the file
+  }
+  TrainState s = full_state(300, false);
+  s.buffers = model_buffers(120, false);
+  const std::string path = checkpoint_path(dir.str(), 2);
+  write_checkpoint(world, path, s);
+  on_rank0([&] {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Ldelete(f, "model/buffers", H5P_DEFAULT);
+    H5Fclose(f);
+  });
+  EXPECT_EQ(test::error_of([&] {
+              read_checkpoint(world, path);
+            }).rfind(path + ": checksum mismatch (stored checksum_small_crc32 ", 0),
+            0u);
+}
+
+// A checkpoint as supsnn wrote it before model/buffers existed still verifies and reads with no
+// buffers: without buffers the file and its checksum_small_crc32 are unchanged. The pinned
+// values are what the previous supsnn (commit f28461b) wrote for these states.
+TEST(Checkpoint, FileWithoutBuffersKeepsItsChecksum) {
+  const Comm world;
+  SharedDir dir("buffers-old");
+  const std::uint64_t crc_before[2] = {0x0aeaec75 /* double */, 0xd162baa4 /* float */};
+  for (bool single : {false, true}) {
+    const TrainState s = full_state(777, single);
+    const std::string path = checkpoint_path(dir.str(), single);
+    write_checkpoint(world, path, s);
+    on_rank0([&] {
+      const auto f = h5::open_file(path);
+      const std::uint64_t crc = h5::attr_u64(f, "checksum_small_crc32");
+      EXPECT_EQ(crc, crc_before[single]) << std::hex << crc;
+      EXPECT_EQ(h5::attr_int(f, "schema_version"), 2);
+      EXPECT_FALSE(h5::exists(h5::open_group(f, "model"), "buffers"));
+    });
+    const TrainState got = read_checkpoint(world, path);
+    EXPECT_TRUE(got.buffers.empty());
+    expect_same(s, got);
+  }
 }
 
 TEST(Checkpoint, MissingFieldsAndOtherFilesFail) {
@@ -613,6 +735,7 @@ TEST(Checkpoint, FlippedBitInAnySmallValueFailsChecksumAndFallsBack) {
   const Comm world;
   SharedDir dir("flip-small");
   TrainState s = full_state(501, false);
+  s.buffers = model_buffers(57, false);
   s.global_step = 10;
   const std::string p10 = checkpoint_path(dir.str(), 10), p20 = checkpoint_path(dir.str(), 20);
   write_checkpoint(world, p10, s);
@@ -639,6 +762,7 @@ TEST(Checkpoint, FlippedBitInAnySmallValueFailsChecksumAndFallsBack) {
       {nullptr, "metrics/epoch", 0, 1},
       {nullptr, "metrics/test_confusion", 8 * 5, 3},
       {nullptr, "model/class_names", 1, 4},
+      {nullptr, "model/buffers", 8 * 30 + 7, 3},
       {nullptr, "run/config_toml", 10, 0},
       {nullptr, "data/path", 3, 2},
       {nullptr, "data/role", 0, 5},
@@ -798,7 +922,7 @@ TEST(Checkpoint, FullDiskNamesTheCheckpointAndTheReason) {
   s.global_step = 10;
   const std::string p10 = checkpoint_path(disk.str(), 10), p20 = checkpoint_path(disk.str(), 20);
   write_checkpoint(world, p10, s);
-  auto expect_clean_failure = [&](const TrainState& big) {
+  auto expect_clean_failure = [&](const TrainState& big) -> std::string {
     const std::string err = test::error_of([&] { write_checkpoint(world, p20, big); });
     EXPECT_EQ(err.rfind(p20 + ": ", 0), 0u) << err;
     EXPECT_NE(err.find("No space left on device"), std::string::npos) << err;
@@ -816,12 +940,21 @@ TEST(Checkpoint, FullDiskNamesTheCheckpointAndTheReason) {
                                      [&](const std::string& w) { warnings.push_back(w); }),
               p10);
     EXPECT_TRUE(warnings.empty()) << warnings[0];
+    return err;
   };
   for (bool single : {false, true}) {
     SCOPED_TRACE(single ? "float, too large" : "double, too large");
     TrainState big = full_state(single ? 400000 : 200000, single);  // 4.8 MB: does not fit
     big.global_step = 20;
     expect_clean_failure(big);
+  }
+  {
+    SCOPED_TRACE("the model's buffers too large");  // counted by the free-space check
+    TrainState big = full_state(2000, false);
+    big.buffers.assign(200000, 0.5);  // 1.6 MB
+    big.global_step = 20;
+    const std::string err = expect_clean_failure(big);
+    EXPECT_NE(err.find(" bytes needed, "), std::string::npos) << err;  // refused before writing
   }
   s.global_step = 20;
   write_checkpoint(world, p20, s);  // fits: the failed writes took no space

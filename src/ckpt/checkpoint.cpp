@@ -29,7 +29,8 @@ namespace fs = std::filesystem;
 
 constexpr const char* kSchema = "supsnn-checkpoint";
 // Version 2 added checksum_small_crc32 (every value besides the parameter-sized arrays);
-// version 1 files are still read, with only their arrays verified (docs/formats.md).
+// version 1 files are still read, with only their arrays verified (docs/formats.md). The
+// optional model/buffers came later within version 2: a file without it is unchanged.
 constexpr std::int64_t kSchemaVersion = 2;
 constexpr std::int64_t kOldestSchemaVersion = 1;
 // The parameter-sized arrays, in checksum order; the last one only with optim.ema.
@@ -289,6 +290,10 @@ struct Small {
   std::uint64_t seed = 0;
   double epoch_loss_sum = 0, epoch_correct_sum = 0;
   std::vector<std::string> class_names;
+  // model/buffers as stored: float32 (buffer_elem 4) or float64 (8); 0: the file has none.
+  std::size_t buffer_elem = 0;
+  std::vector<float> buffers_f;
+  std::vector<double> buffers_d;
   std::vector<std::int64_t> epochs;                              // metrics/epoch, E
   std::array<std::vector<double>, std::size(kColumns)> columns;  // metrics/<column>, E each
   std::vector<double> confusion;                                 // metrics/test_confusion, E x k
@@ -297,6 +302,10 @@ struct Small {
   std::vector<std::string> roles, paths;
   std::vector<std::uint64_t> bytes, sums;
 };
+
+std::size_t buffer_count(const Small& m) {
+  return m.buffer_elem == 4 ? m.buffers_f.size() : m.buffers_d.size();
+}
 
 Small small_of(const TrainState& s) {
   Small m;
@@ -314,6 +323,13 @@ Small small_of(const TrainState& s) {
   m.epoch_loss_sum = s.epoch_loss_sum;
   m.epoch_correct_sum = s.epoch_correct_sum;
   m.class_names = s.class_names;
+  if (!s.buffers.empty()) {  // none stored for models without any
+    m.buffer_elem = s.single_precision ? 4 : 8;
+    if (s.single_precision)
+      m.buffers_f.assign(s.buffers.begin(), s.buffers.end());
+    else
+      m.buffers_d = s.buffers;
+  }
   for (const auto& h : s.history) {
     m.epochs.push_back(h.epoch);
     for (std::size_t c = 0; c < std::size(kColumns); ++c)
@@ -338,7 +354,8 @@ Small small_of(const TrainState& s) {
 
 // CRC-32 (zlib) of records "<name>\0<value>" in a fixed order (docs/formats.md, "Checksum"):
 // integers and floats as 8 little-endian bytes, strings as their length (8 bytes) and UTF-8
-// bytes, lists as their length and elements, arrays as their shape and elements.
+// bytes, lists as their length and elements, arrays as their shape and elements (a float32 array's
+// as its 4 stored bytes each: widening to double would quiet a signalling NaN).
 class SmallCrc {
  public:
   void name(const char* n) { add(n, std::strlen(n) + 1); }
@@ -352,6 +369,13 @@ class SmallCrc {
     std::uint64_t b = 0;
     std::memcpy(&b, &v, 8);
     u64(b);
+  }
+  void f32(float v) {
+    std::uint32_t b = 0;
+    std::memcpy(&b, &v, 4);
+    unsigned char le[4];
+    for (int i = 0; i < 4; ++i) le[i] = static_cast<unsigned char>(b >> (8 * i));
+    add(le, 4);
   }
   void text(const std::string& t) {
     u64(t.size());
@@ -367,6 +391,8 @@ class SmallCrc {
     for (const T& x : v) {
       if constexpr (std::is_same_v<T, double>)
         f64(x);
+      else if constexpr (std::is_same_v<T, float>)
+        f32(x);
       else
         u64(static_cast<std::uint64_t>(x));
     }
@@ -416,6 +442,15 @@ std::uint32_t small_crc(const Small& m) {
   c.array(m.bytes, {m.bytes.size()});
   c.name("data/checksum");
   c.array(m.sums, {m.sums.size()});
+  // Optional values last, each only when the file has it, so that a file without them hashes
+  // as before they existed (those files still verify; the schema version stays 2).
+  if (m.buffer_elem != 0) {
+    c.name("model/buffers");
+    if (m.buffer_elem == 4)
+      c.array(m.buffers_f, {m.buffers_f.size()});
+    else
+      c.array(m.buffers_d, {m.buffers_d.size()});
+  }
   return c.value();
 }
 
@@ -425,8 +460,10 @@ void write_contents(const Comm& comm, const h5::Handle& file, const std::string&
 // Every rank takes rank 0's scalar values and strings of `m` (one broadcast each kind).
 void share_rank0_scalars(const Comm& comm, Small& m) {
   if (comm.size() == 1) return;
-  std::int64_t ints[] = {m.world_size, m.global_batch, m.single_precision, m.param_count,
-                         m.adam_steps, m.epoch,        m.step_in_epoch,    m.global_step};
+  std::int64_t ints[] = {
+      m.world_size,    m.global_batch, m.single_precision,
+      m.param_count,   m.adam_steps,   m.epoch,
+      m.step_in_epoch, m.global_step,  static_cast<std::int64_t>(buffer_count(m))};
   double reals[] = {m.epoch_loss_sum, m.epoch_correct_sum};
   MPI_Bcast(ints, std::size(ints), MPI_INT64_T, 0, comm.raw());
   MPI_Bcast(reals, std::size(reals), MPI_DOUBLE, 0, comm.raw());
@@ -443,6 +480,12 @@ void share_rank0_scalars(const Comm& comm, Small& m) {
   m.global_step = ints[7];
   m.epoch_loss_sum = reals[0];
   m.epoch_correct_sum = reals[1];
+  // Whether and how large model/buffers is must agree (its creation is collective); the values
+  // written are rank 0's.
+  const auto nb = static_cast<std::size_t>(ints[8]);
+  m.buffer_elem = nb == 0 ? 0 : (m.single_precision ? 4 : 8);
+  m.buffers_f.resize(m.buffer_elem == 4 ? nb : 0);
+  m.buffers_d.resize(m.buffer_elem == 8 ? nb : 0);
 }
 
 // Collective. Errors name `path` (the final name), never the temporary file `tmp`.
@@ -489,6 +532,13 @@ void write_contents(const Comm& comm, const h5::Handle& file, const std::string&
     {
       const h5::Handle model = h5::open_group(file, "model");
       write_strings_rank0(model, "class_names", m.class_names, dxpl, comm);
+      const hsize_t nb = buffer_count(m);
+      if (m.buffer_elem == 4)
+        write_rank0(model, "buffers", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {nb}, m.buffers_f.data(),
+                    dxpl, comm);
+      else if (m.buffer_elem == 8)
+        write_rank0(model, "buffers", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {nb}, m.buffers_d.data(),
+                    dxpl, comm);
     }
     {
       const h5::Handle g = h5::create_group(file, "progress");
@@ -643,6 +693,24 @@ void read_slices(const Comm& comm, const h5::Handle& file, Loaded& l,
   }
 }
 
+// model/buffers as stored, float32 or float64: whether that is the run's precision is checked
+// after the checksum (in to_state), so that a flipped single_precision is a checksum mismatch.
+void read_buffers(const h5::Handle& model, const std::string& path, Small& m) {
+  const auto d = h5::shape(model, "buffers");
+  h5::Handle ds(H5Dopen2(model.id(), "buffers", H5P_DEFAULT), H5Dclose, path);
+  h5::Handle t(ds.id() < 0 ? -1 : H5Dget_type(ds.id()), H5Tclose, path);
+  if (t.id() < 0) throw Error(path + ": cannot open dataset model/buffers");
+  const std::size_t size = H5Tget_size(t.id());
+  if (H5Tget_class(t.id()) != H5T_FLOAT || (size != 4 && size != 8) || d.size() != 1)
+    throw Error(path + ": dataset model/buffers is " + type_name(t.id()) + " " + dims_text(d) +
+                ", expected float32 or float64 [n]");
+  m.buffer_elem = size;
+  if (size == 4)
+    m.buffers_f = h5::read<float>(model, "buffers");
+  else
+    m.buffers_d = h5::read<double>(model, "buffers");
+}
+
 // The small values as stored, with the shape checks (a wrong shape is a damaged file too) but
 // not yet the range checks: the checksum is verified first, so that a flipped bit anywhere is
 // reported as a checksum mismatch.
@@ -670,6 +738,7 @@ Small read_small(const h5::Handle& file, const std::string& path) {
   {
     const h5::Handle g = h5::open_group(file, "model");
     m.class_names = h5::read_strings(g, "class_names");
+    if (h5::exists(g, "buffers")) read_buffers(g, path, m);
   }
   {
     const h5::Handle g = h5::open_group(file, "metrics");
@@ -722,6 +791,10 @@ void to_state(const std::string& path, const Small& m, TrainState& s) {
   if (m.single_precision != 0 && m.single_precision != 1)
     throw Error(path + ": attribute single_precision = " + std::to_string(m.single_precision) +
                 ", expected 0 or 1");
+  if (m.buffer_elem != 0 && m.buffer_elem != (m.single_precision == 1 ? 4u : 8u))
+    throw Error(path + ": dataset model/buffers is float" + std::to_string(m.buffer_elem * 8) +
+                ", expected float" + (m.single_precision == 1 ? "32" : "64") +
+                " (the run's precision, as model/params)");
   at_least(path, "param_count", m.param_count, 0);
   at_least(path, "adam_steps", m.adam_steps, 0);
   at_least(path, "epoch", m.epoch, 1);
@@ -740,6 +813,10 @@ void to_state(const std::string& path, const Small& m, TrainState& s) {
   s.epoch_loss_sum = m.epoch_loss_sum;
   s.epoch_correct_sum = m.epoch_correct_sum;
   s.class_names = m.class_names;
+  if (m.buffer_elem == 4)
+    s.buffers.assign(m.buffers_f.begin(), m.buffers_f.end());
+  else
+    s.buffers = m.buffers_d;
   const std::size_t e = m.epochs.size();
   s.history.assign(e, EpochMetrics{});
   for (std::size_t i = 0; i < e; ++i) {
@@ -872,13 +949,16 @@ DataFileId identify_data_file(const std::string& role, const std::string& path) 
   return {role, path, size, h};
 }
 
-// An upper estimate of a checkpoint's size: the arrays (each of 1 MiB or more aligned to 1 MiB),
-// the small values and 256 KiB for HDF5's metadata.
+// An upper estimate of a checkpoint's size: the arrays and the model's buffers (each of 1 MiB or
+// more aligned to 1 MiB), the small values and 256 KiB for HDF5's metadata.
 std::uint64_t checkpoint_bytes_estimate(const TrainState& s) {
   const std::uint64_t mib = 1 << 20;
   const std::uint64_t array =
       static_cast<std::uint64_t>(s.params.size()) * (s.single_precision ? 4 : 8);
   std::uint64_t need = (array + (array >= mib ? mib : 0)) * array_count(!s.ema.empty());
+  const std::uint64_t buffers =
+      static_cast<std::uint64_t>(s.buffers.size()) * (s.single_precision ? 4 : 8);
+  need += buffers + (buffers >= mib ? mib : 0);
   need += s.config_toml.size() + s.version.size() + s.git_commit.size();
   for (const auto& c : s.class_names) need += c.size() + 8;
   for (const auto& d : s.data_files) need += d.role.size() + d.path.size() + 32;

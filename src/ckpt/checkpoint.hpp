@@ -28,6 +28,9 @@ struct TrainState {
   std::vector<double> params, adam_m, adam_v;
   long adam_steps = 0;
   std::vector<double> ema;  // optim.ema: the averaged weights (as params); empty: no averaging
+  // Model state besides the parameters (batch normalisation's running statistics), in the
+  // model's order; empty for models without any. Stored in the run's precision like params.
+  std::vector<double> buffers;
   // Position: the next step to run is step `step_in_epoch` (0-based) of epoch `epoch` (1-based);
   // `global_step` counts optimiser steps since the start of the run.
   long epoch = 1, step_in_epoch = 0, global_step = 0;
