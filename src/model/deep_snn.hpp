@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/error.hpp"
 #include "data/batch.hpp"
 #include "kernels/conv_spike.hpp"
 #include "kernels/hidden_lif.hpp"
@@ -64,7 +65,10 @@ class DeepSnn {
   void init_scaled(std::uint64_t seed, double scale);
   void set_weights_host(const std::vector<double>& w);
   // No state besides the weights (the layered network's batch normalisation has some).
-  std::vector<double> buffers_host() const { return {}; }  // the flat buffer
+  std::vector<double> buffers_host() const { return {}; }
+  void set_buffers_host(const std::vector<double>& b) {
+    if (!b.empty()) throw Error("model: this network has no buffers, the checkpoint has some");
+  }  // the flat buffer
   std::vector<double> weights_host() const;
 
   void forward(const EventBatch& ev);

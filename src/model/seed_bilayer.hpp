@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/error.hpp"
 #include "data/batch.hpp"
 #include "kernels/common.hpp"
 #include "kernels/event_current.hpp"
@@ -45,7 +46,10 @@ class SeedBilayer {
   void init_uniform(std::uint64_t seed, double lo, double hi);
   void set_weights_host(const std::vector<double>& w);
   // No state besides the weights (the layered network's batch normalisation has some).
-  std::vector<double> buffers_host() const { return {}; }  // n*m row-major
+  std::vector<double> buffers_host() const { return {}; }
+  void set_buffers_host(const std::vector<double>& b) {
+    if (!b.empty()) throw Error("model: this network has no buffers, the checkpoint has some");
+  }  // n*m row-major
   std::vector<double> weights_host() const;
 
   // Fills the potentials P (B, n, steps+1) and their time sums for the batch.

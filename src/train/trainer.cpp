@@ -381,6 +381,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
                     " epochs, past train.epochs = " + std::to_string(epochs) +
                     " (a run cannot be shortened; raise train.epochs to continue it)");
       model.set_weights_host(st.params);
+      model.set_buffers_host(st.buffers);
       adam.restore(st.adam_m, st.adam_v, st.adam_steps);
       if (average.on() != !st.ema.empty())
         throw Error(path + ": the checkpoint " +
@@ -437,6 +438,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     st.adam_v = host_copy(adam.second_moment());
     st.adam_steps = adam.steps();
     st.ema = average.host();
+    st.buffers = model.buffers_host();
     st.epoch = epoch;
     st.step_in_epoch = step_in_epoch;
     st.global_step = global_step;
