@@ -586,6 +586,15 @@ TEST(LayeredSnn, BatchNormTrainingEvaluationAndGradients) {
   expect_close(snn.logits_host(), network_ref(spiking, 1, H, W, T, 3, B, im.x, w), 1e-11,
                "spiking logits");
   EXPECT_GT(snn.spike_rates().at(0), 0);  // the normalised conv layer fires
+  // Once the running statistics have converged to this batch's (many training passes over it),
+  // evaluation on the same images fires like training: the same logits up to the unbiased
+  // variance's factor n / (n - 1) (none of the potentials sits that close to a threshold here).
+  const auto train_rates = snn.spike_rates();
+  for (int pass = 0; pass < 300; ++pass) snn.forward(im.bb);
+  snn.forward(ev.bb);
+  const auto eval_rates = snn.spike_rates();
+  for (std::size_t k = 0; k < train_rates.size(); ++k)
+    EXPECT_NEAR(eval_rates[k], train_rates[k], 0.05 * train_rates[k] + 1e-9) << "layer " << k;
 }
 
 TEST(LayeredSnn, DropoutActsInTrainingOnly) {

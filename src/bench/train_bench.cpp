@@ -7,8 +7,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <type_traits>
 
 #include "common/error.hpp"
+#include "common/rng.hpp"
+#include "config/config.hpp"
+#include "config/layers.hpp"
 #include "data/batch.hpp"
 #include "data/data_options.hpp"
 #include "data/dataset.hpp"
@@ -17,6 +21,7 @@
 #include "dist/comm.hpp"
 #include "kernels/encode_events.hpp"
 #include "model/deep_snn.hpp"
+#include "model/layered_snn.hpp"
 #include "model/seed_bilayer.hpp"
 #include "train/optimizer.hpp"
 
@@ -115,6 +120,13 @@ class BatchMaker {
     enc_.encode(code, img_, ids_, ev_);
   }
   const EventBatch& events() const { return s_.has_images() ? ev_ : builder_.events(); }
+  const EventBatch& input() const { return events(); }  // what the model's forward() reads
+  long events_in_batch() const {
+    int total = 0;
+    const EventBatch& ev = events();
+    Kokkos::deep_copy(total, Kokkos::subview(ev.fwd_offsets, B_ * (s_.raw_steps + 1)));
+    return total;
+  }
   View3<const Real> guidance() const {
     return s_.has_images() ? View3<const Real>(guidance_) : builder_.guidance_raw();
   }
@@ -134,9 +146,46 @@ class BatchMaker {
   BatchBuilder<Real> builder_;
 };
 
-template <class Real, class Model>
-CaseResult run_case(Model& model, const Split& s, int B, const Comm& comm, double seconds,
-                    const LossParams& lp) {
+// Direct-coded batches of a layered network: the split's images (crop of the top-left corner
+// when larger than the network's input), pixel / 255, through BatchBuilder::build_images as the
+// trainer builds them; no guidance (cross-entropy).
+template <class Real>
+class DirectMaker {
+ public:
+  DirectMaker(const Split& s, int B, int H, int W) : s_(s), B_(B), H_(H), W_(W) {
+    img_ = View3<std::uint8_t>("bench_img", B, H, W);
+    labels_ = View1<int>("bench_labels", B);
+  }
+  void make(long first) {
+    auto h_img = Kokkos::create_mirror_view(img_);
+    auto h_l = Kokkos::create_mirror_view(labels_);
+    for (int b = 0; b < B_; ++b) {
+      const int i = static_cast<int>((first + b) % s_.count);
+      for (int y = 0; y < H_; ++y)
+        for (int x = 0; x < W_; ++x)
+          h_img(b, y, x) = s_.images[(static_cast<std::size_t>(i) * s_.height + y) * s_.width + x];
+      h_l(b) = s_.labels[i] % 2;
+    }
+    Kokkos::deep_copy(img_, h_img);
+    Kokkos::deep_copy(labels_, h_l);
+    builder_.build_images(img_, B_);
+  }
+  const BatchBuilder<Real>& input() const { return builder_; }
+  View3<const Real> guidance() const { return {}; }
+  View1<const int> labels() const { return labels_; }
+  long events_in_batch() const { return 0; }
+
+ private:
+  const Split& s_;
+  int B_, H_, W_;
+  View3<std::uint8_t> img_;
+  View1<int> labels_;
+  BatchBuilder<Real> builder_;
+};
+
+template <class Real, class Model, class Maker>
+CaseResult run_case(Model& model, Maker& maker, const Split& s, int B, const Comm& comm,
+                    double seconds, const LossParams& lp) {
   const int T = s.raw_steps;
   Adam<Real> adam(model.params().extent(0), AdamParams{});
   auto grads_host = Kokkos::create_mirror_view(model.grads());
@@ -144,18 +193,17 @@ CaseResult run_case(Model& model, const Split& s, int B, const Comm& comm, doubl
   double events = 0;
   long next = static_cast<long>(comm.rank()) * B;
   MemoryTracker::current = MemoryTracker::peak = 0;
-  BatchMaker<Real> maker(s, B, model.outputs());
   auto step = [&](bool timed_step) {
     Phases ph;
     ph.encode = timed([&] {
       maker.make(next);
       next += static_cast<long>(B) * comm.size();
     });
-    const EventBatch& ev = maker.events();
-    ph.forward = timed([&] { model.forward(ev); });
+    const auto& in = maker.input();
+    ph.forward = timed([&] { model.forward(in); });
     ph.backward = timed([&] {
       model.loss(maker.guidance(), maker.labels(), lp, Real(1) / (B * comm.size()));
-      model.backward(ev);
+      model.backward(in);
     });
     // The all-reduce reads host memory: the copy fences the backward kernels first.
     ph.reduce = timed([&] {
@@ -165,9 +213,7 @@ CaseResult run_case(Model& model, const Split& s, int B, const Comm& comm, doubl
     });
     ph.optimiser = timed([&] { adam.step(model.params(), model.grads(), 1e-4); });
     if (!timed_step) return;
-    int total = 0;
-    Kokkos::deep_copy(total, Kokkos::subview(ev.fwd_offsets, B * (T + 1)));
-    events += total;
+    events += static_cast<double>(maker.events_in_batch());
     r.ph.encode += ph.encode;
     r.ph.forward += ph.forward;
     r.ph.backward += ph.backward;
@@ -189,7 +235,8 @@ CaseResult run_case(Model& model, const Split& s, int B, const Comm& comm, doubl
   r.step_samples_per_s = r.samples * comm.size() / r.ph.step();
   r.density = events / (static_cast<double>(r.samples) * s.inputs() * (T + 1));
   r.bytes_per_sample = peak / B;
-  r.dense = model.input_current().last_dense();
+  if constexpr (!std::is_same_v<Model, LayeredSnn<Real>>)
+    r.dense = model.input_current().last_dense();
   return r;
 }
 
@@ -203,6 +250,18 @@ Split load_split(const std::string& path, int max_images) {
   Split s = reader.read(idx);
   if (s.guide_rows == 0) s.guide_rows = static_cast<int>(reader.class_names().size());
   return s;
+}
+
+void print_row(const std::string& label, const std::string& name, const std::string& input, int B,
+               const CaseResult& r) {
+  const Phases& p = r.ph;
+  const double t = p.total() / 100;
+  std::printf(
+      "%-22s %-16s %-12s %5d %7.2f%% %11.0f %11.0f   %5.1f %5.1f %5.1f %5.1f %5.1f %10.1f\n",
+      label.c_str(), name.c_str(), input.c_str(), B, 100 * r.density, r.samples_per_s,
+      r.step_samples_per_s, p.encode / t, p.forward / t, p.backward / t, p.reduce / t,
+      p.optimiser / t, r.bytes_per_sample / 1024);
+  std::fflush(stdout);
 }
 
 template <class Real>
@@ -230,7 +289,8 @@ void bench_split(const TrainBenchOptions& o, const std::string& label, const Spl
           model.init_uniform(1, 0.0, 1.0);
           model.set_input_path(io);
           LossParams lp;  // the seed's Huber loss against guidance traces
-          r = run_case<Real>(model, s, B, comm, o.seconds, lp);
+          BatchMaker<Real> maker(s, B, model.outputs());
+          r = run_case<Real>(model, maker, s, B, comm, o.seconds, lp);
         } else {
           std::vector<int> sizes{m};
           name = "deep " + std::to_string(m);
@@ -247,25 +307,44 @@ void bench_split(const TrainBenchOptions& o, const std::string& label, const Spl
           LossParams lp;
           lp.kind = LossKind::CrossEntropy;
           lp.temperature = 10;
-          r = run_case<Real>(model, s, B, comm, o.seconds, lp);
+          BatchMaker<Real> maker(s, B, model.outputs());
+          r = run_case<Real>(model, maker, s, B, comm, o.seconds, lp);
         }
-        if (comm.rank() != 0) continue;
-        const Phases& p = r.ph;
-        const double t = p.total() / 100;
-        std::printf(
-            "%-22s %-16s %-12s %5d %7.2f%% %11.0f %11.0f   %5.1f %5.1f %5.1f %5.1f %5.1f %10.1f\n",
-            label.c_str(), name.c_str(), (path + (r.dense ? ">dense" : ">events")).c_str(), B,
-            100 * r.density, r.samples_per_s, r.step_samples_per_s, p.encode / t, p.forward / t,
-            p.backward / t, p.reduce / t, p.optimiser / t, r.bytes_per_sample / 1024);
-        std::fflush(stdout);
+        if (comm.rank() == 0) print_row(label, name, path + (r.dense ? ">dense" : ">events"), B, r);
       }
+}
+
+// The layered network of a config (`--layers FILE`), direct-coded, on the split's images.
+template <class Real>
+void bench_layered(const TrainBenchOptions& o, const std::string& label, const Split& s,
+                   const Comm& comm) {
+  const Config cfg = Config::load(o.layers);
+  const auto specs = layer_specs(cfg);
+  if (specs.empty()) throw Error(o.layers + ": no [[model.layers]] to benchmark");
+  const int crop = cfg.get_int("data.crop") > 0 ? static_cast<int>(cfg.get_int("data.crop"))
+                                                : std::min(s.height, s.width);
+  if (crop > s.height || crop > s.width)
+    throw Error(o.layers + ": data.crop = " + std::to_string(crop) + " is larger than the " +
+                std::to_string(s.height) + " x " + std::to_string(s.width) + " images");
+  const int T = static_cast<int>(cfg.get_int("model.steps"));
+  const std::string name = "layered " + std::filesystem::path(o.layers).stem().string();
+  for (int B : o.batches) {
+    LayeredSnn<Real> model(specs, 1, crop, crop, T, 2);
+    model.init_scaled(1, cfg.get_float("model.hidden_init"));
+    model.set_allreduce([&comm](double* v, int n) { comm.allreduce_sum(v, n); });
+    LossParams lp;
+    lp.kind = LossKind::CrossEntropy;
+    DirectMaker<Real> maker(s, B, crop, crop);
+    const CaseResult r = run_case<Real>(model, maker, s, B, comm, o.seconds, lp);
+    if (comm.rank() == 0) print_row(label, name, "direct T=" + std::to_string(T), B, r);
+  }
 }
 
 }  // namespace
 
 void run_train_bench(const TrainBenchOptions& o) {
-  if (o.datasets.empty() && o.densities.empty())
-    throw Error("bench --train: give --density P and/or --dataset FILE.h5");
+  if (o.datasets.empty() && o.densities.empty() && o.layers.empty())
+    throw Error("bench --train: give --density P and/or --dataset FILE.h5, or --layers CONFIG");
   const Comm comm;
   MemoryTracker::install();
   if (comm.rank() == 0) {
@@ -279,12 +358,29 @@ void run_train_bench(const TrainBenchOptions& o) {
                 "red%", "opt%", "KiB/sample");
   }
   auto run = [&](const std::string& label, const Split& s) {
-    if (o.single)
+    if (!o.layers.empty() && !s.has_images()) return;  // direct input needs images
+    if (!o.layers.empty())
+      o.single ? bench_layered<float>(o, label, s, comm) : bench_layered<double>(o, label, s, comm);
+    else if (o.single)
       bench_split<float>(o, label, s, comm);
     else
       bench_split<double>(o, label, s, comm);
   };
-  for (double p : o.densities) {
+  if (!o.layers.empty() && o.datasets.empty()) {
+    // Random 8-bit images (uniform pixels), like the peers' random inputs in [0, 1).
+    const int count = *std::max_element(o.batches.begin(), o.batches.end()) * comm.size();
+    Split s;
+    s.name = "train";
+    s.count = count;
+    s.height = s.width = 128;
+    for (int q = 0; q < count * 128 * 128; ++q)
+      s.images.push_back(static_cast<std::uint8_t>(256 * uniform01(1, 99, q)));
+    s.labels.assign(count, 0);
+    for (int b = 0; b < count; ++b) s.labels[b] = b % 2;
+    s.raw_steps = 70;
+    run("random images", s);
+  }
+  for (double p : o.layers.empty() ? o.densities : std::vector<double>{}) {
     // Independent Bernoulli spikes at the seed's geometry: 128 x 128 inputs, T = 70.
     const int count = *std::max_element(o.batches.begin(), o.batches.end()) * comm.size();
     char label[64];

@@ -45,6 +45,9 @@ CommandRunner add_bench_command(CLI::App& app, const std::string&) {
       ->capture_default_str()
       ->delimiter(',')
       ->check(CLI::IsMember({"auto", "events", "dense"}));
+  cmd->add_option("--layers", t->layers,
+                  "training: the layered network of this config (direct input; random images, or "
+                  "--dataset's) instead of the bilayer and deep cases");
   cmd->add_option("--seconds", t->seconds, "training: timed seconds per case")
       ->capture_default_str();
   cmd->add_option("--precision", *precision, "training: float or double")
