@@ -60,3 +60,28 @@ for d in ${DENSITIES//,/ }; do
       "$(ratio "$step" "$tc")" "$(ratio "$whole" "$tc")" "${ti:--}" "$(ratio "$step" "$ti")"
   done
 done
+
+# Layered networks (issue #16): supsnn's conv SNN of configs/bench-conv.toml against the same
+# network in SpikingJelly (multi-step) and snnTorch, written as their users would
+# (tests/bench/snn_peers.py, whose --check verifies that they compute supsnn's function). The
+# peers run in the virtual environment of launch/peers-venv.sh; PEERS=0 skips them.
+if [[ ${PEERS:-1} != 0 ]]; then
+  PEER_PY=$(launch/peers-venv.sh | tail -n 1)
+  core=$(taskset -pc $$ 2>/dev/null | sed 's/.*: *//; s/[,-].*//')
+  pin=(); [[ -n $core ]] && command -v taskset >/dev/null && pin=(taskset -c "$core")
+  echo "== layered conv SNN (configs/bench-conv.toml), one core ($core), random images"
+  OMP_NUM_THREADS=1 "${pin[@]}" $BIN bench --train --layers configs/bench-conv.toml \
+    --batches "$BATCHES" --seconds "$SECONDS_PER_CASE" | tee "$out.layered"
+  "${pin[@]}" "$PEER_PY" tests/bench/snn_peers.py --net conv --batches "$BATCHES" \
+    --seconds "$SECONDS_PER_CASE" --threads 1 | tee "$out.peers"
+  echo "== ratio supsnn / best peer (conv SNN, samples/s of whole training steps)"
+  printf '%-6s %10s %12s %10s %8s\n' batch supsnn spikingjelly snntorch ratio
+  for b in ${BATCHES//,/ }; do
+    s=$(awk -v b="$b" '$2 ~ /^layered/ && $4 == b {print $6}' "$out.layered")
+    sj=$(awk -v b="$b" '$2 == "spikingjelly" && $5 == b {print $6}' "$out.peers")
+    st=$(awk -v b="$b" '$2 == "snntorch" && $5 == b {print $6}' "$out.peers")
+    best=$(awk -v a="${sj:-0}" -v c="${st:-0}" 'BEGIN {print (a > c ? a : c)}')
+    printf '%-6s %10s %12s %10s %8s\n' "$b" "$s" "${sj:--}" "${st:--}" "$(ratio "$s" "$best")"
+  done
+  rm -f "$out.layered" "$out.peers"
+fi

@@ -308,3 +308,62 @@ TEST(Cli, BadInputsFailCleanly) {
 
 }  // namespace
 }  // namespace supsnn
+
+namespace supsnn {
+namespace {
+
+// A layered network from a config file: trains through the CLI, model.h5 holds every parameter
+// block, the normalisation statistics and the config, and `supsnn evaluate` of it reproduces the
+// test accuracy the run reported; a bilayer's model.h5 is refused by evaluate with one line.
+TEST(Cli, LayeredNetworkTrainsAndEvaluates) {
+  test::ScratchDir dir("cli-layered");
+  auto r = test::run_supsnn(
+      "synth --output data.h5 --train-per-class 30 --test-per-class 10 --size 48", dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  {
+    std::ofstream cfg(dir.file("net.toml"));
+    cfg << "[data]\ntrain = \"data.h5\"\nencoder = \"direct\"\ncrop = 32\nrandom_shift = false\n"
+           "validation = 0.2\n[model]\nsteps = 3\nprecision = \"float\"\n"
+           "[[model.layers]]\nkind = \"conv\"\nchannels = 4\nkernel = 3\nneuron = \"none\"\n"
+           "bias = false\n[[model.layers]]\nkind = \"norm\"\n[[model.layers]]\nkind = \"pool\"\n"
+           "[[model.layers]]\nkind = \"dense\"\nunits = 16\n[[model.layers]]\nkind = \"dropout\"\n"
+           "p = 0.2\n[[model.layers]]\nkind = \"readout\"\n"
+           "[loss]\nkind = \"cross-entropy\"\n[optim]\nlr = 0.01\n"
+           "[train]\nepochs = 3\nbatch_size = 8\nselect = \"best-val\"\n[run]\ndir = \"run\"\n";
+  }
+  r = test::run_supsnn("train --config net.toml", dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("layered SNN, T = 3 steps"), std::string::npos) << r.output;
+  const auto at = r.output.find("final test accuracy: ");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  const std::string reported = r.output.substr(at + 21, 6);
+  auto f = h5::open_file(dir.file("run/model.h5"));
+  EXPECT_EQ(h5::attr_string(f, "network"), "layered");
+  for (const char* name : {"layer1.W", "layer2.gamma", "layer2.beta", "layer2.running_mean",
+                           "layer2.running_var", "layer4.W", "layer4.b", "layer6.W", "layer6.b"})
+    EXPECT_TRUE(h5::exists(f, name)) << name;
+  r = test::run_supsnn("evaluate --model run/model.h5", dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("on split 'test': accuracy " + reported), std::string::npos)
+      << "reported " << reported << "\n"
+      << r.output;
+  EXPECT_NE(r.output.find("tank"), std::string::npos) << "per-class rows: " << r.output;
+  // The bilayer's model.h5 is not a layered network.
+  r = test::run_supsnn("train --set data.train=data.h5 --set train.epochs=1 --run-dir bilayer",
+                       dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::run_supsnn("evaluate --model bilayer/model.h5", dir.str());
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("bilayer/model.h5: not the model.h5 of a layered network"),
+            std::string::npos)
+      << r.output;
+  // Direct input without layers is refused before anything is written.
+  r = test::run_supsnn(
+      "train --set data.train=data.h5 --set data.encoder=direct --run-dir nolayers", dir.str());
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("\"direct\" feeds a layered network"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir.file("nolayers")));
+}
+
+}  // namespace
+}  // namespace supsnn

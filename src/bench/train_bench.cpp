@@ -327,7 +327,7 @@ void bench_layered(const TrainBenchOptions& o, const std::string& label, const S
     throw Error(o.layers + ": data.crop = " + std::to_string(crop) + " is larger than the " +
                 std::to_string(s.height) + " x " + std::to_string(s.width) + " images");
   const int T = static_cast<int>(cfg.get_int("model.steps"));
-  const std::string name = "layered " + std::filesystem::path(o.layers).stem().string();
+  const std::string name = "layered:" + std::filesystem::path(o.layers).stem().string();
   for (int B : o.batches) {
     LayeredSnn<Real> model(specs, 1, crop, crop, T, 2);
     model.init_scaled(1, cfg.get_float("model.hidden_init"));
@@ -336,7 +336,7 @@ void bench_layered(const TrainBenchOptions& o, const std::string& label, const S
     lp.kind = LossKind::CrossEntropy;
     DirectMaker<Real> maker(s, B, crop, crop);
     const CaseResult r = run_case<Real>(model, maker, s, B, comm, o.seconds, lp);
-    if (comm.rank() == 0) print_row(label, name, "direct T=" + std::to_string(T), B, r);
+    if (comm.rank() == 0) print_row(label, name, "direct:T=" + std::to_string(T), B, r);
   }
 }
 
@@ -378,7 +378,7 @@ void run_train_bench(const TrainBenchOptions& o) {
     s.labels.assign(count, 0);
     for (int b = 0; b < count; ++b) s.labels[b] = b % 2;
     s.raw_steps = 70;
-    run("random images", s);
+    run("random-images", s);
   }
   for (double p : o.layers.empty() ? o.densities : std::vector<double>{}) {
     // Independent Bernoulli spikes at the seed's geometry: 128 x 128 inputs, T = 70.

@@ -21,5 +21,6 @@ CommandRunner add_inspect_command(CLI::App& app, const std::string& command_line
 CommandRunner add_sweep_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_report_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_encode_command(CLI::App& app, const std::string& command_line);
+CommandRunner add_evaluate_command(CLI::App& app, const std::string& command_line);
 
 }  // namespace supsnn

@@ -744,9 +744,12 @@ Config::Config() {
 }
 
 Config Config::load(const std::string& path) {
+  return from_text(read_config_text(path), path);
+}
+
+Config Config::from_text(const std::string& text, const std::string& path) {
   Config c;
   toml::value root;
-  const std::string text = read_config_text(path);
   check_toml_text(path + ": ", text);
   try {
     std::istringstream in(text);

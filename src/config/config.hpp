@@ -45,6 +45,8 @@ class Config {
  public:
   Config();                                          // all defaults
   static Config load(const std::string& toml_path);  // defaults + file
+  // Defaults + TOML text (a resolved config stored in a file); `where` names it in errors.
+  static Config from_text(const std::string& text, const std::string& where);
   // "section.key=value", "model.layers.N.key=value" (N from 1) or "model.layers=[{...}, ...]"
   void set_override(const std::string& assignment);
   void set(const std::string& key, const ConfigValue& v);  // validated

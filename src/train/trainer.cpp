@@ -335,12 +335,17 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   const int per_rank = sampler.per_rank();
   const int steps_per_epoch = (per_rank + local - 1) / local;
   log.info(
-      "train: {} samples ({} per rank), validation: {}, test: {} samples, {} classes, {} inputs x "
-      "{} raw steps -> "
-      "{} steps, {} ranks x local batch {} = global batch {}, {} precision, {} targets",
+      "train: {} samples ({} per rank), validation: {}, test: {} samples, {} classes, {}, {} ranks "
+      "x local batch {} = global batch {}, {} precision, {}",
       N, per_rank, plan.val_indices.size(), test ? test->reader().header().count : 0,
-      classes.size(), m, train.raw_steps() + 1, grid.steps, comm.size(), local, batch,
-      sizeof(Real) == 8 ? "double" : "float", plan.opt.template_guidance ? "template" : "dataset");
+      classes.size(),
+      plan.opt.direct ? fmt::format("{} inputs direct at {} steps", m, grid.steps)
+                      : fmt::format("{} inputs x {} raw steps -> {} steps", m,
+                                    train.raw_steps() + 1, grid.steps),
+      comm.size(), local, batch, sizeof(Real) == 8 ? "double" : "float",
+      lp.kind == LossKind::CrossEntropy ? "cross-entropy on the labels"
+      : plan.opt.template_guidance      ? "template targets"
+                                        : "dataset targets");
 
   // Collective: every rank builds the reducer (NCCL: communicator set-up) and says where it
   // runs; rank 0 logs one line per rank (other ranks only log warnings).
