@@ -196,7 +196,20 @@ def run_report(run_dir, figures, raster, chosen_epochs):
 def weight_maps(model, classes, out):
     with h5py.File(model, "r") as f:
         h, w = int(f.attrs["height"]), int(f.attrs["width"])
-        if "W" in f:
+        network = f.attrs.get("network", "")
+        network = network.decode() if isinstance(network, bytes) else network
+        if network == "layered" and f["layer1.W"].ndim == 4:
+            # A convolutional first layer: its kernels (out, k, k, in), first input channel.
+            W = f["layer1.W"][()]
+            h = w = W.shape[1]
+            maps = W[..., 0].reshape(W.shape[0], -1)[:16]
+            titles = ["channel %d" % i for i in range(len(maps))]
+            title = "first conv layer's kernels"
+        elif network == "layered":
+            maps = f["layer1.W"][()][:16]
+            titles = ["unit %d" % i for i in range(len(maps))]
+            title = "first layer's weights"
+        elif "W" in f:
             W = f["W"][()]
             maps = W
             titles = [classes[i] if i < len(classes) else "output %d" % i for i in range(len(W))]
