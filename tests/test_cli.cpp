@@ -348,6 +348,10 @@ TEST(Cli, LayeredNetworkTrainsAndEvaluates) {
       << "reported " << reported << "\n"
       << r.output;
   EXPECT_NE(r.output.find("tank"), std::string::npos) << "per-class rows: " << r.output;
+  // The report draws the first conv layer's kernels as the weight maps.
+  r = test::run_supsnn("report run", dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir.file("run/figures/weights.png"))) << r.output;
   // The bilayer's model.h5 is not a layered network.
   r = test::run_supsnn("train --set data.train=data.h5 --set train.epochs=1 --run-dir bilayer",
                        dir.str());

@@ -76,7 +76,8 @@ int run_report(const std::string& dir, int raster_index, const std::string& epoc
     const Config cfg = Config::load((fs::path(dir) / "config.toml").string());
     const std::string data = cfg.get_string("data.test").empty() ? cfg.get_string("data.train")
                                                                  : cfg.get_string("data.test");
-    if (!data.empty() && fs::exists(data)) {
+    // The direct code has no input spikes to draw.
+    if (!data.empty() && fs::exists(data) && cfg.get_string("data.encoder") != "direct") {
       const std::string split = has_split(data, "test") ? "test" : "train";
       raster = (figures / ".raster.h5").string();
       write_spike_raster(cfg, data, split, raster_index, raster);
