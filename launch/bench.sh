@@ -81,7 +81,8 @@ if [[ ${PEERS:-1} != 0 ]]; then
     sj=$(awk -v b="$b" '$2 == "spikingjelly" && $5 == b {print $6}' "$out.peers")
     st=$(awk -v b="$b" '$2 == "snntorch" && $5 == b {print $6}' "$out.peers")
     best=$(awk -v a="${sj:-0}" -v c="${st:-0}" 'BEGIN {print (a > c ? a : c)}')
-    printf '%-6s %10s %12s %10s %8s\n' "$b" "$s" "${sj:--}" "${st:--}" "$(ratio "$s" "$best")"
+    r=$(awk -v s="$s" -v t="$best" 'BEGIN {if (t > 0) printf "%.2fx", s / t; else print "-"}')
+    printf '%-6s %10s %12s %10s %8s\n' "$b" "$s" "${sj:--}" "${st:--}" "$r"
   done
   rm -f "$out.layered" "$out.peers"
 fi
