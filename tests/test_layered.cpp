@@ -5,10 +5,12 @@
 // direction, dropout's masks, and the one-line refusals of layers that do not fit their input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
 #include "kernels/dropout_mask.hpp"
+#include "kernels/event_conv.hpp"
 #include "kernels/gemm_rows.hpp"
 #include "kernels/im2col.hpp"
 #include "kernels/lif_layer.hpp"
@@ -380,6 +382,44 @@ TEST(ConvGemm, ForwardAndBothGradientsMatchReferences) {
   }
 }
 
+TEST(EventConv, ForwardAndWeightGradientMatchReferencesOnSparseInput) {
+  // Conv geometries with strides and padding, and a dense layer (a 1 x 1 map of 11 channels).
+  for (const auto& [g, Co] :
+       {std::pair{ConvGeometry{3, 7, 6, 3, 2, 1}, 4}, std::pair{ConvGeometry{2, 6, 6, 3, 1, 0}, 5},
+        std::pair{ConvGeometry{3, 5, 7, 2, 2, 1}, 3},
+        std::pair{ConvGeometry{11, 1, 1, 1, 1, 0}, 6}}) {
+    const int images = 5;
+    // ~20 % nonzeros, of varied values (dropout and average pooling scale spikes); image 3 empty.
+    auto X = random_vec(images * g.in_size(), -1, 1, 7, 1);
+    for (std::size_t i = 0; i < X.size(); ++i)
+      if (uniform01(7, 2, i) > 0.2 || static_cast<long>(i) / g.in_size() == 3) X[i] = 0;
+    const auto W = random_vec(Co * g.taps(), -1, 1, 7, 3), b = random_vec(Co, -1, 1, 7, 4);
+    EventRows<double> ev;
+    const long n = events_count<double>(images, g.in_size(), dev(X), ev);
+    EXPECT_EQ(n, std::count_if(X.begin(), X.end(), [](double v) { return v != 0; }));
+    events_fill<double>(images, g.in_size(), dev(X), ev);
+    const auto Wd = dev(W);
+    View1<double> Wt("Wt", W.size());
+    transpose_weights<double>(Co, g.taps(), Wd.data(), Wt);
+    const long M = images * g.positions();
+    View1<double> Y("Y", M * Co);
+    event_conv_forward<double>(g, Co, images, ev, Wt, dev(b).data(), Y.data());
+    expect_close(to_host(Y), conv_ref(g, images, Co, X, W, b), 1e-13, "event forward");
+    // Weight gradient of <conv(X), G>: the same as the gemm path's dY^T col, and accumulating.
+    const auto G = random_vec(M * Co, -1, 1, 7, 5);
+    View1<double> col("col", M * g.taps()), dW_ref("dW_ref", W.size()), dW("dW", W.size());
+    im2col<double>(g, images, dev(X), col);
+    rows_weight_grad<double>(M, g.taps(), Co, dev(G).data(), col.data(), dW_ref.data(), false);
+    View1<double> parts("parts", kEventGradBlocks * W.size());
+    event_conv_weight_grad<double>(g, Co, images, ev, dev(G).data(), parts, dW.data(), false);
+    expect_close(to_host(dW), to_host(dW_ref), 1e-12, "event dW");
+    event_conv_weight_grad<double>(g, Co, images, ev, dev(G).data(), parts, dW.data(), true);
+    auto twice = to_host(dW_ref);
+    for (double& v : twice) v *= 2;
+    expect_close(to_host(dW), twice, 1e-12, "event dW accumulated");
+  }
+}
+
 TEST(Pool2d, MaxAndAverageForwardAndBackward) {
   for (const auto& [size, stride, max] :
        {std::tuple{2, 2, true}, std::tuple{3, 2, true}, std::tuple{2, 2, false},
@@ -622,6 +662,59 @@ TEST(LayeredSnn, DropoutActsInTrainingOnly) {
   net.forward(train.bb);
   expect_close(net.logits_host(), z_train, 0, "the same key draws the same masks");
   EXPECT_NE(z_train, z_eval);
+}
+
+TEST(LayeredSnn, EventPathEqualsGemmPathAndAutoFollowsTheDensity) {
+  const int B = 4, H = 10, W = 9, T = 4;
+  auto specs = small_cnn();
+  specs.insert(specs.begin() + 3, dropout(0.3));  // scaled spikes into the second conv
+  Images im;
+  make_images(im, B, H, W, 5, true);
+  const auto labels = labels_of({0, 1, 2, 1});
+  std::vector<std::vector<double>> logits, grads;
+  for (InputPath path : {InputPath::Dense, InputPath::Events}) {
+    LayeredSnn<double> net(specs, 1, H, W, T, 3);
+    net.init_scaled(11, 4.0);
+    InputPathOptions io;
+    io.path = path;
+    net.set_input_path(io);
+    total_loss(net, im, labels, ce());
+    net.backward(im.bb);
+    logits.push_back(net.logits_host());
+    grads.push_back(to_host(net.grads()));
+    const auto use = net.path_use();
+    ASSERT_EQ(use.size(), 3u);  // conv 2, dense, readout (the first conv reads the image)
+    for (const auto& u : use) EXPECT_EQ(u.events, path == InputPath::Events) << u.layer;
+  }
+  expect_close(logits[1], logits[0], 1e-12, "logits");
+  expect_close(grads[1], grads[0], 1e-11, "gradients");
+  double norm = 0;  // not vacuous: the hidden layers' gradients are not all zero
+  for (double g : grads[0]) norm += g * g;
+  EXPECT_GT(norm, 0);
+  // Auto: events below the threshold, gemm at or above it, per layer and pass.
+  LayeredSnn<double> net(specs, 1, H, W, T, 3);
+  net.init_scaled(11, 4.0);
+  InputPathOptions io;
+  io.dense_density = 1e-9;  // every layer's input is denser: gemm
+  net.set_input_path(io);
+  total_loss(net, im, labels, ce());
+  for (const auto& u : net.path_use()) {
+    EXPECT_FALSE(u.events) << u.layer;
+    EXPECT_GT(u.density, 0);
+    EXPECT_LT(u.density, 1);
+  }
+  io.dense_density = 1;  // every density is below 1: events
+  net.set_input_path(io);
+  total_loss(net, im, labels, ce());
+  for (const auto& u : net.path_use()) EXPECT_TRUE(u.events) << u.layer;
+  expect_close(net.logits_host(), logits[0], 1e-12, "logits (auto)");
+  io.dense_density = 0;  // the built-in thresholds: conv layers by density, dense ones by gemm
+  net.set_input_path(io);
+  total_loss(net, im, labels, ce());
+  for (const auto& u : net.path_use())
+    EXPECT_EQ(u.events,
+              specs[u.layer - 1].kind == LayerKind::Conv && u.density < default_event_density(true))
+        << u.layer;
 }
 
 TEST(LayeredSnn, FloatAgreesWithDouble) {

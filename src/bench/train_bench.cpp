@@ -1,5 +1,8 @@
 #include "bench/train_bench.hpp"
 
+#include "bench/product_bench.hpp"
+
+#include <fmt/format.h>
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
@@ -155,12 +158,15 @@ class DirectMaker {
   DirectMaker(const Split& s, int B, int H, int W) : s_(s), B_(B), H_(H), W_(W) {
     img_ = View3<std::uint8_t>("bench_img", B, H, W);
     labels_ = View1<int>("bench_labels", B);
+    ids_ = View1<std::int64_t>("bench_ids", B);
   }
   void make(long first) {
     auto h_img = Kokkos::create_mirror_view(img_);
     auto h_l = Kokkos::create_mirror_view(labels_);
+    auto h_id = Kokkos::create_mirror_view(ids_);
     for (int b = 0; b < B_; ++b) {
       const int i = static_cast<int>((first + b) % s_.count);
+      h_id(b) = i;
       for (int y = 0; y < H_; ++y)
         for (int x = 0; x < W_; ++x)
           h_img(b, y, x) = s_.images[(static_cast<std::size_t>(i) * s_.height + y) * s_.width + x];
@@ -168,7 +174,10 @@ class DirectMaker {
     }
     Kokkos::deep_copy(img_, h_img);
     Kokkos::deep_copy(labels_, h_l);
+    Kokkos::deep_copy(ids_, h_id);
     builder_.build_images(img_, B_);
+    // A training pass, as the trainer's: batch statistics in norm layers, dropout on.
+    builder_.set_pass(true, static_cast<std::uint64_t>(first), ids_);
   }
   const BatchBuilder<Real>& input() const { return builder_; }
   View3<const Real> guidance() const { return {}; }
@@ -180,6 +189,7 @@ class DirectMaker {
   int B_, H_, W_;
   View3<std::uint8_t> img_;
   View1<int> labels_;
+  View1<std::int64_t> ids_;
   BatchBuilder<Real> builder_;
 };
 
@@ -328,16 +338,27 @@ void bench_layered(const TrainBenchOptions& o, const std::string& label, const S
                 std::to_string(s.height) + " x " + std::to_string(s.width) + " images");
   const int T = static_cast<int>(cfg.get_int("model.steps"));
   const std::string name = "layered:" + std::filesystem::path(o.layers).stem().string();
-  for (int B : o.batches) {
-    LayeredSnn<Real> model(specs, 1, crop, crop, T, 2);
-    model.init_scaled(1, cfg.get_float("model.hidden_init"));
-    model.set_allreduce([&comm](double* v, int n) { comm.allreduce_sum(v, n); });
-    LossParams lp;
-    lp.kind = LossKind::CrossEntropy;
-    DirectMaker<Real> maker(s, B, crop, crop);
-    const CaseResult r = run_case<Real>(model, maker, s, B, comm, o.seconds, lp);
-    if (comm.rank() == 0) print_row(label, name, "direct:T=" + std::to_string(T), B, r);
-  }
+  for (const auto& path : o.input_paths)
+    for (int B : o.batches) {
+      LayeredSnn<Real> model(specs, 1, crop, crop, T, 2);
+      model.init_scaled(1, cfg.get_float("model.hidden_init"));
+      model.set_allreduce([&comm](double* v, int n) { comm.allreduce_sum(v, n); });
+      InputPathOptions io;
+      io.path = parse_input_path(path);
+      model.set_input_path(io);
+      LossParams lp;
+      lp.kind = LossKind::CrossEntropy;
+      DirectMaker<Real> maker(s, B, crop, crop);
+      const CaseResult r = run_case<Real>(model, maker, s, B, comm, o.seconds, lp);
+      // The hidden layers' paths in the last step, e (events) or g (gemm), and input densities
+      // in percent.
+      std::string used;
+      for (const auto& u : model.path_use())
+        used += fmt::format("{}{}{}", used.empty() ? "" : ",", u.events ? "e" : "g",
+                            u.density >= 0 ? fmt::format("{:.1f}", 100 * u.density) : "");
+      if (comm.rank() == 0)
+        print_row(label, name, "T=" + std::to_string(T) + " " + path + ">" + used, B, r);
+    }
 }
 
 }  // namespace
@@ -345,6 +366,10 @@ void bench_layered(const TrainBenchOptions& o, const std::string& label, const S
 void run_train_bench(const TrainBenchOptions& o) {
   if (o.datasets.empty() && o.densities.empty() && o.layers.empty())
     throw Error("bench --train: give --density P and/or --dataset FILE.h5, or --layers CONFIG");
+  if (!o.layers.empty() && !o.densities.empty()) {
+    run_product_bench(o);  // --layers with --density: the hidden products alone
+    return;
+  }
   const Comm comm;
   MemoryTracker::install();
   if (comm.rank() == 0) {

@@ -37,7 +37,8 @@ CommandRunner add_bench_command(CLI::App& app, const std::string&) {
       ->delimiter(',');
   cmd->add_option("--density", t->densities,
                   "training: also random 128 x 128 spike inputs of these densities, e.g. "
-                  "0.007,0.25")
+                  "0.007,0.25; with --layers: the hidden layers' products alone (events "
+                  "against gemm) at these input densities")
       ->delimiter(',');
   cmd->add_option(
          "--input-path", t->input_paths,

@@ -146,14 +146,15 @@ const std::vector<ConfigKey>& config_schema() {
        {"double", "float"}},
       {"model.input_path",
        std::string("auto"),
-       "first layer's input current: events (gathers per input spike, cost ~ spikes), dense "
+       "first layer's input current (in a layered network: the products of every conv/dense "
+       "layer after the first): events (work per input spike, cost ~ spikes), dense "
        "(KokkosKernels gemm over all inputs and steps) or auto (dense when the batch's input "
        "spike density is at least model.dense_density)",
        {"auto", "events", "dense"}},
       {"model.dense_density",
        0.0,
        "input spike density at which auto takes the dense path; 0 = the built-in estimate for "
-       "this backend and layer width (docs/performance.md)",
+       "this backend and layer (docs/performance.md)",
        {},
        0,
        1},

@@ -72,6 +72,16 @@ void sum_over_time(int T, long N, View1<const Real> X, View1<Real> Y) {
 
 }  // namespace
 
+// Host: the crossover of `supsnn bench --train --layers configs/mstar-soc10e-conv-bn.toml
+// --density ...` on one core (docs/performance.md, "Event-driven hidden layers"): 20-40 % for
+// its conv layers at 8-128 images per pass; dense layers never pay (transposing W and the
+// gradient costs more than the events save at 4096 x 128). GPUs: the event kernels walk one
+// image per thread, so the gemm path is always taken there until a measurement says more.
+double default_event_density(bool conv) {
+  if constexpr (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) return 0;
+  return conv ? 0.2 : 0;
+}
+
 template <class Real>
 LayeredSnn<Real>::LayeredSnn(const std::vector<LayerSpec>& specs, int C, int H, int W, int steps,
                              int classes)
@@ -323,6 +333,44 @@ void LayeredSnn<Real>::norm_backward(Layer& L, View1<const Real> X, View1<const 
 }
 
 template <class Real>
+ConvGeometry LayeredSnn<Real>::geometry(const Layer& L) const {
+  return L.spec.kind == LayerKind::Conv ? L.conv : ConvGeometry{L.fan_in, 1, 1, 1, 1, 0};
+}
+
+template <class Real>
+bool LayeredSnn<Real>::choose_events(Layer& L, View1<const Real> X, long images) {
+  L.density = -1;
+  if (L.broadcast || path_.path == InputPath::Dense) return false;
+  const double threshold = path_.dense_density > 0
+                               ? path_.dense_density
+                               : default_event_density(L.spec.kind == LayerKind::Conv);
+  if (path_.path == InputPath::Auto && threshold <= 0) return false;
+  const long n = events_count<Real>(images, L.in_size(), X, L.ev);
+  L.density = static_cast<double>(n) / (static_cast<double>(images) * L.in_size());
+  if (path_.path == InputPath::Auto && L.density >= threshold) return false;
+  events_fill<Real>(images, L.in_size(), X, L.ev);
+  return true;
+}
+
+template <class Real>
+std::vector<typename LayeredSnn<Real>::PathUse> LayeredSnn<Real>::path_use() const {
+  std::vector<PathUse> u;
+  for (std::size_t l = 0; l < layers_.size(); ++l)
+    if (layers_[l].weights && !layers_[l].broadcast)
+      u.push_back({static_cast<int>(l + 1), layers_[l].density, layers_[l].events});
+  return u;
+}
+
+template <class Real>
+std::vector<typename LayeredSnn<Real>::Product> LayeredSnn<Real>::hidden_products() const {
+  std::vector<Product> p;
+  for (std::size_t l = 0; l < layers_.size(); ++l)
+    if (layers_[l].weights && !layers_[l].broadcast)
+      p.push_back({static_cast<int>(l + 1), geometry(layers_[l]), layers_[l].outC});
+  return p;
+}
+
+template <class Real>
 long LayeredSnn<Real>::rows_in(std::size_t l) const {
   return l == 0 ? B_ : static_cast<long>(T_) * B_;
 }
@@ -372,6 +420,13 @@ template <class Real>
 void LayeredSnn<Real>::weighted_forward(Layer& L, View1<const Real> X, long images) {
   const Real* Wp = params_.data() + L.w_off;
   const Real* bp = L.spec.bias ? params_.data() + L.b_off : nullptr;
+  L.events = choose_events(L, X, images);
+  if (L.events) {
+    grow(L.Wt, static_cast<long>(L.fan_in) * L.outC, "layered_Wt");
+    transpose_weights<Real>(L.outC, L.fan_in, Wp, L.Wt);
+    event_conv_forward<Real>(geometry(L), L.outC, images, L.ev, L.Wt, bp, L.cur.data());
+    return;
+  }
   if (L.spec.kind != LayerKind::Conv) {
     rows_forward<Real>(images, L.fan_in, L.outC, X.data(), Wp, bp, L.cur.data());
     return;
@@ -396,8 +451,14 @@ void LayeredSnn<Real>::weighted_backward(Layer& L, View1<const Real> X, View1<co
   if (L.spec.bias)
     rows_bias_grad<Real>(images * positions, L.outC, dcur.data(), ones_, grads_.data() + L.b_off,
                          false);
+  if (L.events) {
+    const long need = static_cast<long>(event_grad_blocks(geometry(L), images)) * L.fan_in * L.outC;
+    grow(parts_, need, "layered_event_parts");
+    event_conv_weight_grad<Real>(geometry(L), L.outC, images, L.ev, dcur.data(), parts_, dW, false);
+  }
   if (L.spec.kind != LayerKind::Conv) {
-    rows_weight_grad<Real>(images, L.fan_in, L.outC, dcur.data(), X.data(), dW, false);
+    if (!L.events)
+      rows_weight_grad<Real>(images, L.fan_in, L.outC, dcur.data(), X.data(), dW, false);
     if (dX.data()) rows_input_grad<Real>(images, L.fan_in, L.outC, dcur.data(), Wp, dX.data());
     return;
   }
@@ -405,10 +466,12 @@ void LayeredSnn<Real>::weighted_backward(Layer& L, View1<const Real> X, View1<co
   const long chunk = std::max(1L, std::min(images, kColBudget / per_image));
   for (long n0 = 0; n0 < images; n0 += chunk) {
     const long n = std::min(chunk, images - n0);
-    im2col<Real>(L.conv, static_cast<int>(n), span(X.data() + n0 * L.in_size(), n * L.in_size()),
-                 col_);
     const Real* dy = dcur.data() + n0 * L.out_size();
-    rows_weight_grad<Real>(n * positions, L.fan_in, L.outC, dy, col_.data(), dW, n0 > 0);
+    if (!L.events) {
+      im2col<Real>(L.conv, static_cast<int>(n), span(X.data() + n0 * L.in_size(), n * L.in_size()),
+                   col_);
+      rows_weight_grad<Real>(n * positions, L.fan_in, L.outC, dy, col_.data(), dW, n0 > 0);
+    }
     if (!dX.data()) continue;
     rows_input_grad<Real>(n * positions, L.fan_in, L.outC, dy, Wp, dcol_.data());
     col2im<Real>(L.conv, static_cast<int>(n), dcol_,

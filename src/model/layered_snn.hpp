@@ -14,9 +14,11 @@
 
 #include "config/layers.hpp"
 #include "data/batch.hpp"
+#include "kernels/event_conv.hpp"
 #include "kernels/im2col.hpp"
 #include "kernels/lif_layer.hpp"
 #include "kernels/pool2d.hpp"
+#include "model/input_current.hpp"
 #include "model/output_loss.hpp"
 
 namespace supsnn {
@@ -27,6 +29,10 @@ struct ParamBlock {
   std::vector<std::size_t> dims;
   std::size_t offset = 0;
 };
+
+// Input density below which `auto` takes the event-driven products in a conv (or dense) layer
+// after the first (kernels/event_conv.hpp); 0 where the gemm path is always taken.
+double default_event_density(bool conv);
 
 template <class Real>
 class LayeredSnn {
@@ -49,6 +55,26 @@ class LayeredSnn {
   // Sums doubles over all ranks in place (synchronised batch normalisation); unset: one rank.
   void set_allreduce(std::function<void(double*, int)> f) { allreduce_ = std::move(f); }
   std::string summary() const;  // one line per layer: kind, output shape, parameters
+  // How the conv and dense layers after the first one compute their products from their input
+  // (the spikes of the layer before): events, dense (im2col + gemm) or auto (events below the
+  // density threshold, 0 = default_event_density(conv)). Config keys model.input_path and
+  // model.dense_density.
+  void set_input_path(const InputPathOptions& o) { path_ = o; }
+  // Per layer after the first with weights: the input density of the last forward pass and
+  // whether it took the event path.
+  struct PathUse {
+    int layer = 0;  // 1-based, as in model.layers
+    double density = 0;
+    bool events = false;
+  };
+  std::vector<PathUse> path_use() const;
+  // The product of every conv/dense layer after the first, as a convolution (dense: 1 x 1 map).
+  struct Product {
+    int layer = 0;  // 1-based
+    ConvGeometry geometry;
+    int outputs = 0;
+  };
+  std::vector<Product> hidden_products() const;
 
   // Weights uniform in [-a, a], a = scale sqrt(3 / fan_in), a pure function of (seed, flat
   // index), as the deep SNN; biases 0; normalisation gamma 1, beta 0.
@@ -79,6 +105,10 @@ class LayeredSnn {
     LifLayerParams lif;
     bool weights = false, spiking = false;
     bool broadcast = false;  // first layer fed the same input at every step (direct code)
+    bool events = false;     // last forward took the event-driven products
+    double density = -1;     // input density of the last forward (-1: not measured)
+    EventRows<Real> ev;      // the input's nonzeros, kept for backward
+    View1<Real> Wt;          // W transposed (fan_in x out) for the event products
     int fan_in = 0;
     std::size_t w_off = 0, b_off = 0;
     std::size_t g_off = 0, run_off = 0;  // norm: gamma then beta in params; mean, var in running_
@@ -91,7 +121,9 @@ class LayeredSnn {
     View1<Real> coef;    // norm: per-channel factors (scale and shift; backward: 3C)
   };
   void reserve(int B);
-  long rows_in(std::size_t l) const;  // rows of layer l's input: T B, or B when broadcast
+  long rows_in(std::size_t l) const;            // rows of layer l's input: T B, or B when broadcast
+  ConvGeometry geometry(const Layer& L) const;  // dense: a 1 x 1 map of fan_in channels
+  bool choose_events(Layer& L, View1<const Real> X, long images);
   void weighted_forward(Layer& L, View1<const Real> X, long images);
   void weighted_backward(Layer& L, View1<const Real> X, View1<const Real> dcur, long images,
                          View1<Real> dX);
@@ -110,8 +142,10 @@ class LayeredSnn {
   std::vector<View1<Real>> act_, dact_;  // act_[l]: input of layer l; act_.back(): readout output
   View1<Real> col_, dcol_;               // im2col scratch (one chunk of images)
   View1<Real> ones_;                     // all 1: bias gradients as products
-  long col_images_ = 1;                  // images per im2col chunk of the largest conv layer
-  View3<Real> P_, dP_, G_;               // readout over time as (B, outputs, T) for the loss
+  View1<Real> parts_;                    // partial weight gradients of the event path
+  InputPathOptions path_;
+  long col_images_ = 1;     // images per im2col chunk of the largest conv layer
+  View3<Real> P_, dP_, G_;  // readout over time as (B, outputs, T) for the loss
   View1<Real> loss_;
 };
 

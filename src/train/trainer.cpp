@@ -12,6 +12,7 @@
 
 #include "ckpt/checkpoint.hpp"
 #include "common/atomic_file.hpp"
+#include "common/build_info.hpp"
 #include "common/error.hpp"
 #include "common/error_log.hpp"
 #include "common/progress.hpp"
@@ -202,6 +203,7 @@ std::unique_ptr<Model> make_model(const Config& cfg, int n, int m, const TimeGri
     auto model = std::make_unique<Model>(layer_specs(cfg), channels, height, width,
                                          static_cast<int>(cfg.get_int("model.steps")), n);
     model->init_scaled(seed, cfg.get_float("model.hidden_init"));
+    model->set_input_path(input_path_options(cfg));
     return model;
   } else if constexpr (std::is_same_v<Model, DeepSnn<Real>>) {
     std::vector<int> sizes{m};
@@ -279,6 +281,22 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     log.info("{}", model.summary());
     // Synchronised batch normalisation: statistics over the global batch, at any rank count.
     model.set_allreduce([&comm](double* v, int n) { comm.allreduce_sum(v, n); });
+    const InputPathOptions io = input_path_options(cfg);
+    if (io.path == InputPath::Auto && io.dense_density > 0)
+      log.info(
+          "hidden conv/dense products: auto (event-driven below input density {:.3g}, else "
+          "im2col + gemm)",
+          io.dense_density);
+    else if (io.path == InputPath::Auto)
+      log.info(
+          "hidden conv/dense products: auto (conv: event-driven below input density {:.3g}, "
+          "else im2col + gemm; dense: {})",
+          default_event_density(true),
+          default_event_density(false) > 0
+              ? fmt::format("event-driven below {:.3g}", default_event_density(false))
+              : std::string("gemm"));
+    else
+      log.info("hidden conv/dense products: {}", input_path_name(io.path));
   }
   if constexpr (deep) {
     std::string layers;
@@ -455,8 +473,8 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     st.config_toml = cfg.to_toml();
     st.world_size = comm.size();
     st.global_batch = batch;
-    st.version = SUPSNN_VERSION_STRING;
-    st.git_commit = SUPSNN_GIT_COMMIT_STRING;
+    st.version = build_version();
+    st.git_commit = build_commit();
     st.data_files = data_ids;
     return st;
   };
@@ -611,6 +629,13 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
         for (double r : model.spike_rates()) rates += fmt::format(" {:.3g}", r);
         log.info("{} spikes per neuron and sample (last batch):{}",
                  layered ? "spiking layers'" : "hidden", rates);
+      }
+      if constexpr (layered) {
+        std::string use;
+        for (const auto& u : model.path_use())
+          use += fmt::format("  layer {} {} (input density {:.3g})", u.layer,
+                             u.events ? "events" : "gemm", u.density);
+        log.info("hidden products (last batch):{}", use);
       }
       if (comm.rank() == 0) metrics.append(em);
       if (tb) {
