@@ -15,7 +15,7 @@
 #include <algorithm>
 
 #include "common.hpp"
-#include "event_conv_host.hpp"
+#include "conv_host.hpp"
 #include "im2col.hpp"
 
 namespace supsnn {
@@ -115,7 +115,7 @@ KOKKOS_INLINE_FUNCTION void for_each_reach(const ConvGeometry& g, int OH, int OW
   }
 }
 
-// Host execution spaces run the loops of kernels/event_conv_host.cpp (widest vectors of the CPU);
+// Host execution spaces run the loops of kernels/conv_host.cpp (widest vectors of the CPU);
 // devices the portable lambdas below. Dependent on Real so that the branch not taken is never
 // instantiated (a host function cannot be called from a device lambda).
 template <class Real>

@@ -60,6 +60,22 @@ void col2im(const ConvGeometry& g, int images, View1<const Real> dcol, View1<Rea
         const long n = q / (static_cast<long>(g.W) * g.H);
         Real* out = dX.data() + q * g.C;
         for (int c = 0; c < g.C; ++c) out[c] = Real(0);
+        if (g.stride == 1) {
+          // The taps that read (y, x) directly: oy = y + pad - dy in [0, OH), the same for x (the
+          // general loop's divisions per tap cost more than the C additions they guard).
+          const int dy0 = y + g.pad - OH + 1 > 0 ? y + g.pad - OH + 1 : 0;
+          const int dy1 = y + g.pad < g.K - 1 ? y + g.pad : g.K - 1;
+          const int dx0 = x + g.pad - OW + 1 > 0 ? x + g.pad - OW + 1 : 0;
+          const int dx1 = x + g.pad < g.K - 1 ? x + g.pad : g.K - 1;
+          for (int dy = dy0; dy <= dy1; ++dy)
+            for (int dx = dx0; dx <= dx1; ++dx) {
+              const Real* in = dcol.data() +
+                               ((n * OH + y + g.pad - dy) * OW + x + g.pad - dx) * taps +
+                               (dy * g.K + dx) * g.C;
+              for (int c = 0; c < g.C; ++c) out[c] += in[c];
+            }
+          return;
+        }
         for (int dy = 0; dy < g.K; ++dy) {
           const int sy = y + g.pad - dy;  // = oy stride
           if (sy < 0 || sy % g.stride != 0 || sy / g.stride >= OH) continue;

@@ -25,33 +25,39 @@ void pool2d_forward(const PoolGeometry& g, long images, View1<const Real> X, Vie
                     View1<int> arg) {
   const int OH = g.out_h(), OW = g.out_w();
   const Real inv = Real(1) / static_cast<Real>(g.size * g.size);
-  // One work item per output row of one image (index arithmetic per row, not per element).
+  // One work item per output row of one image (index arithmetic per row, not per element); the
+  // channels innermost, so that each window position is one contiguous run of C values.
   Kokkos::parallel_for(
       "supsnn::pool2d_forward",
       Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<long>>(0, images * OH),
       KOKKOS_LAMBDA(const long r) {
         const long n = r / OH;
         const int oy = static_cast<int>(r % OH);
-        const long image = n * g.H * g.W * g.C;
-        for (int ox = 0; ox < OW; ++ox)
-          for (int c = 0; c < g.C; ++c) {
-            Real acc = 0;
-            int best = -1;
-            for (int dy = 0; dy < g.size; ++dy)
-              for (int dx = 0; dx < g.size; ++dx) {
-                const int within = ((oy * g.stride + dy) * g.W + ox * g.stride + dx) * g.C + c;
-                const Real v = X(image + within);
-                if (!g.max)
-                  acc += v;
-                else if (best < 0 || v > acc) {
-                  acc = v;
-                  best = within;
-                }
+        const Real* x = X.data() + n * g.H * g.W * g.C;
+        for (int ox = 0; ox < OW; ++ox) {
+          Real* y = Y.data() + (r * OW + ox) * g.C;
+          int* best = g.max ? arg.data() + (r * OW + ox) * g.C : nullptr;
+          for (int dy = 0; dy < g.size; ++dy)
+            for (int dx = 0; dx < g.size; ++dx) {
+              const int within = ((oy * g.stride + dy) * g.W + ox * g.stride + dx) * g.C;
+              const Real* v = x + within;
+              if (dy == 0 && dx == 0) {  // the window's first element starts the max or sum
+                for (int c = 0; c < g.C; ++c) y[c] = v[c];
+                if (g.max)
+                  for (int c = 0; c < g.C; ++c) best[c] = within + c;
+              } else if (g.max) {
+                for (int c = 0; c < g.C; ++c)
+                  if (v[c] > y[c]) {  // strictly greater: the first maximum wins ties
+                    y[c] = v[c];
+                    best[c] = within + c;  // index within the image: fits an int
+                  }
+              } else {
+                for (int c = 0; c < g.C; ++c) y[c] += v[c];
               }
-            const long o = (r * OW + ox) * g.C + c;
-            Y(o) = g.max ? acc : acc * inv;
-            if (g.max) arg(o) = best;  // index within the image: fits an int
-          }
+            }
+          if (!g.max)
+            for (int c = 0; c < g.C; ++c) y[c] *= inv;
+        }
       });
 }
 
@@ -73,18 +79,20 @@ void pool2d_backward(const PoolGeometry& g, long images, View1<const Real> dY, V
         KOKKOS_LAMBDA(const long r) {
           const long n = r / OH;
           const int oy = static_cast<int>(r % OH);
-          const long image = n * g.H * g.W * g.C;
-          for (int ox = 0; ox < OW; ++ox)
-            for (int c = 0; c < g.C; ++c) {
-              const long o = ((r * OW) + ox) * g.C + c;
-              const Real d = dY(o);
-              const int best = g.max ? arg(o) : -1;
-              for (int dy = 0; dy < g.size; ++dy)
-                for (int dx = 0; dx < g.size; ++dx) {
-                  const int within = ((oy * g.stride + dy) * g.W + ox * g.stride + dx) * g.C + c;
-                  dX(image + within) = g.max ? (within == best ? d : Real(0)) : d * inv;
-                }
-            }
+          Real* dx_image = dX.data() + n * g.H * g.W * g.C;
+          for (int ox = 0; ox < OW; ++ox) {
+            const Real* d = dY.data() + (r * OW + ox) * g.C;
+            const int* best = g.max ? arg.data() + (r * OW + ox) * g.C : nullptr;
+            for (int dy = 0; dy < g.size; ++dy)
+              for (int dx = 0; dx < g.size; ++dx) {
+                const int within = ((oy * g.stride + dy) * g.W + ox * g.stride + dx) * g.C;
+                Real* out = dx_image + within;
+                if (g.max)
+                  for (int c = 0; c < g.C; ++c) out[c] = within + c == best[c] ? d[c] : Real(0);
+                else
+                  for (int c = 0; c < g.C; ++c) out[c] = d[c] * inv;
+              }
+          }
         });
     return;
   }

@@ -20,8 +20,12 @@ namespace {
 // Batch normalisation: running statistics' momentum and the variance floor (PyTorch's defaults).
 constexpr double kNormMomentum = 0.1, kNormEps = 1e-5;
 
-// Elements of one im2col chunk: bounds the scratch of a conv layer's product (64 MB in float).
-constexpr long kColBudget = 1L << 24;
+// Elements of one im2col chunk. CPUs: 2^18 floats (1 MB), so that the patch matrix a gemm
+// writes is still in cache when col2im reads it (2^24 made col2im a DRAM stream: 74 -> 85-92
+// samples/s on configs/bench-conv.toml, batch 8, and a third of the memory); a conv layer of
+// larger patches per image runs one image per chunk. GPUs: 2^24, few large products.
+constexpr long kColBudget =
+    Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible ? 1L << 18 : 1L << 24;
 
 std::string where(std::size_t l, LayerKind k) {
   return "model.layers[" + std::to_string(l + 1) + "] (" + layer_kind_name(k) + "): ";
@@ -464,16 +468,20 @@ void LayeredSnn<Real>::weighted_backward(Layer& L, View1<const Real> X, View1<co
   }
   const long per_image = positions * L.conv.taps();
   const long chunk = std::max(1L, std::min(images, kColBudget / per_image));
-  for (long n0 = 0; n0 < images; n0 += chunk) {
-    const long n = std::min(chunk, images - n0);
-    const Real* dy = dcur.data() + n0 * L.out_size();
-    if (!L.events) {
+  // The gemm path of the weight gradient (im2col per chunk); the event path has run above.
+  if (!L.events)
+    for (long n0 = 0; n0 < images; n0 += chunk) {
+      const long n = std::min(chunk, images - n0);
       im2col<Real>(L.conv, static_cast<int>(n), span(X.data() + n0 * L.in_size(), n * L.in_size()),
                    col_);
-      rows_weight_grad<Real>(n * positions, L.fan_in, L.outC, dy, col_.data(), dW, n0 > 0);
+      rows_weight_grad<Real>(n * positions, L.fan_in, L.outC, dcur.data() + n0 * L.out_size(),
+                             col_.data(), dW, n0 > 0);
     }
-    if (!dX.data()) continue;
-    rows_input_grad<Real>(n * positions, L.fan_in, L.outC, dy, Wp, dcol_.data());
+  if (!dX.data()) return;
+  for (long n0 = 0; n0 < images; n0 += chunk) {
+    const long n = std::min(chunk, images - n0);
+    rows_input_grad<Real>(n * positions, L.fan_in, L.outC, dcur.data() + n0 * L.out_size(), Wp,
+                          dcol_.data());
     col2im<Real>(L.conv, static_cast<int>(n), dcol_,
                  span(dX.data() + n0 * L.in_size(), n * L.in_size()));
   }

@@ -725,6 +725,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
 
 TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string& command_line,
                           const std::string& resume, bool overwrite) {
+  const auto start = std::chrono::steady_clock::now();
   comm.check_launch();
   const DataPlan plan = plan_data(cfg);
   // Every sample's values, before anything is written: bad data found mid-run costs the run.
@@ -746,21 +747,29 @@ TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string
   log->info("resolved configuration (also in {}/config.toml):\n{}", run_dir, cfg.to_toml());
   const bool deep =
       !cfg.get_int_list("model.hidden").empty() || !cfg.get_int_list("model.conv").empty();
+  const bool single = cfg.get_string("model.precision") == "float";
+  TrainSummary summary;
   if (!layer_specs(cfg).empty())
-    return cfg.get_string("model.precision") == "float"
-               ? train_typed<float, LayeredSnn<float>>(cfg, comm, *log, plan, resume, run,
-                                                       command_line)
-               : train_typed<double, LayeredSnn<double>>(cfg, comm, *log, plan, resume, run,
-                                                         command_line);
-  if (cfg.get_string("model.precision") == "float")
-    return deep ? train_typed<float, DeepSnn<float>>(cfg, comm, *log, plan, resume, run,
-                                                     command_line)
-                : train_typed<float, SeedBilayer<float>>(cfg, comm, *log, plan, resume, run,
-                                                         command_line);
-  return deep ? train_typed<double, DeepSnn<double>>(cfg, comm, *log, plan, resume, run,
-                                                     command_line)
-              : train_typed<double, SeedBilayer<double>>(cfg, comm, *log, plan, resume, run,
-                                                         command_line);
+    summary = single ? train_typed<float, LayeredSnn<float>>(cfg, comm, *log, plan, resume, run,
+                                                             command_line)
+                     : train_typed<double, LayeredSnn<double>>(cfg, comm, *log, plan, resume, run,
+                                                               command_line);
+  else if (single)
+    summary =
+        deep ? train_typed<float, DeepSnn<float>>(cfg, comm, *log, plan, resume, run, command_line)
+             : train_typed<float, SeedBilayer<float>>(cfg, comm, *log, plan, resume, run,
+                                                      command_line);
+  else
+    summary = deep ? train_typed<double, DeepSnn<double>>(cfg, comm, *log, plan, resume, run,
+                                                          command_line)
+                   : train_typed<double, SeedBilayer<double>>(cfg, comm, *log, plan, resume, run,
+                                                              command_line);
+  // The whole run as a user times it: data checks, every epoch with its evaluations and
+  // checkpoints, the final files.
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  log->info("run time {:.1f} min ({:.0f} s, {} rank(s))", wall / 60, wall, comm.size());
+  return summary;
 }
 
 }  // namespace supsnn

@@ -1,4 +1,4 @@
-#include "event_conv_host.hpp"
+#include "conv_host.hpp"
 
 #include <algorithm>
 
