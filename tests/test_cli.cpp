@@ -334,6 +334,10 @@ TEST(Cli, LayeredNetworkTrainsAndEvaluates) {
   r = test::run_supsnn("train --config net.toml", dir.str());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("layered SNN, T = 3 steps"), std::string::npos) << r.output;
+  // Which product each hidden layer took, and the run's wall time, as the log lines users read.
+  EXPECT_NE(r.output.find("hidden products (last batch):  layer 4 gemm"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("run time "), std::string::npos) << r.output;
   const auto at = r.output.find("final test accuracy: ");
   ASSERT_NE(at, std::string::npos) << r.output;
   const std::string reported = r.output.substr(at + 21, 6);
@@ -348,6 +352,18 @@ TEST(Cli, LayeredNetworkTrainsAndEvaluates) {
       << "reported " << reported << "\n"
       << r.output;
   EXPECT_NE(r.output.find("tank"), std::string::npos) << "per-class rows: " << r.output;
+  // The benchmark of this network on both paths, and its hidden products alone by density.
+  r = test::run_supsnn(
+      "bench --train --layers net.toml --batches 2 --seconds 0.05 --input-path events,dense",
+      dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("T=3:events>e"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("T=3:dense>g,g"), std::string::npos) << r.output;
+  r = test::run_supsnn("bench --train --layers net.toml --batches 2 --seconds 0.01 --density 0.1",
+                       dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("gemm/ev"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1x1x1024 k1 -> 16"), std::string::npos) << r.output;  // the dense layer
   // The report draws the first conv layer's kernels as the weight maps.
   r = test::run_supsnn("report run", dir.str());
   ASSERT_EQ(r.status, 0) << r.output;

@@ -357,7 +357,7 @@ void bench_layered(const TrainBenchOptions& o, const std::string& label, const S
         used += fmt::format("{}{}{}", used.empty() ? "" : ",", u.events ? "e" : "g",
                             u.density >= 0 ? fmt::format("{:.1f}", 100 * u.density) : "");
       if (comm.rank() == 0)
-        print_row(label, name, "T=" + std::to_string(T) + " " + path + ">" + used, B, r);
+        print_row(label, name, "T=" + std::to_string(T) + ":" + path + ">" + used, B, r);
     }
 }
 
