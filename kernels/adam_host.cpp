@@ -1,14 +1,9 @@
 #include "adam_host.hpp"
+#include "vector_clones.hpp"
 
 #include <cmath>
 
 namespace supsnn {
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__) && !defined(__NVCOMPILER)
-#define SUPSNN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define SUPSNN_VECTOR_CLONES
-#endif
 
 namespace {
 // The element update of kernels/adam.hpp, with the same operation order.

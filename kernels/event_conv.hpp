@@ -98,23 +98,6 @@ void transpose_weights(int out, int fan_in, const Real* W, View1<Real> Wt) {
       });
 }
 
-// Calls f(dst, tap_row) for every output position dst of image-local index (oy OW + ox) that the
-// input element (y, x, c) reaches, tap_row = (dy K + dx) C + c.
-template <class F>
-KOKKOS_INLINE_FUNCTION void for_each_reach(const ConvGeometry& g, int OH, int OW, int i, F&& f) {
-  const int c = i % g.C, p = i / g.C;
-  const int x = p % g.W, y = p / g.W;
-  for (int dy = 0; dy < g.K; ++dy) {
-    const int sy = y + g.pad - dy;  // = oy stride
-    if (sy < 0 || sy % g.stride != 0 || sy / g.stride >= OH) continue;
-    for (int dx = 0; dx < g.K; ++dx) {
-      const int sx = x + g.pad - dx;
-      if (sx < 0 || sx % g.stride != 0 || sx / g.stride >= OW) continue;
-      f((sy / g.stride) * OW + sx / g.stride, (dy * g.K + dx) * g.C + c);
-    }
-  }
-}
-
 // Host execution spaces run the loops of kernels/conv_host.cpp (widest vectors of the CPU);
 // devices the portable lambdas below. Dependent on Real so that the branch not taken is never
 // instantiated (a host function cannot be called from a device lambda).

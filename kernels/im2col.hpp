@@ -21,6 +21,38 @@ struct ConvGeometry {
   long positions() const { return static_cast<long>(out_h()) * out_w(); }
 };
 
+// Calls f(pos, tap_row) for every output position pos (oy OW + ox, within the image) that reads
+// the input element i = (y W + x) C + c of an image, tap_row = (dy K + dx) C + c its column of
+// the patch matrix: the gather of col2im and the scatter of the event products
+// (kernels/event_conv.hpp). Stride 1 takes the tap ranges directly (the general case's
+// divisions per tap cost more than the C-wide updates they guard).
+template <class F>
+KOKKOS_INLINE_FUNCTION void for_each_reach(const ConvGeometry& g, int OH, int OW, int i, F&& f) {
+  const int c = i % g.C, p = i / g.C;
+  const int x = p % g.W, y = p / g.W;
+  if (g.stride == 1) {
+    // oy = y + pad - dy in [0, OH)  <=>  dy in [y + pad - OH + 1, y + pad], within [0, K).
+    const int dy0 = y + g.pad - OH + 1 > 0 ? y + g.pad - OH + 1 : 0;
+    const int dy1 = y + g.pad < g.K - 1 ? y + g.pad : g.K - 1;
+    const int dx0 = x + g.pad - OW + 1 > 0 ? x + g.pad - OW + 1 : 0;
+    const int dx1 = x + g.pad < g.K - 1 ? x + g.pad : g.K - 1;
+    for (int dy = dy0; dy <= dy1; ++dy) {
+      const int base = (y + g.pad - dy) * OW + x + g.pad;
+      for (int dx = dx0; dx <= dx1; ++dx) f(base - dx, (dy * g.K + dx) * g.C + c);
+    }
+    return;
+  }
+  for (int dy = 0; dy < g.K; ++dy) {
+    const int sy = y + g.pad - dy;  // = oy stride
+    if (sy < 0 || sy % g.stride != 0 || sy / g.stride >= OH) continue;
+    for (int dx = 0; dx < g.K; ++dx) {
+      const int sx = x + g.pad - dx;
+      if (sx < 0 || sx % g.stride != 0 || sx / g.stride >= OW) continue;
+      f((sy / g.stride) * OW + sx / g.stride, (dy * g.K + dx) * g.C + c);
+    }
+  }
+}
+
 // col (images x positions, taps) from X (images, H, W, C).
 template <class Real>
 void im2col(const ConvGeometry& g, int images, View1<const Real> X, View1<Real> col) {
@@ -56,37 +88,15 @@ void col2im(const ConvGeometry& g, int images, View1<const Real> dcol, View1<Rea
   Kokkos::parallel_for(
       "supsnn::col2im", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<long>>(0, pixels),
       KOKKOS_LAMBDA(const long q) {
-        const int x = static_cast<int>(q % g.W), y = static_cast<int>((q / g.W) % g.H);
         const long n = q / (static_cast<long>(g.W) * g.H);
+        const int within = static_cast<int>(q - n * g.H * g.W);  // y W + x
         Real* out = dX.data() + q * g.C;
         for (int c = 0; c < g.C; ++c) out[c] = Real(0);
-        if (g.stride == 1) {
-          // The taps that read (y, x) directly: oy = y + pad - dy in [0, OH), the same for x (the
-          // general loop's divisions per tap cost more than the C additions they guard).
-          const int dy0 = y + g.pad - OH + 1 > 0 ? y + g.pad - OH + 1 : 0;
-          const int dy1 = y + g.pad < g.K - 1 ? y + g.pad : g.K - 1;
-          const int dx0 = x + g.pad - OW + 1 > 0 ? x + g.pad - OW + 1 : 0;
-          const int dx1 = x + g.pad < g.K - 1 ? x + g.pad : g.K - 1;
-          for (int dy = dy0; dy <= dy1; ++dy)
-            for (int dx = dx0; dx <= dx1; ++dx) {
-              const Real* in = dcol.data() +
-                               ((n * OH + y + g.pad - dy) * OW + x + g.pad - dx) * taps +
-                               (dy * g.K + dx) * g.C;
-              for (int c = 0; c < g.C; ++c) out[c] += in[c];
-            }
-          return;
-        }
-        for (int dy = 0; dy < g.K; ++dy) {
-          const int sy = y + g.pad - dy;  // = oy stride
-          if (sy < 0 || sy % g.stride != 0 || sy / g.stride >= OH) continue;
-          for (int dx = 0; dx < g.K; ++dx) {
-            const int sx = x + g.pad - dx;
-            if (sx < 0 || sx % g.stride != 0 || sx / g.stride >= OW) continue;
-            const Real* in = dcol.data() + ((n * OH + sy / g.stride) * OW + sx / g.stride) * taps +
-                             (dy * g.K + dx) * g.C;
-            for (int c = 0; c < g.C; ++c) out[c] += in[c];
-          }
-        }
+        const Real* image = dcol.data() + n * OH * OW * taps;
+        for_each_reach(g, OH, OW, within * g.C, [&](int pos, int tap) {
+          const Real* in = image + static_cast<long>(pos) * taps + tap;  // channel 0 of the tap
+          for (int c = 0; c < g.C; ++c) out[c] += in[c];
+        });
       });
 }
 

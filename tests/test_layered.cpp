@@ -682,7 +682,7 @@ TEST(LayeredSnn, EventPathEqualsGemmPathAndAutoFollowsTheDensity) {
     net.backward(im.bb);
     logits.push_back(net.logits_host());
     grads.push_back(to_host(net.grads()));
-    const auto use = net.path_use();
+    const auto use = net.hidden_layers();
     ASSERT_EQ(use.size(), 3u);  // conv 2, dense, readout (the first conv reads the image)
     for (const auto& u : use) EXPECT_EQ(u.events, path == InputPath::Events) << u.layer;
   }
@@ -698,7 +698,7 @@ TEST(LayeredSnn, EventPathEqualsGemmPathAndAutoFollowsTheDensity) {
   io.dense_density = 1e-9;  // every layer's input is denser: gemm
   net.set_input_path(io);
   total_loss(net, im, labels, ce());
-  for (const auto& u : net.path_use()) {
+  for (const auto& u : net.hidden_layers()) {
     EXPECT_FALSE(u.events) << u.layer;
     EXPECT_GT(u.density, 0);
     EXPECT_LT(u.density, 1);
@@ -706,12 +706,12 @@ TEST(LayeredSnn, EventPathEqualsGemmPathAndAutoFollowsTheDensity) {
   io.dense_density = 1;  // every density is below 1: events
   net.set_input_path(io);
   total_loss(net, im, labels, ce());
-  for (const auto& u : net.path_use()) EXPECT_TRUE(u.events) << u.layer;
+  for (const auto& u : net.hidden_layers()) EXPECT_TRUE(u.events) << u.layer;
   expect_close(net.logits_host(), logits[0], 1e-12, "logits (auto)");
   io.dense_density = 0;  // the built-in thresholds: conv layers by density, dense ones by gemm
   net.set_input_path(io);
   total_loss(net, im, labels, ce());
-  for (const auto& u : net.path_use())
+  for (const auto& u : net.hidden_layers())
     EXPECT_EQ(u.events,
               specs[u.layer - 1].kind == LayerKind::Conv && u.density < default_event_density(true))
         << u.layer;

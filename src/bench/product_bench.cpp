@@ -52,7 +52,7 @@ void run_product_bench(const TrainBenchOptions& o) {
       std::filesystem::path(o.layers).filename().c_str(), ExecSpace::name());
   std::printf("%-6s %-28s %6s %8s %10s %10s %8s\n", "layer", "shape", "images", "density",
               "events ms", "gemm ms", "gemm/ev");
-  for (const auto& p : net.hidden_products())
+  for (const auto& p : net.hidden_layers())
     for (int B : o.batches) {
       const ConvGeometry& g = p.geometry;
       const long images = static_cast<long>(T) * B, in = g.in_size();

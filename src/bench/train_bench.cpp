@@ -353,7 +353,7 @@ void bench_layered(const TrainBenchOptions& o, const std::string& label, const S
       // The hidden layers' paths in the last step, e (events) or g (gemm), and input densities
       // in percent.
       std::string used;
-      for (const auto& u : model.path_use())
+      for (const auto& u : model.hidden_layers())
         used += fmt::format("{}{}{}", used.empty() ? "" : ",", u.events ? "e" : "g",
                             u.density >= 0 ? fmt::format("{:.1f}", 100 * u.density) : "");
       if (comm.rank() == 0)

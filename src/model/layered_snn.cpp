@@ -357,21 +357,14 @@ bool LayeredSnn<Real>::choose_events(Layer& L, View1<const Real> X, long images)
 }
 
 template <class Real>
-std::vector<typename LayeredSnn<Real>::PathUse> LayeredSnn<Real>::path_use() const {
-  std::vector<PathUse> u;
-  for (std::size_t l = 0; l < layers_.size(); ++l)
-    if (layers_[l].weights && !layers_[l].broadcast)
-      u.push_back({static_cast<int>(l + 1), layers_[l].density, layers_[l].events});
-  return u;
-}
-
-template <class Real>
-std::vector<typename LayeredSnn<Real>::Product> LayeredSnn<Real>::hidden_products() const {
-  std::vector<Product> p;
-  for (std::size_t l = 0; l < layers_.size(); ++l)
-    if (layers_[l].weights && !layers_[l].broadcast)
-      p.push_back({static_cast<int>(l + 1), geometry(layers_[l]), layers_[l].outC});
-  return p;
+std::vector<typename LayeredSnn<Real>::HiddenLayer> LayeredSnn<Real>::hidden_layers() const {
+  std::vector<HiddenLayer> h;
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& L = layers_[l];
+    if (L.weights && !L.broadcast)
+      h.push_back({static_cast<int>(l + 1), geometry(L), L.outC, L.density, L.events});
+  }
+  return h;
 }
 
 template <class Real>

@@ -60,21 +60,16 @@ class LayeredSnn {
   // density threshold, 0 = default_event_density(conv)). Config keys model.input_path and
   // model.dense_density.
   void set_input_path(const InputPathOptions& o) { path_ = o; }
-  // Per layer after the first with weights: the input density of the last forward pass and
-  // whether it took the event path.
-  struct PathUse {
+  // Every conv/dense layer after the first: its product as a convolution (dense: a 1 x 1 map of
+  // fan_in channels), and the input density and path of the last forward pass.
+  struct HiddenLayer {
     int layer = 0;  // 1-based, as in model.layers
-    double density = 0;
-    bool events = false;
-  };
-  std::vector<PathUse> path_use() const;
-  // The product of every conv/dense layer after the first, as a convolution (dense: 1 x 1 map).
-  struct Product {
-    int layer = 0;  // 1-based
     ConvGeometry geometry;
     int outputs = 0;
+    double density = -1;  // -1: not measured (a forced path, or a layer auto never runs on events)
+    bool events = false;
   };
-  std::vector<Product> hidden_products() const;
+  std::vector<HiddenLayer> hidden_layers() const;
 
   // Weights uniform in [-a, a], a = scale sqrt(3 / fan_in), a pure function of (seed, flat
   // index), as the deep SNN; biases 0; normalisation gamma 1, beta 0.

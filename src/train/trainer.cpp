@@ -290,11 +290,8 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     else if (io.path == InputPath::Auto)
       log.info(
           "hidden conv/dense products: auto (conv: event-driven below input density {:.3g}, "
-          "else im2col + gemm; dense: {})",
-          default_event_density(true),
-          default_event_density(false) > 0
-              ? fmt::format("event-driven below {:.3g}", default_event_density(false))
-              : std::string("gemm"));
+          "else im2col + gemm; dense: gemm)",
+          default_event_density(true));
     else
       log.info("hidden conv/dense products: {}", input_path_name(io.path));
   }
@@ -632,7 +629,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       }
       if constexpr (layered) {
         std::string use;
-        for (const auto& u : model.path_use())
+        for (const auto& u : model.hidden_layers())
           use += fmt::format("  layer {} {} (input density {:.3g})", u.layer,
                              u.events ? "events" : "gemm", u.density);
         log.info("hidden products (last batch):{}", use);
