@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -346,6 +347,20 @@ TEST(Cli, LayeredNetworkTrainsAndEvaluates) {
   for (const char* name : {"layer1.W", "layer2.gamma", "layer2.beta", "layer2.running_mean",
                            "layer2.running_var", "layer4.W", "layer4.b", "layer6.W", "layer6.b"})
     EXPECT_TRUE(h5::exists(f, name)) << name;
+  {
+    // A float network's parameters are stored as floats; the chosen epoch's figures go with them.
+    const hid_t d = H5Dopen2(f.id(), "layer1.W", H5P_DEFAULT);
+    const hid_t t = H5Dget_type(d);
+    EXPECT_EQ(H5Tget_class(t), H5T_FLOAT);
+    EXPECT_EQ(H5Tget_size(t), 4U);
+    H5Tclose(t);
+    H5Dclose(d);
+  }
+  EXPECT_EQ(h5::attr_string(f, "select"), "best-val");
+  EXPECT_GE(h5::attr_int(f, "epoch"), 1);
+  char stored[32];
+  std::snprintf(stored, sizeof stored, "%.4f", h5::attr_double(f, "test_accuracy"));
+  EXPECT_EQ(stored, reported);
   r = test::run_supsnn("evaluate --model run/model.h5", dir.str());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("on split 'test': accuracy " + reported), std::string::npos)

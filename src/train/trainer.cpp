@@ -685,9 +685,22 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
         // resolved config that describes the network.
         h5::set_attr(f, "network", std::string("layered"));
         h5::set_attr(f, "config", cfg.to_toml());
+        // Provenance of the saved weights: the epoch train.select chose and its figures, so that
+        // `supsnn evaluate` of a shipped model can be checked against what its run reported.
+        if (!summary.epochs.empty()) {
+          const EpochMetrics& c = selector.chosen();
+          h5::set_attr(f, "epoch", static_cast<std::int64_t>(c.epoch));
+          h5::set_attr(f, "select", std::string(selector.best_val() ? "best-val" : "last"));
+          if (val) h5::set_attr(f, "validation_accuracy", c.val_accuracy);
+          if (test) h5::set_attr(f, "test_accuracy", c.test_accuracy);
+        }
+        // Parameters in the model's precision: a float network's weights are floats (an
+        // average kept in double is rounded as the network rounds it when it loads them), so
+        // a float model.h5 is half the size and evaluates the same.
+        const std::vector<Real> stored(summary.weights.begin(), summary.weights.end());
         for (const ParamBlock& pb : model.param_blocks())
           h5::write(f, pb.name, std::vector<hsize_t>(pb.dims.begin(), pb.dims.end()),
-                    summary.weights.data() + pb.offset);
+                    stored.data() + pb.offset);
         const std::vector<double> buffers =
             !chosen_weights.empty() ? chosen_buffers : model.buffers_host();
         for (const ParamBlock& pb : model.buffer_blocks())
