@@ -209,6 +209,59 @@ TEST(Cli, BestValidationSelectionWithShiftPoolAndDecay) {
   const auto w_best = h5::read<double>(h5::open_file(dir.file("best/model.h5")), "W");
   const auto w_stop = h5::read<double>(h5::open_file(dir.file("stopped/model.h5")), "W");
   EXPECT_EQ(w_best, w_stop);
+  // train.test_every: the test split only every k-th epoch, at the last epoch and where best-val
+  // is about to choose; the same training, choice, figures and weights, NaN elsewhere.
+  auto rows = [&](const std::string& run) {
+    std::istringstream in(read_file(dir.file(run + "/metrics.csv")));
+    std::vector<std::vector<double>> out;
+    std::string row;
+    std::getline(in, row);
+    while (std::getline(in, row)) {
+      std::vector<double> v;
+      std::stringstream ls(row);
+      for (std::string cell; std::getline(ls, cell, ',');) v.push_back(std::stod(cell));
+      out.push_back(v);
+    }
+    return out;
+  };
+  r = test::run_supsnn(common +
+                           "--set train.epochs=6 --set train.select=\"best-val\" "
+                           "--set train.test_every=0 --run-dir sparse",
+                       dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("test not evaluated (train.test_every)"), std::string::npos)
+      << r.output;
+  r = test::run_supsnn(common +
+                           "--set train.epochs=6 --set train.select=\"best-val\" "
+                           "--set train.test_every=4 --run-dir every4",
+                       dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(read_file(dir.file("sparse/selection.csv")), sel);
+  EXPECT_EQ(read_file(dir.file("every4/selection.csv")), sel);
+  EXPECT_EQ(h5::read<double>(h5::open_file(dir.file("sparse/model.h5")), "W"), w_best);
+  const auto all = rows("best"), sparse = rows("sparse"), every4 = rows("every4");
+  ASSERT_EQ(all.size(), 6u);
+  ASSERT_EQ(sparse.size(), 6u);
+  ASSERT_EQ(every4.size(), 6u);
+  double top = -1, top_loss = 0;
+  int skipped = 0;
+  for (std::size_t e = 0; e < all.size(); ++e) {
+    const bool chosen_now = all[e][4] > top || (all[e][4] == top && all[e][3] < top_loss);
+    if (chosen_now) top = all[e][4], top_loss = all[e][3];
+    const bool last = e + 1 == all.size();
+    for (int k : {0, 4}) {
+      const auto& v = k == 0 ? sparse[e] : every4[e];
+      EXPECT_EQ(v[4], all[e][4]) << "epoch " << e + 1;  // validation: every epoch
+      const bool tested = chosen_now || last || (k > 0 && (e + 1) % k == 0);
+      if (tested) {
+        EXPECT_EQ(v[6], all[e][6]) << "epoch " << e + 1 << ", test_every " << k;
+      } else {
+        EXPECT_TRUE(std::isnan(v[6])) << "epoch " << e + 1 << ", test_every " << k;
+        ++skipped;
+      }
+    }
+  }
+  std::printf("train.test_every: %d of 12 epoch rows without a test evaluation\n", skipped);
   // best-val needs a validation split.
   r = test::run_supsnn(
       "train --set data.train=data.h5 --set train.select=\"best-val\" --run-dir noval", dir.str());

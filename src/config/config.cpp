@@ -268,6 +268,14 @@ const std::vector<ConfigKey>& config_schema() {
        "with the best validation accuracy, ties: lower validation loss, then earlier)",
        {"last", "best-val"}},
       {"train.eval_batch_size", 64L, "batch size of test-set evaluation", {}, 1, 1e9},
+      {"train.test_every",
+       1L,
+       "evaluate the test split after every k-th epoch, the last epoch and (best-val) every "
+       "epoch that becomes the chosen one; 0 = only those two; other epochs' test columns are "
+       "NaN",
+       {},
+       0,
+       1e9},
       {"train.max_steps",
        0L,
        "stop after this many optimiser steps in all (a checkpoint is written); 0 = no limit",

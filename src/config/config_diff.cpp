@@ -7,7 +7,7 @@ namespace supsnn {
 
 const std::vector<std::string>& keys_a_resume_may_change() {
   static const std::vector<std::string> keys = {
-      "train.epochs",        "train.max_steps", "train.eval_batch_size",
+      "train.epochs",        "train.max_steps", "train.eval_batch_size", "train.test_every",
       "train.comm",          "optim.lr",        "optim.schedule",
       "optim.milestones",    "optim.gamma",     "optim.ema",
       "checkpoint.*",        "run.*",           "data.train",

@@ -23,11 +23,15 @@ class EpochSelector {
   }
   bool best_val() const { return best_val_; }
 
+  // Whether an epoch with these validation figures would become the chosen one (reads only
+  // the validation columns, so it can be asked before the test split is evaluated).
+  bool would_choose(const EpochMetrics& em) const {
+    return chosen_.epoch == 0 || !best_val_ || em.val_accuracy > chosen_.val_accuracy ||
+           (em.val_accuracy == chosen_.val_accuracy && em.val_loss < chosen_.val_loss);
+  }
   // Offers an epoch's metrics; true when it becomes the chosen epoch (then keep its weights).
   bool offer(const EpochMetrics& em) {
-    const bool better = chosen_.epoch == 0 || !best_val_ ||
-                        em.val_accuracy > chosen_.val_accuracy ||
-                        (em.val_accuracy == chosen_.val_accuracy && em.val_loss < chosen_.val_loss);
+    const bool better = would_choose(em);
     if (better) chosen_ = em;
     return better;
   }

@@ -338,6 +338,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   lp.temperature = cfg.get_float("loss.temperature");
 
   const long epochs = cfg.get_int("train.epochs");
+  const long test_every = cfg.get_int("train.test_every");
   const int batch = static_cast<int>(cfg.get_int("train.batch_size"));
   if (batch % comm.size() != 0)
     throw Error("train.batch_size = " + std::to_string(batch) + " is not a multiple of the " +
@@ -609,18 +610,24 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
         em.val_loss = r.loss;
         em.val_accuracy = r.accuracy;
       }
-      if (test) {
+      // train.test_every: the test split only where a figure is reported (every k-th epoch, the
+      // last, the epoch best-val is about to choose); the choice itself reads validation only.
+      const bool test_now =
+          test && ((test_every > 0 && epoch % test_every == 0) || epoch == epochs ||
+                   (selector.best_val() && selector.would_choose(em)));
+      if (test_now) {
         const EvalResult r = evaluate(*test, test_indices);
         em.test_loss = r.loss;
         em.test_accuracy = r.accuracy;
         em.test_confusion = r.confusion;
       }
-      log.info(
-          "epoch {}/{}  train loss {:.6g}  train acc {:.4f}{}  test loss {:.6g}  test acc {:.4f}  "
-          "lr {:.3g}  {:.1f} samples/s",
-          epoch, epochs, em.train_loss, em.train_accuracy,
-          val ? fmt::format("  val acc {:.4f}", em.val_accuracy) : std::string(), em.test_loss,
-          em.test_accuracy, lr, em.samples_per_s);
+      log.info("epoch {}/{}  train loss {:.6g}  train acc {:.4f}{}{}  lr {:.3g}  {:.1f} samples/s",
+               epoch, epochs, em.train_loss, em.train_accuracy,
+               val ? fmt::format("  val acc {:.4f}", em.val_accuracy) : std::string(),
+               test_now || !test ? fmt::format("  test loss {:.6g}  test acc {:.4f}",
+                                               em.test_loss, em.test_accuracy)
+                                 : std::string("  test not evaluated (train.test_every)"),
+               lr, em.samples_per_s);
       if constexpr (deep || layered) {
         std::string rates;
         for (double r : model.spike_rates()) rates += fmt::format(" {:.3g}", r);
