@@ -123,6 +123,35 @@ void unused_penalty(const Exec& exec, const GView2<Exec> W, const int j,
       });
 }
 
+// Kernel: per-neuron weight normalisation (Diehl and Cook 2015): row j is scaled so that its
+// weights sum to `sum` (when their sum is positive), then clamped to [w_min, w_max]. Fences (the
+// scale is a reduction the host reads).
+template <class Exec>
+void normalise_row(const Exec& exec, const GView2<Exec> W, const int j, const double sum,
+                   const double w_min, const double w_max) {
+  const int m = static_cast<int>(W.extent(1));
+  double have = 0;
+  Kokkos::parallel_reduce(
+      "supsnn::stdp_row_sum", Kokkos::RangePolicy<Exec>(exec, 0, m),
+      KOKKOS_LAMBDA(const int i, double& acc) { acc += W(j, i); }, have);
+  if (!(have > 0)) return;
+  const double f = sum / have;
+  Kokkos::parallel_for(
+      "supsnn::stdp_normalise_row", Kokkos::RangePolicy<Exec>(exec, 0, m),
+      KOKKOS_LAMBDA(const int i) {
+        const double w = W(j, i) * f;
+        W(j, i) = w < w_min ? w_min : (w > w_max ? w_max : w);
+      });
+  exec.fence();  // the caller's host loop reads W next
+}
+
+// Homeostasis after a training sample (host): each neuron's threshold offset rises by `plus` per
+// spike it fired in the sample, then every offset decays by the factor `decay`.
+inline void homeostasis_update(std::vector<double>& theta, const std::vector<int>& fired,
+                               double plus, double decay) {
+  for (std::size_t j = 0; j < theta.size(); ++j) theta[j] = (theta[j] + plus * fired[j]) * decay;
+}
+
 // Neuron state of one sample (host).
 struct LifState {
   std::vector<double> P;        // membrane potential
@@ -148,19 +177,22 @@ inline void lif_integrate(const LifParams& lp, LifState& s, int t, const double*
   }
 }
 
-// Winner-take-all and spikes of step t after integration (host). The first time any potential
-// reaches th (P >= th, the spike condition, so the first output spike of a sample always comes
-// with the winner-take-all), the argmax (lowest index on ties) wins, or `forced` when >= 0
-// (teacher mode), and
+// Winner-take-all and spikes of step t after integration (host). Neuron j's threshold is
+// th + theta[j] (theta: the homeostatic offsets, guide.theta_plus; null = all 0). The first time
+// any potential reaches its threshold (the spike condition, so the first output spike of a sample
+// always comes with the winner-take-all), the neuron furthest above its threshold (lowest index on
+// ties; with theta = 0 the argmax of P) wins, or `forced` when >= 0 (teacher mode), and
 // every other neuron is set to p_inhibit for the rest of the sample. Then every non-inhibited,
-// non-refractory neuron with P >= th spikes: P = p_reset, refractory for steps t+1..t+t_ref.
-// Writes the spiking neurons to spikes (returns their count).
-inline int lif_fire(const LifParams& lp, LifState& s, int t, double th, int forced, int* spikes) {
+// non-refractory neuron at or above its threshold spikes: P = p_reset, refractory for steps
+// t+1..t+t_ref. Writes the spiking neurons to spikes (returns their count).
+inline int lif_fire(const LifParams& lp, LifState& s, int t, double th, int forced, int* spikes,
+                    const double* theta = nullptr) {
   const int n = static_cast<int>(s.P.size());
+  auto over = [&](int j) { return s.P[j] - (theta ? th + theta[j] : th); };
   if (s.winner < 0) {
     int best = -1;
     for (int j = 0; j < n; ++j)
-      if (s.P[j] >= th && (best < 0 || s.P[j] > s.P[best])) best = j;
+      if (over(j) >= 0 && (best < 0 || over(j) > over(best))) best = j;
     if (best >= 0) {
       s.winner = forced >= 0 ? forced : best;
       for (int j = 0; j < n; ++j)
@@ -172,7 +204,7 @@ inline int lif_fire(const LifParams& lp, LifState& s, int t, double th, int forc
   }
   int ns = 0;
   for (int j = 0; j < n; ++j) {
-    if (s.inhibited[j] || t <= s.ref_until[j] || !(s.P[j] >= th)) continue;
+    if (s.inhibited[j] || t <= s.ref_until[j] || !(over(j) >= 0)) continue;
     s.P[j] = lp.p_reset;
     s.ref_until[j] = t + lp.t_ref;
     spikes[ns++] = j;
@@ -197,9 +229,12 @@ inline void stdp_update_ref(const StdpParams& p, double* w, const std::uint8_t* 
 // One whole sample on dense trains: W (n x m, row-major) is updated in place when `learn`;
 // trace (n x T, steps 1..T) receives the potentials after integration and before
 // winner-take-all/reset of each step. Returns the winner (-1 when no potential reached th).
+// theta: per-neuron threshold offsets (null = 0); normalise > 0: the winner's row is scaled to
+// sum normalise x m after the penalty (learning samples with a winner).
 inline int guide_sample_ref(const LifParams& lp, const StdpParams& sp, double penalty,
                             std::vector<double>& W, int n, int m, int T, const std::uint8_t* x,
-                            double th, bool learn, int forced, double* trace) {
+                            double th, bool learn, int forced, double* trace,
+                            const double* theta = nullptr, double normalise = 0) {
   LifState s;
   s.reset(n, lp.p_rest);
   std::vector<double> cur(static_cast<std::size_t>(n));
@@ -215,7 +250,7 @@ inline int guide_sample_ref(const LifParams& lp, const StdpParams& sp, double pe
     lif_integrate(lp, s, t, cur.data(), 1);
     if (trace)
       for (int j = 0; j < n; ++j) trace[static_cast<std::size_t>(j) * T + t - 1] = s.P[j];
-    const int ns = lif_fire(lp, s, t, th, forced, spikes.data());
+    const int ns = lif_fire(lp, s, t, th, forced, spikes.data(), theta);
     if (learn)
       for (int q = 0; q < ns; ++q)
         stdp_update_ref(sp, &W[static_cast<std::size_t>(spikes[q]) * m], x, m, T, t);
@@ -227,6 +262,16 @@ inline int guide_sample_ref(const LifParams& lp, const StdpParams& sp, double pe
       double& w = W[static_cast<std::size_t>(s.winner) * m + i];
       if (!any) w = w - penalty < sp.w_min ? sp.w_min : w - penalty;
     }
+  if (learn && s.winner >= 0 && normalise > 0) {
+    double* w = &W[static_cast<std::size_t>(s.winner) * m];
+    double have = 0;
+    for (int i = 0; i < m; ++i) have += w[i];
+    if (have > 0)
+      for (int i = 0; i < m; ++i) {
+        const double v = w[i] * (normalise * m / have);
+        w[i] = v < sp.w_min ? sp.w_min : (v > sp.w_max ? sp.w_max : v);
+      }
+  }
   return s.winner;
 }
 

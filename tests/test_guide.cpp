@@ -239,6 +239,115 @@ TEST(StdpGuide, TeacherForcesTheClassNeuron) {
   EXPECT_EQ(P(1, 12), 0.0);                                        // spiked at 11 (P >= th), reset
 }
 
+// Homeostasis (guide.theta_plus / theta_decay) by hand: without weight changes (sigma 0, no
+// penalty) neuron 0 spikes at 6, 15 and 24, so its offset becomes (0 + 4 x 3) x 0.5 = 6 and its
+// threshold 17: in the next sample it first reaches it at step 9 (P = 2t = 18), not 6.
+TEST(StdpGuide, HomeostaticThresholdRisesPerSpikeAndDecays) {
+  Hand h;
+  h.p.stdp.sigma = 0;
+  h.p.stdp.w_max = 10;  // W(0, 0) = 3 stays (every update clamps to the bounds)
+  h.p.unused_penalty = 0;
+  h.p.theta_plus = 4;
+  h.p.theta_decay = 0.5;
+  StdpGuide g(h.p, h.n, h.m, h.T);
+  g.set_weights(h.weights());
+  EXPECT_EQ(g.run_sample(h.sp, 0, true, -1, nullptr), 0);
+  EXPECT_EQ(g.spikes_last(), 3);
+  EXPECT_EQ(g.theta(), (std::vector<double>{6.0, 0.0}));
+  std::vector<double> tr(static_cast<std::size_t>(h.n) * h.T);
+  auto P = [&](int j, int t) { return tr[static_cast<std::size_t>(j) * h.T + t - 1]; };
+  EXPECT_EQ(g.run_sample(h.sp, 0, false, -1, tr.data()), 0);  // recording: theta frozen
+  for (int t = 1; t <= 9; ++t) EXPECT_EQ(P(0, t), 2.0 * t) << t;
+  EXPECT_EQ(P(0, 10), 0.0);     // spiked at 9 (18 >= 11 + 6), refractory
+  EXPECT_EQ(P(1, 10), -500.0);  // inhibited at the crossing
+  EXPECT_EQ(g.theta(), (std::vector<double>{6.0, 0.0}));
+  // Another learning sample at threshold 17: spikes at 9 and 21 (refractory 10-12, then
+  // P = 2 (t - 12) reaches 17 at 21; after 22-24, 2 (30 - 24) = 12 < 17): offset (6 + 8) x 0.5.
+  EXPECT_EQ(g.run_sample(h.sp, 0, true, -1, nullptr), 0);
+  EXPECT_EQ(g.spikes_last(), 2);
+  EXPECT_EQ(g.theta(), (std::vector<double>{(6.0 + 8.0) * 0.5, 0.0}));
+  // The dense reference with the same offsets makes the same decisions.
+  std::vector<double> W = h.weights(), ref(tr.size());
+  std::vector<std::vector<std::uint8_t>> x(1, std::vector<std::uint8_t>(h.m * (h.T + 1), 0));
+  for (int k = 1; k <= h.T; ++k) x[0][k] = 1;
+  x[0][1 * (h.T + 1) + 3] = 1;
+  const double theta[2] = {6.0, 0.0};
+  EXPECT_EQ(guide_sample_ref(h.p.lif, h.p.stdp, 0, W, h.n, h.m, h.T, x[0].data(), 11, false, -1,
+                             ref.data(), theta),
+            0);
+  for (int t = 1; t <= 9; ++t) EXPECT_EQ(ref[t - 1], 2.0 * t) << t;
+  EXPECT_EQ(ref[9], 0.0);
+}
+
+// guide.normalise: after the penalty, the winner's row is scaled to sum normalise x m (then
+// clamped to the bounds); the loser's row is untouched. Row 0 = {3, 0, 0.5, -1.19} (sum 2.31)
+// -> x 2 / 2.31.
+TEST(StdpGuide, NormalisationScalesTheWinnersRow) {
+  Hand h;
+  h.p.stdp.sigma = 0;
+  h.p.stdp.w_max = 10;  // W(0, 0) = 3 stays (every update clamps to the bounds)
+  h.p.unused_penalty = 0;
+  h.p.normalise = 0.5;
+  StdpGuide g(h.p, h.n, h.m, h.T);
+  g.set_weights(h.weights());
+  EXPECT_EQ(g.run_sample(h.sp, 0, true, -1, nullptr), 0);
+  const auto w = g.weights();
+  const double f = 2.0 / 2.31;
+  EXPECT_DOUBLE_EQ(w[0], 3 * f);
+  EXPECT_EQ(w[1], 0.0);
+  EXPECT_DOUBLE_EQ(w[2], 0.5 * f);
+  EXPECT_DOUBLE_EQ(w[3], -1.19 * f);
+  EXPECT_EQ(std::vector<double>(w.begin() + 4, w.end()), (std::vector<double>{2, 0, 0.5, 0.3}));
+  // With learning and the penalty on, the kernels and the dense reference agree.
+  Hand k;
+  k.p.normalise = 0.3;
+  StdpGuide gk(k.p, k.n, k.m, k.T);
+  gk.set_weights(k.weights());
+  std::vector<double> W = k.weights();
+  std::vector<std::vector<std::uint8_t>> x(1, std::vector<std::uint8_t>(k.m * (k.T + 1), 0));
+  for (int t = 1; t <= k.T; ++t) x[0][t] = 1;
+  x[0][1 * (k.T + 1) + 3] = 1;
+  EXPECT_EQ(gk.run_sample(k.sp, 0, true, -1, nullptr),
+            guide_sample_ref(k.p.lif, k.p.stdp, k.p.unused_penalty, W, k.n, k.m, k.T, x[0].data(),
+                             11, true, -1, nullptr, nullptr, 0.3));
+  const auto wk = gk.weights();
+  EXPECT_NE(wk, k.weights());
+  for (std::size_t q = 0; q < W.size(); ++q) EXPECT_NEAR(wk[q], W[q], 1e-14) << q;
+}
+
+// guide.retries: a sample that makes no neuron fire runs again at threshold x retry_factor.
+// Neuron 0 reaches at most 2 x 30 = 60: never 100, but 50 (x 0.5) at step 25.
+TEST(StdpGuide, RetryLowersTheThresholdUntilANeuronFires) {
+  Hand h;
+  h.p.p_th = 100;
+  std::vector<double> tr(static_cast<std::size_t>(h.n) * h.T);
+  StdpGuide none(h.p, h.n, h.m, h.T);
+  none.set_weights(h.weights());
+  EXPECT_EQ(none.run_sample(h.sp, 0, true, -1, tr.data()), -1);
+  EXPECT_EQ(none.weights(), h.weights());  // nothing fired: nothing learnt, no penalty
+  h.p.retries = 3;
+  h.p.retry_factor = 0.5;
+  StdpGuide g(h.p, h.n, h.m, h.T);
+  g.set_weights(h.weights());
+  EXPECT_EQ(g.run_sample(h.sp, 0, false, -1, tr.data()), 0);
+  EXPECT_EQ(g.retries_last(), 1);
+  EXPECT_EQ(tr[24], 50.0);  // P(0, 25) of the successful attempt
+  EXPECT_EQ(tr[25], 0.0);
+  EXPECT_EQ(g.run_sample(h.sp, 0, true, -1, nullptr), 0);  // learns at the lowered threshold
+  EXPECT_NE(g.weights(), h.weights());
+}
+
+// guide.labels = "responses": each neuron takes the class with the highest share of its wins
+// per class size; a neuron that never won has none.
+TEST(StdpGuide, NeuronsLabelledByTheirResponses) {
+  // counts[c * n + j], n = 4: neuron 0 wins 6 of class 0 (size 10) and 5 of class 1 (size 5).
+  const std::vector<long> counts = {6, 1, 0, 0, 5, 0, 2, 0, 0, 3, 2, 0};
+  EXPECT_EQ(label_neurons(counts, {10, 5, 8}, 3, 4), (std::vector<int>{1, 2, 1, -1}));
+  // Ties go to the lower class; an empty class is skipped.
+  EXPECT_EQ(label_neurons({2, 0, 2, 0}, {4, 4}, 2, 2), (std::vector<int>{0, -1}));
+  EXPECT_EQ(label_neurons({2, 0, 2, 0}, {0, 4}, 2, 2), (std::vector<int>{1, -1}));
+}
+
 TEST(StdpGuide, AssignmentIsAPermutation) {
   // counts[c*n + j]: class 0 and class 1 both prefer neuron 0; class 0 has more.
   const std::vector<long> counts = {10, 0, 1, 8, 0, 5, 0, 7, 0};
@@ -315,6 +424,38 @@ TEST(StdpGuide, RunIsDeterministicAndModesAgree) {
     }
   }
 
+  // Held-out validation and neurons labelled by their responses: the parts count every sample
+  // once, the accuracy is the winner's label, and the guidance has one row per class, the trace
+  // of the class's neuron that responds most.
+  GuideParams pr = p;
+  pr.outputs = 6;
+  pr.labels = "responses";
+  pr.validation = 0.25;
+  pr.retries = 4;
+  pr.theta_plus = 3;
+  pr.theta_decay = 0.9;
+  pr.normalise = 0.2;
+  DatasetFile rs = small_synth(), rs2 = small_synth();
+  const GuideResult rr = run_guide(pr, rs, nullptr);
+  EXPECT_EQ(run_guide(pr, rs2, nullptr).weights, rr.weights);  // deterministic
+  ASSERT_EQ(rr.parts.size(), 3u);
+  EXPECT_EQ(rr.parts[0].name, "train");
+  EXPECT_EQ(rr.parts[1].name, "validation");
+  EXPECT_EQ(rr.parts[0].samples + rr.parts[1].samples, rs.splits[0].count);
+  EXPECT_EQ(rr.parts[1].samples, 9);  // 3 of 12 per class
+  EXPECT_EQ(rr.parts[2].samples, rs.splits[1].count);
+  long right = 0;
+  for (int q = 0; q < rs.splits[1].count; ++q) {
+    const int w = rr.test_winner[q];
+    right += w >= 0 && rr.label[w] == rs.splits[1].labels[q];
+  }
+  EXPECT_EQ(right, rr.parts[2].correct);
+  EXPECT_DOUBLE_EQ(rr.test_accuracy, static_cast<double>(right) / rs.splits[1].count);
+  for (const auto& s : rs.splits) {
+    EXPECT_EQ(s.guide_rows, 3);
+    EXPECT_EQ(s.guidance.size(), static_cast<std::size_t>(s.count) * 3 * 70);
+  }
+
   // Class-mean: every sample of a class has the same guidance.
   GuideParams pc = p;
   pc.mode = "class-mean";
@@ -360,6 +501,28 @@ TEST(GuideCommand, EndToEndFeedsTraining) {
                            dir.file("run"),
                        dir.str());
   ASSERT_EQ(r.status, 0) << r.output;
+  // A held-out validation part, more outputs than classes labelled by their responses: one
+  // guidance row per class, and accuracy with the confusion per part.
+  r = test::run_supsnn("guide --dataset " + X + " --output " + dir.file("resp.h5") +
+                       " --set guide.epochs=2 --set data.validation=0.2 --set guide.outputs=5 "
+                       "--set guide.labels=responses --set guide.retries=2 "
+                       "--set guide.theta_plus=2 --set guide.normalise=0.2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* line : {"guide train: accuracy", "guide validation: accuracy",
+                           "guide test: accuracy", ", validation "})
+    EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
+  {
+    EXPECT_EQ(SplitReader(dir.file("resp.h5"), "train").header().guide_rows, 3);
+    auto f = h5::open_file(dir.file("resp.h5"));
+    auto g = h5::open_group(f, "guide");
+    EXPECT_EQ(h5::shape(g, "weights"), (std::vector<hsize_t>{5, 32 * 32}));
+    EXPECT_EQ(h5::read<std::int32_t>(g, "label").size(), 5u);
+    EXPECT_EQ(h5::shape(g, "validation_confusion"), (std::vector<hsize_t>{3, 4}));
+    long held = 0;
+    for (long v : h5::read<std::int64_t>(g, "validation_confusion")) held += v;
+    EXPECT_EQ(held, 12);  // 20 % of 20 chips per class
+    EXPECT_EQ(h5::attr_string(g, "labels"), "responses");
+  }
   // More classes than outputs: one-line error naming the key.
   r = test::run_supsnn("guide --dataset " + X + " --output " + dir.file("bad.h5") +
                        " --set guide.outputs=2 --set guide.epochs=1");

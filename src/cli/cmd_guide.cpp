@@ -62,7 +62,7 @@ CommandRunner add_guide_command(CLI::App& app, const std::string& command_line) 
     for (const char* name : {"train", "test"})
       if (has_split(o->dataset, name)) ds.splits.push_back(read_split(o->dataset, name, nullptr));
     const GuideResult res = run_guide(p, ds, print_line);
-    const int n = static_cast<int>(res.row_neuron.size());
+    const int n = res.outputs;
     const int m = ds.splits[0].inputs();
     const std::string cfg_text = guide_config_text(cfg);
     ds.write_extra = [&](const h5::Handle& f) {
@@ -71,14 +71,46 @@ CommandRunner add_guide_command(CLI::App& app, const std::string& command_line) 
                 res.weights.data());
       h5::write(g, "assignment", {static_cast<hsize_t>(res.assignment.size())},
                 res.assignment.data());
-      h5::write(g, "row_neuron", {static_cast<hsize_t>(n)}, res.row_neuron.data());
+      if (!res.row_neuron.empty())
+        h5::write(g, "row_neuron", {static_cast<hsize_t>(res.row_neuron.size())},
+                  res.row_neuron.data());
+      h5::write(g, "label", {static_cast<hsize_t>(n)}, res.label.data());
+      h5::set_attr(g, "labels", p.labels);
+      for (const auto& pt : res.parts) {
+        const hsize_t C = ds.class_names.size();
+        h5::write(g, pt.name + "_confusion", {C, C + 1}, pt.confusion.data());
+        h5::set_attr(g, pt.name + "_unwon", static_cast<std::int64_t>(pt.unwon));
+      }
+      if (!std::isnan(res.validation_accuracy))
+        h5::set_attr(g, "validation_accuracy", res.validation_accuracy);
       h5::set_attr(g, "train_accuracy", res.train_accuracy);
       h5::set_attr(g, "test_accuracy", res.test_accuracy);
       h5::set_attr(g, "mode", p.mode);
       h5::set_attr(g, "config", cfg_text);
     };
     write_dataset(o->output, ds, command_line);
+    // Per part: accuracy, per class, and the confusion (true x predicted; "none": no winner).
+    const int C = static_cast<int>(ds.class_names.size());
+    for (const auto& pt : res.parts) {
+      std::printf("guide %s: accuracy %.4f (%ld of %ld; %ld without a labelled winner)\n",
+                  pt.name.c_str(), pt.samples ? static_cast<double>(pt.correct) / pt.samples : 0.0,
+                  pt.correct, pt.samples, pt.unwon);
+      std::printf("  %-12s %8s", "class", "accuracy");
+      for (int q = 0; q < C; ++q) std::printf(" %6.6s", ds.class_names[q].c_str());
+      std::printf("   none\n");
+      for (int t = 0; t < C; ++t) {
+        const long* row = &pt.confusion[static_cast<std::size_t>(t) * (C + 1)];
+        long total = 0;
+        for (int q = 0; q <= C; ++q) total += row[q];
+        std::printf("  %-12s %8.4f", ds.class_names[t].c_str(),
+                    total ? static_cast<double>(row[t]) / total : 0.0);
+        for (int q = 0; q <= C; ++q) std::printf(" %6ld", row[q]);
+        std::printf("\n");
+      }
+    }
     std::printf("guide accuracy: train %.4f", res.train_accuracy);
+    if (!std::isnan(res.validation_accuracy))
+      std::printf(", validation %.4f", res.validation_accuracy);
     if (!std::isnan(res.test_accuracy)) std::printf(", test %.4f", res.test_accuracy);
     std::printf(" (%d outputs, mode %s, %.1f s); wrote %s\n", n, p.mode.c_str(), res.seconds,
                 o->output.c_str());

@@ -4,10 +4,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <tuple>
 
 #include "common/error.hpp"
 #include "common/rng.hpp"
 #include "config/config.hpp"
+#include "data/sampler.hpp"
 #include "kernels/encode_events.hpp"
 
 namespace supsnn {
@@ -87,6 +89,17 @@ GuideParams guide_params(const Config& cfg) {
   p.init_high = cfg.get_float("guide.init_high");
   p.unused_penalty = cfg.get_float("guide.unused_penalty");
   p.mode = cfg.get_string("guide.mode");
+  p.theta_plus = cfg.get_float("guide.theta_plus");
+  p.theta_decay = cfg.get_float("guide.theta_decay");
+  p.normalise = cfg.get_float("guide.normalise");
+  p.retries = static_cast<int>(cfg.get_int("guide.retries"));
+  p.retry_factor = cfg.get_float("guide.retry_factor");
+  p.labels = cfg.get_string("guide.labels");
+  p.validation = cfg.get_float("data.validation");
+  if (p.labels == "responses" && p.mode == "teacher")
+    throw Error(
+        "config key 'guide.mode': \"teacher\" forces one neuron per class; it needs "
+        "guide.labels = \"one-per-class\"");
   p.seed = static_cast<std::uint64_t>(cfg.get_int("guide.seed"));
   p.encoder = cfg.get_string("data.encoder");
   p.data = data_options(cfg);
@@ -175,7 +188,13 @@ struct StdpGuide::Views {
 };
 
 StdpGuide::StdpGuide(const GuideParams& p, int outputs, int inputs, int raw_steps)
-    : p_(p), n_(outputs), m_(inputs), T_(raw_steps), v_(std::make_shared<Views>()) {
+    : p_(p),
+      n_(outputs),
+      m_(inputs),
+      T_(raw_steps),
+      v_(std::make_shared<Views>()),
+      theta_(static_cast<std::size_t>(outputs), 0.0),
+      fired_(static_cast<std::size_t>(outputs), 0) {
   v_->W = GView2<HExec>("guide::W", n_, m_);
   v_->cur = GView2<HExec>("guide::cur", n_, T_ + 1);
   v_->spiked = Kokkos::View<std::uint8_t*, HExec::memory_space>("guide::spiked", m_);
@@ -196,6 +215,25 @@ void StdpGuide::set_weights(const std::vector<double>& w) {
 }
 
 int StdpGuide::run_sample(const GuideSpikes& sp, int b, bool learn, int forced, double* trace) {
+  // An image without input spikes has no adaptive threshold: it never crosses (no winner).
+  double th = !p_.adaptive_threshold      ? p_.p_th
+              : sp.threshold_count[b] > 0 ? sp.threshold_count[b] / p_.threshold_divisor
+                                          : HUGE_VAL;
+  // guide.retries: no neuron fired, so nothing was learnt; the sample runs again at a lower
+  // threshold (as stronger input would drive it), up to `retries` times.
+  int winner = attempt(sp, b, th, learn, forced, trace);
+  for (retries_last_ = 0; winner < 0 && retries_last_ < p_.retries && std::isfinite(th);) {
+    ++retries_last_;
+    th *= p_.retry_factor;
+    winner = attempt(sp, b, th, learn, forced, trace);
+  }
+  if (learn && (p_.theta_plus != 0 || p_.theta_decay != 1))
+    homeostasis_update(theta_, fired_, p_.theta_plus, p_.theta_decay);
+  return winner;
+}
+
+int StdpGuide::attempt(const GuideSpikes& sp, int b, double th, bool learn, int forced,
+                       double* trace) {
   const HExec exec;
   const int T = T_, T2 = T + 2;
   Views& v = *v_;
@@ -205,22 +243,19 @@ int StdpGuide::run_sample(const GuideSpikes& sp, int b, bool learn, int forced, 
   const HIndex act_neuron = index_view(sp.act_neuron, a0, A);
   const HIndex act_off = index_view(sp.act_off, a0, A + 1);
   const HIndex act_step = index_view(sp.act_step, 0, sp.act_step.size());
-  // An image without input spikes has no adaptive threshold: it never crosses (no winner).
-  const double th = !p_.adaptive_threshold      ? p_.p_th
-                    : sp.threshold_count[b] > 0 ? sp.threshold_count[b] / p_.threshold_divisor
-                                                : HUGE_VAL;
-
   step_currents(exec, v.W, off, neuron, 0, n_, 1, T, v.cur);
   exec.fence();  // the step loop reads the currents on the host
   LifState& s = v.state;
   s.reset(n_, p_.lif.p_rest);
   spikes_last_ = 0;
+  fired_.assign(static_cast<std::size_t>(n_), 0);
   for (int t = 1; t <= T; ++t) {
     lif_integrate(p_.lif, s, t, &v.cur(0, t), T + 1);
     if (trace)
       for (int j = 0; j < n_; ++j) trace[static_cast<std::size_t>(j) * T + t - 1] = s.P[j];
-    const int ns = lif_fire(p_.lif, s, t, th, forced, v.spikes.data());
+    const int ns = lif_fire(p_.lif, s, t, th, forced, v.spikes.data(), theta_.data());
     spikes_last_ += ns;
+    for (int q = 0; q < ns; ++q) ++fired_[v.spikes[q]];
     if (!learn) continue;
     for (int q = 0; q < ns; ++q) {
       const int j = v.spikes[q];
@@ -237,6 +272,8 @@ int StdpGuide::run_sample(const GuideSpikes& sp, int b, bool learn, int forced, 
     exec.fence();  // the host clears the marks (and later reads W)
     for (int a = 0; a < A; ++a) v.spiked(act_neuron(a)) = 0;
   }
+  if (learn && s.winner >= 0 && p_.normalise > 0)
+    normalise_row(exec, v.W, s.winner, p_.normalise * m_, p_.stdp.w_min, p_.stdp.w_max);
   return s.winner;
 }
 
@@ -271,6 +308,21 @@ std::vector<int> assign_classes(const std::vector<long>& counts, int classes, in
           break;
         }
   return assign;
+}
+
+std::vector<int> label_neurons(const std::vector<long>& counts, const std::vector<long>& class_size,
+                               int classes, int n) {
+  std::vector<int> label(static_cast<std::size_t>(n), -1);
+  for (int j = 0; j < n; ++j) {
+    double best = 0;
+    for (int c = 0; c < classes; ++c) {
+      if (class_size[c] == 0) continue;
+      const double rate = static_cast<double>(counts[static_cast<std::size_t>(c) * n + j]) /
+                          static_cast<double>(class_size[c]);
+      if (rate > best) best = rate, label[j] = c;
+    }
+  }
+  return label;
 }
 
 GuideResult run_guide(const GuideParams& p, DatasetFile& ds, void (*log)(const std::string&)) {
@@ -312,20 +364,32 @@ GuideResult run_guide(const GuideParams& p, DatasetFile& ds, void (*log)(const s
     say(buf);
   }
 
+  // data.validation: a stratified part of the train split is held out; STDP and the labelling
+  // of the output neurons see only the rest, the held-out part is reported as "validation".
+  std::vector<int> fit(static_cast<std::size_t>(train->count)), held;
+  for (int q = 0; q < train->count; ++q) fit[q] = q;
+  if (p.validation > 0)
+    std::tie(fit, held) = stratified_holdout(train->labels, C, p.validation, p.seed);
   StdpGuide g(p, n, m, T);
-  const std::vector<int> order = shuffled_indices(train->count, p.seed, 0);
+  std::vector<int> order;
+  for (int q : shuffled_indices(static_cast<int>(fit.size()), p.seed, 0)) order.push_back(fit[q]);
   for (int e = 0; e < p.epochs; ++e) {
     std::vector<long> won(static_cast<std::size_t>(n) + 1, 0);
-    for (int b : order)
+    long retried = 0;
+    for (int b : order) {
       ++won[static_cast<std::size_t>(g.run_sample(tsp, b, true, -1, nullptr) + 1)];
+      retried += g.retries_last() > 0;
+    }
     std::string line =
         "guide: epoch " + std::to_string(e + 1) + "/" + std::to_string(p.epochs) + ": winners";
-    for (int j = 0; j < n; ++j) line += " " + std::to_string(won[j + 1]);
+    for (int j = 0; j < n && j < 40; ++j) line += " " + std::to_string(won[j + 1]);
+    if (n > 40) line += " ...";
     line += ", none " + std::to_string(won[0]);
+    if (p.retries > 0) line += ", retried " + std::to_string(retried);
     say(line);
   }
 
-  // Recording pass, weights frozen: natural winners and traces of every split.
+  // Recording pass, weights and thresholds frozen: natural winners and traces of every split.
   const std::size_t nT = static_cast<std::size_t>(n) * T;
   std::vector<std::vector<double>> traces(ds.splits.size());
   std::vector<std::vector<int>> winners(ds.splits.size());
@@ -336,51 +400,107 @@ GuideResult run_guide(const GuideParams& p, DatasetFile& ds, void (*log)(const s
     for (int b = 0; b < s.count; ++b)
       winners[si][b] = g.run_sample(spikes[si], b, false, -1, &traces[si][b * nT]);
   }
-  std::vector<long> counts(static_cast<std::size_t>(C) * n, 0);
-  for (int b = 0; b < train->count; ++b)
+  std::vector<long> counts(static_cast<std::size_t>(C) * n, 0), class_size(C, 0);
+  for (int b : fit) {
+    ++class_size[train->labels[b]];
     if (winners[it][b] >= 0)
       ++counts[static_cast<std::size_t>(train->labels[b]) * n + winners[it][b]];
-  GuideResult r;
-  r.assignment = assign_classes(counts, C, n);
-  r.row_neuron = r.assignment;
-  for (int j = 0; j < n; ++j)
-    if (std::find(r.assignment.begin(), r.assignment.end(), j) == r.assignment.end())
-      r.row_neuron.push_back(j);
-  r.test_accuracy = std::nan("");
-  for (std::size_t si = 0; si < ds.splits.size(); ++si) {
-    const Split& s = ds.splits[si];
-    long ok = 0;
-    for (int b = 0; b < s.count; ++b) ok += winners[si][b] == r.assignment[s.labels[b]];
-    const double acc = s.count ? static_cast<double>(ok) / s.count : std::nan("");
-    if (s.name == "train") r.train_accuracy = acc;
-    if (s.name == "test") r.test_accuracy = acc;
   }
+  GuideResult r;
+  r.outputs = n;
+  r.label.assign(static_cast<std::size_t>(n), -1);
+  const bool by_responses = p.labels == "responses";
+  if (by_responses) {
+    r.label = label_neurons(counts, class_size, C, n);
+    r.assignment.assign(static_cast<std::size_t>(C), -1);
+    for (int c = 0; c < C; ++c) {  // the neuron most selective for c, preferring c's own
+      double best = -1;
+      for (int j = 0; j < n; ++j) {
+        const double rate =
+            class_size[c] ? static_cast<double>(counts[c * n + j]) / class_size[c] : 0.0;
+        const double key = rate + (r.label[j] == c ? 2.0 : 0.0);
+        if (key > best) best = key, r.assignment[c] = j;
+      }
+    }
+  } else {
+    r.assignment = assign_classes(counts, C, n);
+    for (int c = 0; c < C; ++c) r.label[r.assignment[c]] = c;
+    r.row_neuron = r.assignment;
+    for (int j = 0; j < n; ++j)
+      if (std::find(r.assignment.begin(), r.assignment.end(), j) == r.assignment.end())
+        r.row_neuron.push_back(j);
+  }
+  auto predicted = [&](int winner) { return winner >= 0 ? r.label[winner] : -1; };
+  r.test_accuracy = std::nan("");
+  auto part = [&](const std::string& name, std::size_t si, const std::vector<int>& idx) {
+    GuideResult::Part pt;
+    pt.name = name;
+    pt.confusion.assign(static_cast<std::size_t>(C) * (C + 1), 0);
+    for (int b : idx) {
+      const int truth = ds.splits[si].labels[b], pred = predicted(winners[si][b]);
+      ++pt.samples;
+      pt.unwon += pred < 0;
+      pt.correct += pred == truth;
+      ++pt.confusion[static_cast<std::size_t>(truth) * (C + 1) + (pred < 0 ? C : pred)];
+    }
+    const double acc = pt.samples ? static_cast<double>(pt.correct) / pt.samples : std::nan("");
+    if (name == "train") r.train_accuracy = acc;
+    if (name == "validation") r.validation_accuracy = acc;
+    if (name == "test") r.test_accuracy = acc;
+    r.parts.push_back(std::move(pt));
+  };
+  part("train", it, fit);
+  if (!held.empty()) part("validation", it, held);
+  for (std::size_t si = 0; si < ds.splits.size(); ++si)
+    if (ds.splits[si].name == "test") {
+      std::vector<int> all(static_cast<std::size_t>(ds.splits[si].count));
+      for (int q = 0; q < ds.splits[si].count; ++q) all[q] = q;
+      part("test", si, all);
+    }
   r.train_winner = winners[it];
   for (std::size_t si = 0; si < ds.splits.size(); ++si)
     if (ds.splits[si].name == "test") r.test_winner = winners[si];
 
-  // Guidance rows: row r = neuron row_neuron[r].
+  // Guidance rows. one-per-class: row r = neuron row_neuron[r] (n rows). responses: row c = the
+  // trace of the class-c neuron (label c, or the class's assignment when it has none) with the
+  // largest summed potential in this sample (C rows).
+  const int rows = by_responses ? C : n;
+  const std::size_t rT = static_cast<std::size_t>(rows) * T;
+  std::vector<std::vector<int>> members(static_cast<std::size_t>(C));
+  for (int j = 0; j < n; ++j)
+    if (r.label[j] >= 0) members[r.label[j]].push_back(j);
+  for (int c = 0; c < C; ++c)
+    if (members[c].empty()) members[c].push_back(r.assignment[c]);
   auto permuted = [&](const double* tr, double* out) {
-    for (int row = 0; row < n; ++row)
-      std::copy(tr + static_cast<std::size_t>(r.row_neuron[row]) * T,
-                tr + static_cast<std::size_t>(r.row_neuron[row] + 1) * T,
+    for (int row = 0; row < rows; ++row) {
+      int j = by_responses ? members[row][0] : r.row_neuron[row];
+      if (by_responses) {
+        double best = -HUGE_VAL;
+        for (int k : members[row]) {
+          double sum = 0;
+          for (int t = 0; t < T; ++t) sum += tr[static_cast<std::size_t>(k) * T + t];
+          if (sum > best) best = sum, j = k;
+        }
+      }
+      std::copy(tr + static_cast<std::size_t>(j) * T, tr + static_cast<std::size_t>(j + 1) * T,
                 out + static_cast<std::size_t>(row) * T);
+    }
   };
   std::vector<double> class_mean;
   if (p.mode == "class-mean") {
-    class_mean.assign(static_cast<std::size_t>(C) * nT, 0);
-    std::vector<double> tmp(nT);
+    class_mean.assign(static_cast<std::size_t>(C) * rT, 0);
+    std::vector<double> tmp(rT);
     for (int c = 0; c < C; ++c) {
       for (int pass = 0; pass < 2; ++pass) {  // pass 0: correctly won samples; 1: all of the class
         long used = 0;
-        for (int b = 0; b < train->count; ++b) {
-          if (train->labels[b] != c || (pass == 0 && winners[it][b] != r.assignment[c])) continue;
+        for (int b : fit) {
+          if (train->labels[b] != c || (pass == 0 && predicted(winners[it][b]) != c)) continue;
           permuted(&traces[it][b * nT], tmp.data());
-          for (std::size_t q = 0; q < nT; ++q) class_mean[c * nT + q] += tmp[q];
+          for (std::size_t q = 0; q < rT; ++q) class_mean[c * rT + q] += tmp[q];
           ++used;
         }
         if (used > 0) {
-          for (std::size_t q = 0; q < nT; ++q) class_mean[c * nT + q] /= static_cast<double>(used);
+          for (std::size_t q = 0; q < rT; ++q) class_mean[c * rT + q] /= static_cast<double>(used);
           break;
         }
         if (pass == 0)
@@ -392,13 +512,13 @@ GuideResult run_guide(const GuideParams& p, DatasetFile& ds, void (*log)(const s
   for (std::size_t si = 0; si < ds.splits.size(); ++si) {
     Split& s = ds.splits[si];
     s.raw_steps = T;
-    s.guide_rows = n;
-    s.guidance.assign(static_cast<std::size_t>(s.count) * nT, 0);
+    s.guide_rows = rows;
+    s.guidance.assign(static_cast<std::size_t>(s.count) * rT, 0);
     std::vector<double> tmp(nT);
     for (int b = 0; b < s.count; ++b) {
-      double* out = &s.guidance[b * nT];
+      double* out = &s.guidance[b * rT];
       if (p.mode == "class-mean") {
-        std::copy(&class_mean[s.labels[b] * nT], &class_mean[s.labels[b] * nT] + nT, out);
+        std::copy(&class_mean[s.labels[b] * rT], &class_mean[s.labels[b] * rT] + rT, out);
       } else if (p.mode == "teacher") {
         g.run_sample(spikes[si], b, false, r.assignment[s.labels[b]], tmp.data());
         permuted(tmp.data(), out);

@@ -2,6 +2,7 @@
 // stage"): a bilayer m -> n network trained online by STDP with winner-take-all, whose output
 // potential traces become the guidance signals of the supervised stage.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,6 +25,15 @@ struct GuideParams {
   StdpParams stdp;
   double init_low = 0, init_high = 0.4;
   double unused_penalty = 0.06;
+  // Mechanisms the STDP literature adds to make winner-take-all STDP learn (docs/model.md, "STDP
+  // guidance stage"); the defaults are the seed's (all off).
+  double theta_plus = 0;       // homeostasis: threshold offset added per output spike (0 = off)
+  double theta_decay = 1;      // factor applied to the offsets after every training sample
+  double normalise = 0;        // > 0: the winner's weights are scaled to mean `normalise` per input
+  int retries = 0;             // a sample that makes no neuron fire runs again at a lower threshold
+  double retry_factor = 0.75;  // threshold factor per retry
+  std::string labels = "one-per-class";  // or "responses": each neuron labelled by its wins
+  double validation = 0;  // fraction of each class of the train split held out (data.validation)
   std::string mode = "per-sample";  // per-sample, teacher or class-mean
   std::uint64_t seed = 1;
   std::string encoder = "rate";  // spike code of image datasets (data.encoder)
@@ -52,10 +62,20 @@ GuideSpikes guide_spikes(const SpikeEvents& ev, int inputs, int raw_steps);
 // Per sample result of the recording pass.
 struct GuideResult {
   std::vector<double> weights;  // n x m after training
-  std::vector<int> assignment;  // class -> output neuron
-  std::vector<int> row_neuron;  // guidance row r = output neuron row_neuron[r]
-  double train_accuracy = 0, test_accuracy = 0;
+  int outputs = 0;              // n
+  std::vector<int> assignment;  // class -> output neuron (responses: its most selective neuron)
+  std::vector<int> label;       // output neuron -> class (-1: never won a training sample)
+  std::vector<int> row_neuron;  // one-per-class: guidance row r = output neuron row_neuron[r]
+  double train_accuracy = 0, validation_accuracy = std::nan(""), test_accuracy = 0;
   std::vector<int> train_winner, test_winner;
+  // Per evaluated part ("train", "validation", "test"): classes x (classes + 1) counts (true x
+  // predicted; the last column: no neuron won, or the winner has no label).
+  struct Part {
+    std::string name;
+    std::vector<long> confusion;
+    long samples = 0, correct = 0, unwon = 0;
+  };
+  std::vector<Part> parts;
   double seconds = 0;
 };
 
@@ -69,13 +89,18 @@ class StdpGuide {
   void set_weights(const std::vector<double>& w);
   int outputs() const { return n_; }
   int spikes_last() const { return spikes_last_; }
+  int retries_last() const { return retries_last_; }           // retries the last sample took
+  const std::vector<double>& theta() const { return theta_; }  // homeostatic offsets
 
  private:
+  int attempt(const GuideSpikes& sp, int b, double th, bool learn, int forced, double* trace);
   struct Views;
   GuideParams p_;
   int n_, m_, T_;
   std::shared_ptr<Views> v_;
-  int spikes_last_ = 0;
+  std::vector<double> theta_;
+  std::vector<int> fired_;  // spikes per neuron in the last sample
+  int spikes_last_ = 0, retries_last_ = 0;
 };
 
 // Class -> neuron by majority winner: counts[c*n + j] = training samples of class c won by j.
@@ -87,6 +112,11 @@ std::vector<int> assign_classes(const std::vector<long>& counts, int classes, in
 // The whole stage on a dataset: trains on ds.splits "train", records guidance (rows permuted so
 // that row c = neuron of class c) into every split, and returns the summary. log (may be null)
 // receives progress lines.
+// guide.labels = "responses": neuron j's class is the one with the highest share of its samples
+// won by j (counts[c * n + j] / class_size[c]; ties: the lower class); -1 when j won nothing.
+std::vector<int> label_neurons(const std::vector<long>& counts, const std::vector<long>& class_size,
+                               int classes, int n);
+
 GuideResult run_guide(const GuideParams& p, DatasetFile& ds, void (*log)(const std::string&));
 
 }  // namespace supsnn
