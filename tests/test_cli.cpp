@@ -229,8 +229,7 @@ TEST(Cli, BestValidationSelectionWithShiftPoolAndDecay) {
                            "--set train.test_every=0 --run-dir sparse",
                        dir.str());
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("test not evaluated (train.test_every)"), std::string::npos)
-      << r.output;
+  EXPECT_NE(r.output.find("test not evaluated (train.test_every)"), std::string::npos) << r.output;
   r = test::run_supsnn(common +
                            "--set train.epochs=6 --set train.select=\"best-val\" "
                            "--set train.test_every=4 --run-dir every4",

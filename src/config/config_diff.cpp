@@ -8,10 +8,9 @@ namespace supsnn {
 const std::vector<std::string>& keys_a_resume_may_change() {
   static const std::vector<std::string> keys = {
       "train.epochs",        "train.max_steps", "train.eval_batch_size", "train.test_every",
-      "train.comm",          "optim.lr",        "optim.schedule",
-      "optim.milestones",    "optim.gamma",     "optim.ema",
-      "checkpoint.*",        "run.*",           "data.train",
-      "data.test",           "data.prefetch",   "model.input_path",
+      "train.comm",          "optim.lr",        "optim.schedule",        "optim.milestones",
+      "optim.gamma",         "optim.ema",       "checkpoint.*",          "run.*",
+      "data.train",          "data.test",       "data.prefetch",         "model.input_path",
       "model.dense_density", "guide.*"};
   return keys;
 }

@@ -624,8 +624,8 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       log.info("epoch {}/{}  train loss {:.6g}  train acc {:.4f}{}{}  lr {:.3g}  {:.1f} samples/s",
                epoch, epochs, em.train_loss, em.train_accuracy,
                val ? fmt::format("  val acc {:.4f}", em.val_accuracy) : std::string(),
-               test_now || !test ? fmt::format("  test loss {:.6g}  test acc {:.4f}",
-                                               em.test_loss, em.test_accuracy)
+               test_now || !test ? fmt::format("  test loss {:.6g}  test acc {:.4f}", em.test_loss,
+                                               em.test_accuracy)
                                  : std::string("  test not evaluated (train.test_every)"),
                lr, em.samples_per_s);
       if constexpr (deep || layered) {
