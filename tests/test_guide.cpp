@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <random>
 #include <vector>
 
@@ -523,6 +524,18 @@ TEST(GuideCommand, EndToEndFeedsTraining) {
     EXPECT_EQ(held, 12);  // 20 % of 20 chips per class
     EXPECT_EQ(h5::attr_string(g, "labels"), "responses");
   }
+  // `supsnn report` of the guided dataset draws the weight maps, the per-class guidance traces
+  // and the test confusion next to it.
+  r = test::run_supsnn("report " + dir.file("resp.h5"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* png : {"guide_weights.png", "guide_traces.png", "guide_confusion.png"}) {
+    const std::string at = dir.file("resp-figures/") + png;
+    ASSERT_TRUE(std::filesystem::exists(at)) << at << "\n" << r.output;
+    EXPECT_GT(std::filesystem::file_size(at), 1000u) << at;
+  }
+  r = test::run_supsnn("report " + X);  // a dataset without a guide group
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("nor a dataset written by supsnn guide"), std::string::npos) << r.output;
   // More classes than outputs: one-line error naming the key.
   r = test::run_supsnn("guide --dataset " + X + " --output " + dir.file("bad.h5") +
                        " --set guide.outputs=2 --set guide.epochs=1");

@@ -5,6 +5,8 @@ script inside its binary; it also runs by itself: python3 tools/report.py DIR).
 Run directory (metrics.h5): accuracy.png, loss.png, confusion.png (last epoch), weights.png
 (model.h5), weights_epochs.png (TensorBoard weight images at chosen epochs, when the run wrote
 them), raster.png (--raster FILE from `supsnn encode`).
+Dataset written by `supsnn guide` (an .h5 file with a guide group): guide_weights.png,
+guide_traces.png, guide_confusion.png in <file without .h5>-figures/.
 Sweep directory (bands.h5 below): <config>_accuracy_band.png, <config>_loss_band.png and, with
 several configurations, comparison.png. Needs matplotlib, h5py and numpy.
 """
@@ -308,12 +310,76 @@ def sweep_report(sweep_dir, figures):
         save(fig, os.path.join(figures, "comparison.png"))
 
 
+# ---- a dataset written by `supsnn guide` --------------------------------------------------------
+def guide_report(path, figures):
+    """guide_weights.png: every output neuron's weights as an image (up to 32, titled with its
+    label); guide_traces.png: the mean guidance trace of each class (one panel per class, one line
+    per guidance row) over the train split; guide_confusion.png: the test part's confusion."""
+    with h5py.File(path, "r") as f:
+        g = f["guide"]
+        W = g["weights"][()]
+        label = g["label"][()] if "label" in g else -np.ones(len(W), dtype=int)
+        classes = [c.decode() if isinstance(c, bytes) else str(c) for c in f["class_names"][()]]
+        tr = f["train"]
+        h, w = int(tr.attrs["height"]), int(tr.attrs["width"])
+        guide = tr["guidance"][()] if "guidance" in tr else None
+        labels = tr["labels"][()]
+        conf = {k[:-len("_confusion")]: g[k][()] for k in g if k.endswith("_confusion")}
+    k = min(len(W), 32)
+    cols = int(np.ceil(np.sqrt(k)))
+    rows = (k + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.3 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for j in range(k):
+        ax = axes.flat[j]
+        ax.imshow(W[j].reshape(h, w), cmap="viridis")
+        name = classes[label[j]] if 0 <= label[j] < len(classes) else "no label"
+        ax.set_title("neuron %d: %s" % (j, name), fontsize=8)
+    fig.suptitle("STDP weights of the output neurons")
+    save(fig, os.path.join(figures, "guide_weights.png"))
+    if guide is not None:
+        rows_g = guide.shape[1] if guide.ndim == 3 else 1
+        fig, axes = plt.subplots(1, len(classes), figsize=(3.2 * len(classes), 2.8), squeeze=False)
+        for c, ax in enumerate(axes[0]):
+            sel = guide[labels == c]
+            if len(sel):
+                mean = sel.mean(axis=0).reshape(rows_g, -1)
+                for r in range(rows_g):
+                    ax.plot(np.arange(1, mean.shape[1] + 1), mean[r],
+                            label=classes[r] if rows_g == len(classes) else "row %d" % r)
+            ax.set_title("class %s (%d samples)" % (classes[c], len(sel)), fontsize=9)
+            ax.set_xlabel("step")
+        axes[0][0].set_ylabel("mean guidance potential")
+        axes[0][0].legend(fontsize=7)
+        save(fig, os.path.join(figures, "guide_traces.png"))
+    part = "test" if "test" in conf else ("validation" if "validation" in conf else None)
+    if part:
+        m = conf[part]
+        fig, ax = plt.subplots(figsize=(1.0 + 0.6 * m.shape[1], 1.0 + 0.6 * m.shape[0]))
+        ax.imshow(m, cmap="Blues")
+        for (i, j), v in np.ndenumerate(m):
+            ax.text(j, i, str(int(v)), ha="center", va="center", fontsize=8)
+        ax.set_xticks(range(m.shape[1]), classes + ["none"], rotation=45)
+        ax.set_yticks(range(m.shape[0]), classes)
+        ax.set_xlabel("predicted (winner's label)")
+        ax.set_ylabel("true")
+        ax.set_title("STDP stage, %s part" % part)
+        save(fig, os.path.join(figures, "guide_confusion.png"))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("dir")
+    p.add_argument("--figures", help="output folder (a dataset written by supsnn guide)")
     p.add_argument("--raster", help="raster HDF5 written by `supsnn encode`")
     p.add_argument("--epochs", default="", help="epochs of the weight images, e.g. 1,10,25")
     a = p.parse_args()
+    if os.path.isfile(a.dir):
+        figures = a.figures or os.path.splitext(a.dir)[0] + "-figures"
+        os.makedirs(figures, exist_ok=True)
+        guide_report(a.dir, figures)
+        return 0
     figures = os.path.join(a.dir, "figures")
     os.makedirs(figures, exist_ok=True)
     if os.path.exists(os.path.join(a.dir, "metrics.h5")):

@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "config/config.hpp"
 #include "data/dataset.hpp"
+#include "io/h5.hpp"
 #include "report/raster.hpp"
 
 namespace fs = std::filesystem;
@@ -29,6 +30,12 @@ bool can_plot(const std::string& python) {
       shell_quote(python) + " -c 'import matplotlib, h5py, numpy' >/dev/null 2>&1";
   const int st = std::system(cmd.c_str());
   return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+// Whether an HDF5 file holds a guide/ group (a dataset written by `supsnn guide`).
+bool has_guide_group(const std::string& path) {
+  const h5::Handle f = h5::open_file(path);
+  return h5::exists(f, "guide");
 }
 
 }  // namespace
@@ -52,9 +59,15 @@ std::string find_report_python() {
 
 int run_report(const std::string& dir, int raster_index, const std::string& epochs) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw Error(dir + ": not a directory");
-  const bool run_dir = fs::exists(fs::path(dir) / "metrics.h5");
-  if (!run_dir) {
+  // A dataset written by `supsnn guide` (a file with a guide/ group): its figures go to
+  // <file without .h5>-figures/.
+  const bool guided = fs::is_regular_file(dir, ec) && has_guide_group(dir);
+  if (!guided && !fs::is_directory(dir, ec))
+    throw Error(dir +
+                ": neither a directory (a run or sweep) nor a dataset written by supsnn guide "
+                "(an .h5 file with a guide group)");
+  const bool run_dir = !guided && fs::exists(fs::path(dir) / "metrics.h5");
+  if (!run_dir && !guided) {
     bool bands = false;
     for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
          it.increment(ec))
@@ -66,7 +79,8 @@ int run_report(const std::string& dir, int raster_index, const std::string& epoc
                   dir + "` first)");
   }
   const std::string python = find_report_python();
-  const fs::path figures = fs::path(dir) / "figures";
+  const fs::path figures =
+      guided ? fs::path(dir).replace_extension("").concat("-figures") : fs::path(dir) / "figures";
   fs::create_directories(figures, ec);
   if (ec) throw Error(figures.string() + ": cannot create: " + ec.message());
 
@@ -93,6 +107,7 @@ int run_report(const std::string& dir, int raster_index, const std::string& epoc
     std::fclose(f);
   }
   std::string cmd = shell_quote(python) + " " + shell_quote(script) + " " + shell_quote(dir);
+  if (guided) cmd += " --figures " + shell_quote(figures.string());
   if (!raster.empty()) cmd += " --raster " + shell_quote(raster);
   if (!epochs.empty()) cmd += " --epochs " + shell_quote(epochs);
   std::fflush(stdout);
