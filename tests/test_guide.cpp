@@ -158,12 +158,20 @@ struct Hand {
     p.lif.leak = 1;
     p.lif.t_ref = 3;
     p.unused_penalty = 0.06;
-    std::vector<std::vector<std::uint8_t>> x(1, std::vector<std::uint8_t>(m * (T + 1), 0));
+    x.assign(1, std::vector<std::uint8_t>(m * (T + 1), 0));
     for (int k = 1; k <= T; ++k) x[0][0 * (T + 1) + k] = 1;
     x[0][1 * (T + 1) + 3] = 1;
     sp = guide_spikes(to_events(x, m, T), m, T);
   }
+  std::vector<std::vector<std::uint8_t>> x;  // the dense trains, for guide_sample_ref
   std::vector<double> weights() const { return {3, 0, 0.5, -1.19, 2, 0, 0.5, 0.3}; }
+  // Learning that keeps the weights (sigma 0, no penalty, w_max above W(0, 0) = 3: every update
+  // clamps to the bounds), so that the mechanism under test acts alone.
+  void freeze_weights() {
+    p.stdp.sigma = 0;
+    p.stdp.w_max = 10;
+    p.unused_penalty = 0;
+  }
 };
 
 TEST(StdpGuide, HandMadeEventLogic) {
@@ -213,10 +221,7 @@ TEST(StdpGuide, HandMadeLearningAndPenalty) {
   // Input 1 (one spike at step 3) before each output spike: potentiation only. The later output
   // spikes depend on the learnt W(0,0), so the exact values come from the dense reference.
   std::vector<double> W = h.weights();
-  std::vector<std::vector<std::uint8_t>> x(1, std::vector<std::uint8_t>(h.m * (h.T + 1), 0));
-  for (int k = 1; k <= h.T; ++k) x[0][k] = 1;
-  x[0][1 * (h.T + 1) + 3] = 1;
-  guide_sample_ref(h.p.lif, h.p.stdp, h.p.unused_penalty, W, h.n, h.m, h.T, x[0].data(), 11, true,
+  guide_sample_ref(h.p.lif, h.p.stdp, h.p.unused_penalty, W, h.n, h.m, h.T, h.x[0].data(), 11, true,
                    -1, nullptr);
   const double w1 = W[1];
   EXPECT_GT(w1, 0.0);  // pre before post: potentiation from 0
@@ -245,9 +250,7 @@ TEST(StdpGuide, TeacherForcesTheClassNeuron) {
 // threshold 17: in the next sample it first reaches it at step 9 (P = 2t = 18), not 6.
 TEST(StdpGuide, HomeostaticThresholdRisesPerSpikeAndDecays) {
   Hand h;
-  h.p.stdp.sigma = 0;
-  h.p.stdp.w_max = 10;  // W(0, 0) = 3 stays (every update clamps to the bounds)
-  h.p.unused_penalty = 0;
+  h.freeze_weights();
   h.p.theta_plus = 4;
   h.p.theta_decay = 0.5;
   StdpGuide g(h.p, h.n, h.m, h.T);
@@ -269,11 +272,8 @@ TEST(StdpGuide, HomeostaticThresholdRisesPerSpikeAndDecays) {
   EXPECT_EQ(g.theta(), (std::vector<double>{(6.0 + 8.0) * 0.5, 0.0}));
   // The dense reference with the same offsets makes the same decisions.
   std::vector<double> W = h.weights(), ref(tr.size());
-  std::vector<std::vector<std::uint8_t>> x(1, std::vector<std::uint8_t>(h.m * (h.T + 1), 0));
-  for (int k = 1; k <= h.T; ++k) x[0][k] = 1;
-  x[0][1 * (h.T + 1) + 3] = 1;
   const double theta[2] = {6.0, 0.0};
-  EXPECT_EQ(guide_sample_ref(h.p.lif, h.p.stdp, 0, W, h.n, h.m, h.T, x[0].data(), 11, false, -1,
+  EXPECT_EQ(guide_sample_ref(h.p.lif, h.p.stdp, 0, W, h.n, h.m, h.T, h.x[0].data(), 11, false, -1,
                              ref.data(), theta),
             0);
   for (int t = 1; t <= 9; ++t) EXPECT_EQ(ref[t - 1], 2.0 * t) << t;
@@ -285,9 +285,7 @@ TEST(StdpGuide, HomeostaticThresholdRisesPerSpikeAndDecays) {
 // -> x 2 / 2.31.
 TEST(StdpGuide, NormalisationScalesTheWinnersRow) {
   Hand h;
-  h.p.stdp.sigma = 0;
-  h.p.stdp.w_max = 10;  // W(0, 0) = 3 stays (every update clamps to the bounds)
-  h.p.unused_penalty = 0;
+  h.freeze_weights();
   h.p.normalise = 0.5;
   StdpGuide g(h.p, h.n, h.m, h.T);
   g.set_weights(h.weights());
@@ -305,11 +303,8 @@ TEST(StdpGuide, NormalisationScalesTheWinnersRow) {
   StdpGuide gk(k.p, k.n, k.m, k.T);
   gk.set_weights(k.weights());
   std::vector<double> W = k.weights();
-  std::vector<std::vector<std::uint8_t>> x(1, std::vector<std::uint8_t>(k.m * (k.T + 1), 0));
-  for (int t = 1; t <= k.T; ++t) x[0][t] = 1;
-  x[0][1 * (k.T + 1) + 3] = 1;
   EXPECT_EQ(gk.run_sample(k.sp, 0, true, -1, nullptr),
-            guide_sample_ref(k.p.lif, k.p.stdp, k.p.unused_penalty, W, k.n, k.m, k.T, x[0].data(),
+            guide_sample_ref(k.p.lif, k.p.stdp, k.p.unused_penalty, W, k.n, k.m, k.T, k.x[0].data(),
                              11, true, -1, nullptr, nullptr, 0.3));
   const auto wk = gk.weights();
   EXPECT_NE(wk, k.weights());

@@ -247,14 +247,12 @@ int StdpGuide::attempt(const GuideSpikes& sp, int b, double th, bool learn, int 
   exec.fence();  // the step loop reads the currents on the host
   LifState& s = v.state;
   s.reset(n_, p_.lif.p_rest);
-  spikes_last_ = 0;
   fired_.assign(static_cast<std::size_t>(n_), 0);
   for (int t = 1; t <= T; ++t) {
     lif_integrate(p_.lif, s, t, &v.cur(0, t), T + 1);
     if (trace)
       for (int j = 0; j < n_; ++j) trace[static_cast<std::size_t>(j) * T + t - 1] = s.P[j];
     const int ns = lif_fire(p_.lif, s, t, th, forced, v.spikes.data(), theta_.data());
-    spikes_last_ += ns;
     for (int q = 0; q < ns; ++q) ++fired_[v.spikes[q]];
     if (!learn) continue;
     for (int q = 0; q < ns; ++q) {

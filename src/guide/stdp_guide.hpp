@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -88,7 +89,9 @@ class StdpGuide {
   std::vector<double> weights() const;  // n x m
   void set_weights(const std::vector<double>& w);
   int outputs() const { return n_; }
-  int spikes_last() const { return spikes_last_; }
+  int spikes_last() const {  // output spikes of the last sample
+    return std::accumulate(fired_.begin(), fired_.end(), 0);
+  }
   int retries_last() const { return retries_last_; }           // retries the last sample took
   const std::vector<double>& theta() const { return theta_; }  // homeostatic offsets
 
@@ -100,7 +103,7 @@ class StdpGuide {
   std::shared_ptr<Views> v_;
   std::vector<double> theta_;
   std::vector<int> fired_;  // spikes per neuron in the last sample
-  int spikes_last_ = 0, retries_last_ = 0;
+  int retries_last_ = 0;
 };
 
 // Class -> neuron by majority winner: counts[c*n + j] = training samples of class c won by j.
