@@ -11,6 +11,7 @@
 // Kernels are templated on the execution space (the guide runs its sequential sample loop on the
 // host space; tests also run them on the default one). Each has a plain CPU reference below.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct StdpParams {
 struct LifParams {
   double leak = 5, p_rest = 0, p_reset = 0, p_inhibit = -500;
   int t_ref = 20;
+  // guide.inhibition = "graded": no winner-take-all event; each output spike lowers the potential
+  // of every neuron that did not spike in that step by inhibit_step (down to p_inhibit).
+  bool graded = false;
+  double inhibit_step = 0;
 };
 
 template <class Exec>
@@ -124,18 +129,19 @@ void unused_penalty(const Exec& exec, const GView2<Exec> W, const int j,
 }
 
 // Kernel: per-neuron weight normalisation (Diehl and Cook 2015): row j is scaled so that its
-// weights sum to `sum` (when their sum is positive), then clamped to [w_min, w_max]. Fences (the
-// scale is a reduction the host reads).
+// weights sum to `target` (l2: their Euclidean norm is `target`) when that sum (norm) is
+// positive, then clamped to [w_min, w_max]. Fences (the scale is a reduction the host reads).
 template <class Exec>
-void normalise_row(const Exec& exec, const GView2<Exec> W, const int j, const double sum,
-                   const double w_min, const double w_max) {
+void normalise_row(const Exec& exec, const GView2<Exec> W, const int j, const double target,
+                   const bool l2, const double w_min, const double w_max) {
   const int m = static_cast<int>(W.extent(1));
   double have = 0;
   Kokkos::parallel_reduce(
       "supsnn::stdp_row_sum", Kokkos::RangePolicy<Exec>(exec, 0, m),
-      KOKKOS_LAMBDA(const int i, double& acc) { acc += W(j, i); }, have);
+      KOKKOS_LAMBDA(const int i, double& acc) { acc += l2 ? W(j, i) * W(j, i) : W(j, i); }, have);
+  if (l2) have = std::sqrt(have);
   if (!(have > 0)) return;
-  const double f = sum / have;
+  const double f = target / have;
   Kokkos::parallel_for(
       "supsnn::stdp_normalise_row", Kokkos::RangePolicy<Exec>(exec, 0, m),
       KOKKOS_LAMBDA(const int i) {
@@ -154,14 +160,16 @@ inline void homeostasis_update(std::vector<double>& theta, const std::vector<int
 
 // Neuron state of one sample (host).
 struct LifState {
-  std::vector<double> P;        // membrane potential
-  std::vector<int> ref_until;   // refractory (no integration) while t <= ref_until
-  std::vector<char> inhibited;  // set at the winner-take-all event, for the rest of the sample
-  int winner = -1;              // -1 until the first threshold crossing
+  std::vector<double> P;         // membrane potential
+  std::vector<int> ref_until;    // refractory (no integration) while t <= ref_until
+  std::vector<char> inhibited;   // set at the winner-take-all event, for the rest of the sample
+  std::vector<int> first_spike;  // step of each neuron's first spike (0: none yet)
+  int winner = -1;               // -1 until the first threshold crossing
   void reset(int n, double p_rest) {
     P.assign(n, p_rest);
     ref_until.assign(n, 0);
     inhibited.assign(n, 0);
+    first_spike.assign(n, 0);
     winner = -1;
   }
 };
@@ -185,17 +193,21 @@ inline void lif_integrate(const LifParams& lp, LifState& s, int t, const double*
 // every other neuron is set to p_inhibit for the rest of the sample. Then every non-inhibited,
 // non-refractory neuron at or above its threshold spikes: P = p_reset, refractory for steps
 // t+1..t+t_ref. Writes the spiking neurons to spikes (returns their count).
+// lp.graded (and no forced winner): nobody is inhibited for good; s.winner is still the first
+// crossing's neuron, and after the spikes of step t every neuron that did not spike loses
+// inhibit_step per spike (not below p_inhibit).
 inline int lif_fire(const LifParams& lp, LifState& s, int t, double th, int forced, int* spikes,
                     const double* theta = nullptr) {
   const int n = static_cast<int>(s.P.size());
   auto over = [&](int j) { return s.P[j] - (theta ? th + theta[j] : th); };
+  const bool graded = lp.graded && forced < 0;
   if (s.winner < 0) {
     int best = -1;
     for (int j = 0; j < n; ++j)
-      if (over(j) >= 0 && (best < 0 || over(j) > over(best))) best = j;
+      if (t > s.ref_until[j] && over(j) >= 0 && (best < 0 || over(j) > over(best))) best = j;
     if (best >= 0) {
       s.winner = forced >= 0 ? forced : best;
-      for (int j = 0; j < n; ++j)
+      for (int j = 0; j < n && !graded; ++j)
         if (j != s.winner) {
           s.P[j] = lp.p_inhibit;
           s.inhibited[j] = 1;
@@ -207,9 +219,44 @@ inline int lif_fire(const LifParams& lp, LifState& s, int t, double th, int forc
     if (s.inhibited[j] || t <= s.ref_until[j] || !(over(j) >= 0)) continue;
     s.P[j] = lp.p_reset;
     s.ref_until[j] = t + lp.t_ref;
+    if (s.first_spike[j] == 0) s.first_spike[j] = t;
     spikes[ns++] = j;
   }
+  if (graded && ns > 0)
+    for (int j = 0; j < n; ++j) {
+      if (s.first_spike[j] > 0 && s.ref_until[j] == t + lp.t_ref) continue;  // spiked at t
+      const double p = s.P[j] - lp.inhibit_step * ns;
+      s.P[j] = p < lp.p_inhibit ? lp.p_inhibit : p;
+    }
   return ns;
+}
+
+// The sample's winner after its last step: winner-take-all: the first crossing's neuron; graded:
+// the neuron with the most spikes (ties: the earlier first spike, then the lower index), -1 when
+// none spiked. fired[j]: spikes of neuron j in the sample.
+inline int sample_winner(const LifParams& lp, const LifState& s, const std::vector<int>& fired,
+                         int forced) {
+  if (!lp.graded || forced >= 0) return s.winner;
+  int best = -1;
+  for (int j = 0; j < static_cast<int>(fired.size()); ++j)
+    if (fired[j] > 0 && (best < 0 || fired[j] > fired[best] ||
+                         (fired[j] == fired[best] && s.first_spike[j] < s.first_spike[best])))
+      best = j;
+  return best;
+}
+
+// The rows that learn after a sample (unused-input penalty, normalisation): the winner, or with
+// graded inhibition every neuron that spiked.
+inline std::vector<int> learning_rows(const LifParams& lp, const LifState& s,
+                                      const std::vector<int>& fired, int forced) {
+  std::vector<int> rows;
+  if (lp.graded && forced < 0) {
+    for (int j = 0; j < static_cast<int>(fired.size()); ++j)
+      if (fired[j] > 0) rows.push_back(j);
+  } else if (s.winner >= 0) {
+    rows.push_back(s.winner);
+  }
+  return rows;
 }
 
 // ---- Plain CPU references (dense spike trains x[i*(T+1) + k], k = 0..T) ----
@@ -228,17 +275,17 @@ inline void stdp_update_ref(const StdpParams& p, double* w, const std::uint8_t* 
 
 // One whole sample on dense trains: W (n x m, row-major) is updated in place when `learn`;
 // trace (n x T, steps 1..T) receives the potentials after integration and before
-// winner-take-all/reset of each step. Returns the winner (-1 when no potential reached th).
-// theta: per-neuron threshold offsets (null = 0); normalise > 0: the winner's row is scaled to
-// sum normalise x m after the penalty (learning samples with a winner).
+// winner-take-all/reset of each step. Returns the winner (sample_winner; -1 when no potential
+// reached th). theta: per-neuron threshold offsets (null = 0); normalise > 0: each learning row
+// is scaled to sum normalise x m (l2: to Euclidean norm normalise x sqrt(m)) after the penalty.
 inline int guide_sample_ref(const LifParams& lp, const StdpParams& sp, double penalty,
                             std::vector<double>& W, int n, int m, int T, const std::uint8_t* x,
                             double th, bool learn, int forced, double* trace,
-                            const double* theta = nullptr, double normalise = 0) {
+                            const double* theta = nullptr, double normalise = 0, bool l2 = false) {
   LifState s;
   s.reset(n, lp.p_rest);
   std::vector<double> cur(static_cast<std::size_t>(n));
-  std::vector<int> spikes(static_cast<std::size_t>(n));
+  std::vector<int> spikes(static_cast<std::size_t>(n)), fired(static_cast<std::size_t>(n), 0);
   for (int t = 1; t <= T; ++t) {
     for (int j = 0; j < n; ++j) {
       double c = 0;
@@ -251,28 +298,32 @@ inline int guide_sample_ref(const LifParams& lp, const StdpParams& sp, double pe
     if (trace)
       for (int j = 0; j < n; ++j) trace[static_cast<std::size_t>(j) * T + t - 1] = s.P[j];
     const int ns = lif_fire(lp, s, t, th, forced, spikes.data(), theta);
+    for (int q = 0; q < ns; ++q) ++fired[spikes[q]];
     if (learn)
       for (int q = 0; q < ns; ++q)
         stdp_update_ref(sp, &W[static_cast<std::size_t>(spikes[q]) * m], x, m, T, t);
   }
-  if (learn && s.winner >= 0)
+  const std::vector<int> rows = learn ? learning_rows(lp, s, fired, forced) : std::vector<int>();
+  for (const int j : rows)
     for (int i = 0; i < m; ++i) {
       bool any = false;
       for (int k = 0; k <= T; ++k) any = any || x[static_cast<std::size_t>(i) * (T + 1) + k];
-      double& w = W[static_cast<std::size_t>(s.winner) * m + i];
+      double& w = W[static_cast<std::size_t>(j) * m + i];
       if (!any) w = w - penalty < sp.w_min ? sp.w_min : w - penalty;
     }
-  if (learn && s.winner >= 0 && normalise > 0) {
-    double* w = &W[static_cast<std::size_t>(s.winner) * m];
+  for (const int j : normalise > 0 ? rows : std::vector<int>()) {
+    double* w = &W[static_cast<std::size_t>(j) * m];
     double have = 0;
-    for (int i = 0; i < m; ++i) have += w[i];
+    for (int i = 0; i < m; ++i) have += l2 ? w[i] * w[i] : w[i];
+    if (l2) have = std::sqrt(have);
+    const double target = l2 ? normalise * std::sqrt(static_cast<double>(m)) : normalise * m;
     if (have > 0)
       for (int i = 0; i < m; ++i) {
-        const double v = w[i] * (normalise * m / have);
+        const double v = w[i] * (target / have);
         w[i] = v < sp.w_min ? sp.w_min : (v > sp.w_max ? sp.w_max : v);
       }
   }
-  return s.winner;
+  return sample_winner(lp, s, fired, forced);
 }
 
 }  // namespace supsnn

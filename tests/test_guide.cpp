@@ -333,6 +333,121 @@ TEST(StdpGuide, RetryLowersTheThresholdUntilANeuronFires) {
   EXPECT_NE(g.weights(), h.weights());
 }
 
+// guide.inhibition = "graded" by hand (Hand: P0 = 2t, P1 = t until something fires; th 11,
+// t_ref 3): each output spike takes inhibit_step = 4 from every neuron that did not spike at
+// that step. Neuron 0 spikes at 6 (P1: 6 -> 2), P1 then climbs by 1 per step and reaches 11 at 15
+// together with neuron 0 (both spike, neither is inhibited), then neuron 0 alone at 24 (P1 6 -> 2).
+// Winner: the most spikes (neuron 0: 3, neuron 1: 1). Both learn (the unused-input penalty hits
+// both rows); under winner-take-all only the winner's.
+TEST(StdpGuide, GradedInhibitionByHand) {
+  Hand h;
+  h.p.lif.graded = true;
+  h.p.lif.inhibit_step = 4;
+  StdpGuide g(h.p, h.n, h.m, h.T);
+  g.set_weights(h.weights());
+  std::vector<double> tr(static_cast<std::size_t>(h.n) * h.T);
+  auto P = [&](int j, int t) { return tr[static_cast<std::size_t>(j) * h.T + t - 1]; };
+  EXPECT_EQ(g.run_sample(h.sp, 0, false, -1, tr.data()), 0);
+  EXPECT_EQ(P(0, 6), 12.0);
+  EXPECT_EQ(P(1, 6), 6.0);  // recorded before the step's spikes and inhibition
+  for (int t = 7; t <= 15; ++t) EXPECT_EQ(P(1, t), 2.0 + (t - 6)) << t;  // from 6 - 4 = 2
+  EXPECT_EQ(P(0, 15), 12.0);
+  for (int t = 16; t <= 18; ++t) EXPECT_EQ(P(1, t), 0.0) << t;  // spiked at 15: refractory
+  EXPECT_EQ(P(0, 24), 12.0);
+  EXPECT_EQ(P(1, 24), 6.0);
+  EXPECT_EQ(P(1, 25), 3.0);  // 6 - 4, then + 1
+  EXPECT_EQ(g.spikes_last(), 4);
+  // Learning with the weights frozen apart from the penalty: both rows lose 0.06 where no input
+  // spiked (inputs 2 and 3), the dense reference agrees.
+  Hand k;
+  k.freeze_weights();
+  k.p.unused_penalty = 0.06;
+  k.p.lif = h.p.lif;
+  StdpGuide gk(k.p, k.n, k.m, k.T);
+  gk.set_weights(k.weights());
+  EXPECT_EQ(gk.run_sample(k.sp, 0, true, -1, nullptr), 0);
+  const auto w = gk.weights();
+  EXPECT_DOUBLE_EQ(w[2], 0.5 - 0.06);
+  EXPECT_EQ(w[3], -1.2);
+  EXPECT_DOUBLE_EQ(w[6], 0.5 - 0.06);  // the second spiking neuron learns too
+  EXPECT_DOUBLE_EQ(w[7], 0.3 - 0.06);
+  std::vector<double> W = k.weights();
+  EXPECT_EQ(guide_sample_ref(k.p.lif, k.p.stdp, k.p.unused_penalty, W, k.n, k.m, k.T, k.x[0].data(),
+                             11, true, -1, nullptr),
+            0);
+  EXPECT_EQ(W, w);
+  // A tie in spike counts goes to the earlier first spike: with inhibit_step 0 and the same
+  // input, neuron 1 (P = t) spikes at 11, 25; neuron 0 at 6, 15, 24 -> 0 (3 > 2).
+  Hand z;
+  z.p.lif.graded = true;
+  z.p.lif.inhibit_step = 0;
+  StdpGuide gz(z.p, z.n, z.m, z.T);
+  gz.set_weights(z.weights());
+  EXPECT_EQ(gz.run_sample(z.sp, 0, false, -1, tr.data()), 0);
+  EXPECT_EQ(gz.spikes_last(), 5);
+  LifState s;
+  s.reset(2, 0);
+  s.first_spike = {9, 4};
+  EXPECT_EQ(sample_winner(z.p.lif, s, {2, 2}, -1), 1);  // equal counts: the earlier first spike
+  EXPECT_EQ(sample_winner(z.p.lif, s, {0, 0}, -1), -1);
+}
+
+// guide.winner = "potential" by hand: row 0 = {3, 0, ...} gives P0 = 2t (mean over 1..30: 31);
+// row 1 = {1, 20, ...} gives P1 = 0, 0, then 20 from step 3 on (mean 560 / 30 = 18.67). The
+// first crossing (th 11) is neuron 1's, at step 3; the whole presentation favours neuron 0, which
+// is then forced: neuron 1 is inhibited at 3 and neuron 0 spikes at 6. A threshold offset of 20
+// on neuron 0 (31 - 20 < 18.67) hands the sample to neuron 1.
+TEST(StdpGuide, WinnerByWholePresentationPotential) {
+  Hand h;
+  const std::vector<double> w = {3, 0, 0.5, -1.19, 1, 20, 0.5, 0.3};
+  std::vector<double> tr(static_cast<std::size_t>(h.n) * h.T);
+  auto P = [&](int j, int t) { return tr[static_cast<std::size_t>(j) * h.T + t - 1]; };
+  StdpGuide first(h.p, h.n, h.m, h.T);
+  first.set_weights(w);
+  EXPECT_EQ(first.run_sample(h.sp, 0, false, -1, tr.data()), 1);
+  EXPECT_EQ(P(1, 3), 20.0);
+  h.p.winner_by_potential = true;
+  StdpGuide g(h.p, h.n, h.m, h.T);
+  g.set_weights(w);
+  EXPECT_EQ(g.run_sample(h.sp, 0, false, -1, tr.data()), 0);
+  EXPECT_EQ(P(1, 3), 20.0);  // crossing step, recorded before the inhibition
+  for (int t = 4; t <= h.T; ++t) EXPECT_EQ(P(1, t), -500.0) << t;
+  EXPECT_EQ(P(0, 6), 12.0);
+  EXPECT_EQ(P(0, 7), 0.0);  // the forced winner spiked at 6
+  // Homeostatic offsets enter the score: neuron 0 learns three spikes per sample at theta_plus
+  // 20 / 3, decay 1 -> offset 20 after one learning sample (weights frozen).
+  h.freeze_weights();
+  h.p.theta_plus = 20.0 / 3;
+  StdpGuide gt(h.p, h.n, h.m, h.T);
+  gt.set_weights(w);
+  EXPECT_EQ(gt.run_sample(h.sp, 0, true, -1, nullptr), 0);
+  EXPECT_NEAR(gt.theta()[0], 20.0, 1e-12);
+  EXPECT_EQ(gt.run_sample(h.sp, 0, false, -1, tr.data()), 1);
+}
+
+// guide.normalise_by = "l2": the winner's row is scaled to Euclidean norm normalise x sqrt(m).
+// Row 0 = {3, 0, 0.5, -1.19}, norm sqrt(10.6661); normalise 0.5, m = 4 -> norm 1.
+TEST(StdpGuide, L2NormalisationScalesTheWinnersRow) {
+  Hand h;
+  h.freeze_weights();
+  h.p.normalise = 0.5;
+  h.p.normalise_l2 = true;
+  StdpGuide g(h.p, h.n, h.m, h.T);
+  g.set_weights(h.weights());
+  EXPECT_EQ(g.run_sample(h.sp, 0, true, -1, nullptr), 0);
+  const auto w = g.weights();
+  const double f = 1.0 / std::sqrt(9 + 0.25 + 1.19 * 1.19);
+  EXPECT_DOUBLE_EQ(w[0], 3 * f);
+  EXPECT_DOUBLE_EQ(w[2], 0.5 * f);
+  EXPECT_DOUBLE_EQ(w[3], -1.19 * f);
+  EXPECT_NEAR(w[0] * w[0] + w[2] * w[2] + w[3] * w[3], 1.0, 1e-14);
+  EXPECT_EQ(std::vector<double>(w.begin() + 4, w.end()), (std::vector<double>{2, 0, 0.5, 0.3}));
+  std::vector<double> W = h.weights();
+  guide_sample_ref(h.p.lif, h.p.stdp, 0, W, h.n, h.m, h.T, h.x[0].data(), 11, true, -1, nullptr,
+                   nullptr, 0.5, true);
+  for (std::size_t q = 0; q < W.size(); ++q) EXPECT_NEAR(w[q], W[q], 1e-15) << q;
+}
+
 // guide.labels = "responses": each neuron takes the class with the highest share of its wins
 // per class size; a neuron that never won has none.
 TEST(StdpGuide, NeuronsLabelledByTheirResponses) {
@@ -536,6 +651,68 @@ TEST(GuideCommand, EndToEndFeedsTraining) {
                        " --set guide.outputs=2 --set guide.epochs=1");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("guide.outputs"), std::string::npos) << r.output;
+}
+
+// The seed's pipeline from one config (data.guidance = "stdp"): supsnn train runs the STDP stage
+// on the train split first, writes RUN/guided.h5, holds out the run's own validation part in both
+// stages, trains the seed-compat bilayer with the Huber loss on those traces and reports test
+// accuracy against the true labels. A resumed run reuses the file.
+TEST(GuideCommand, PipelineRunsBothStagesFromOneConfig) {
+  test::ScratchDir dir("pipeline");
+  const std::string X = dir.file("x.h5"), run = dir.file("run");
+  auto r = test::run_supsnn("synth --output " + X +
+                            " --train-per-class 20 --test-per-class 10 --size 32");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string keys =
+      " --set data.train=" + X +
+      " --set data.guidance=stdp --set guide.epochs=2 --set guide.outputs=6"
+      " --set guide.labels=responses --set guide.winner=potential --set guide.normalise=0.2"
+      " --set guide.seed=3 --set train.seed=5 --set data.validation=0.2"
+      " --set model.dynamics=seed-compat --set loss.kind=huber --run-dir " +
+      run;
+  r = test::run_supsnn("train" + keys + " --set train.epochs=2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* line : {"STDP guidance stage", "guide validation: accuracy",
+                           "guide accuracy: train ", "dataset targets", "final test accuracy"})
+    EXPECT_NE(r.output.find(line), std::string::npos) << line << "\n" << r.output;
+  const std::string G = run + "/guided.h5";
+  {
+    EXPECT_EQ(SplitReader(G, "train").header().guide_rows, 3);  // responses: one row per class
+    EXPECT_EQ(SplitReader(G, "test").header().guide_rows, 3);
+    auto f = h5::open_file(G);
+    auto g = h5::open_group(f, "guide");
+    EXPECT_EQ(h5::shape(g, "weights"), (std::vector<hsize_t>{6, 32 * 32}));
+    long held = 0;
+    for (long v : h5::read<std::int64_t>(g, "validation_confusion")) held += v;
+    EXPECT_EQ(held, 12);  // the run's validation part: 20 % of 20 chips per class
+    // The STDP stage's own seed; the held-out part is drawn with the run's seed.
+    EXPECT_NE(h5::attr_string(g, "config").find("seed 3, holdout seed 5"), std::string::npos)
+        << h5::attr_string(g, "config");
+  }
+  // Same held-out chips: the training run's validation count equals the guide's.
+  EXPECT_NE(r.output.find("validation: 12"), std::string::npos) << r.output;
+  const auto written = std::filesystem::last_write_time(G);
+  r = test::run_supsnn("train" + keys + " --set train.epochs=3 --resume auto");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("same settings (resumed run); reused"), std::string::npos) << r.output;
+  EXPECT_EQ(std::filesystem::last_write_time(G), written);
+  // guide.seed = 0 follows train.seed (so a sweep over train.seed varies the STDP stage too).
+  r = test::run_supsnn("guide --dataset " + X + " --output " + dir.file("s0.h5") +
+                       " --set guide.epochs=1 --set guide.seed=0 --set train.seed=4");
+  ASSERT_EQ(r.status, 0) << r.output;
+  {
+    auto f = h5::open_file(dir.file("s0.h5"));
+    EXPECT_NE(h5::attr_string(h5::open_group(f, "guide"), "config").find("seed 4, holdout seed 4"),
+              std::string::npos);
+  }
+  // Keys of the STDP stage are checked before the run directory exists.
+  r = test::run_supsnn("train --set data.train=" + X +
+                       " --set data.guidance=stdp --set guide.winner=potential"
+                       " --set guide.inhibition=graded --run-dir " +
+                       dir.file("bad"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("guide.inhibition"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("bad")));
 }
 
 }  // namespace

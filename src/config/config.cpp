@@ -59,9 +59,10 @@ const std::vector<ConfigKey>& config_schema() {
       {"data.guidance",
        std::string("auto"),
        "training targets: dataset (the file's guidance traces), template (the seed-shaped stand-in "
-       "of "
-       "docs/model.md from the labels) or auto (dataset when present, else template)",
-       {"auto", "dataset", "template"}},
+       "of docs/model.md from the labels), stdp (the seed's pipeline: the run first trains the "
+       "STDP guidance stage with the guide.* keys and trains on its traces, RUN/guided.h5) or auto "
+       "(dataset when present, else template)",
+       {"auto", "dataset", "template", "stdp"}},
       {"data.crop",
        0L,
        "train on crop x crop windows of image datasets (test: centre crop); 0 = whole image",
@@ -364,7 +365,13 @@ const std::vector<ConfigKey>& config_schema() {
        "guidance written: per-sample (each sample's own trace), teacher (winner forced to the "
        "class neuron) or class-mean (mean trace of the class's correctly won training samples)",
        {"per-sample", "teacher", "class-mean"}},
-      {"guide.seed", 1L, "seed of the STDP weights and the presentation order", {}, 0, 9.2e18},
+      {"guide.seed",
+       1L,
+       "seed of the STDP weights, the presentation order and the held-out part; 0 = train.seed "
+       "(so that a sweep over train.seed varies the STDP stage of the pipeline too)",
+       {},
+       0,
+       9.2e18},
       {"guide.theta_plus",
        0.0,
        "homeostasis: an output neuron's threshold offset rises by this per spike it fires while "
@@ -382,6 +389,32 @@ const std::vector<ConfigKey>& config_schema() {
        0.0,
        "after each training sample with a winner, the winner's weights are scaled to this mean "
        "per input (sum = normalise x inputs, then clamped to the bounds); 0 = off",
+       {},
+       0,
+       1e300},
+      {"guide.normalise_by",
+       std::string("sum"),
+       "what guide.normalise fixes: sum (the row's sum is normalise x inputs) or l2 (its "
+       "Euclidean norm is normalise x sqrt(inputs), so every row has the same length and the "
+       "currents compare the input's pattern, not its brightness)",
+       {"sum", "l2"}},
+      {"guide.winner",
+       std::string("first-crossing"),
+       "which output neuron wins a sample: first-crossing (the seed: the first to reach the "
+       "threshold) or potential (the largest mean potential over the whole presentation, run once "
+       "without thresholds, less its threshold offset; the sample then runs with that winner "
+       "forced, learning at its spikes)",
+       {"first-crossing", "potential"}},
+      {"guide.inhibition",
+       std::string("winner-take-all"),
+       "lateral inhibition: winner-take-all (the seed: at the first crossing every other neuron "
+       "goes to guide.p_inhibit for the rest of the sample) or graded (each output spike lowers "
+       "every neuron that did not spike by guide.inhibit_step; several neurons may spike and "
+       "learn; the winner is the neuron with the most spikes)",
+       {"winner-take-all", "graded"}},
+      {"guide.inhibit_step",
+       10.0,
+       "graded inhibition: potential taken from the other neurons per output spike",
        {},
        0,
        1e300},

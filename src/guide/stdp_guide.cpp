@@ -64,7 +64,7 @@ SpikeEvents encode_split(const Split& s, const GuideParams& p) {
 
 }  // namespace
 
-GuideParams guide_params(const Config& cfg) {
+GuideParams guide_params(const Config& cfg, bool pipeline) {
   GuideParams p;
   p.epochs = static_cast<int>(cfg.get_int("guide.epochs"));
   p.outputs = static_cast<int>(cfg.get_int("guide.outputs"));
@@ -92,6 +92,18 @@ GuideParams guide_params(const Config& cfg) {
   p.theta_plus = cfg.get_float("guide.theta_plus");
   p.theta_decay = cfg.get_float("guide.theta_decay");
   p.normalise = cfg.get_float("guide.normalise");
+  p.normalise_l2 = cfg.get_string("guide.normalise_by") == "l2";
+  p.winner_by_potential = cfg.get_string("guide.winner") == "potential";
+  p.lif.graded = cfg.get_string("guide.inhibition") == "graded";
+  p.lif.inhibit_step = cfg.get_float("guide.inhibit_step");
+  if (p.winner_by_potential && p.lif.graded)
+    throw Error(
+        "config key 'guide.inhibition': \"graded\" lets several neurons spike and learn; "
+        "guide.winner = \"potential\" forces one winner per sample (use winner-take-all)");
+  if (p.winner_by_potential && p.mode == "teacher")
+    throw Error(
+        "config key 'guide.mode': \"teacher\" forces the class neuron; guide.winner = "
+        "\"potential\" chooses the winner itself (use per-sample or class-mean)");
   p.retries = static_cast<int>(cfg.get_int("guide.retries"));
   p.retry_factor = cfg.get_float("guide.retry_factor");
   p.labels = cfg.get_string("guide.labels");
@@ -101,6 +113,8 @@ GuideParams guide_params(const Config& cfg) {
         "config key 'guide.mode': \"teacher\" forces one neuron per class; it needs "
         "guide.labels = \"one-per-class\"");
   p.seed = static_cast<std::uint64_t>(cfg.get_int("guide.seed"));
+  if (p.seed == 0) p.seed = static_cast<std::uint64_t>(cfg.get_int("train.seed"));
+  p.holdout_seed = p.seed;
   p.encoder = cfg.get_string("data.encoder");
   p.data = data_options(cfg);
   if (p.data.direct)
@@ -109,12 +123,17 @@ GuideParams guide_params(const Config& cfg) {
         "(rate, poisson or latency)");
   // The STDP stage encodes whole chips, one input neuron per pixel.
   const AugmentOptions& a = p.data.augment;
-  if (a.crop > 0 || a.flip || a.speckle > 0 || a.max_shift > 0 || a.pool > 1 || a.rotate > 0 ||
-      a.scale > 0 || p.data.population.neurons > 1)
+  const bool augmented = a.crop > 0 || a.flip || a.speckle > 0 || a.max_shift > 0 || a.pool > 1 ||
+                         a.rotate > 0 || a.scale > 0;
+  if (p.data.population.neurons > 1)
+    throw Error(
+        "config key 'data.population': the STDP guidance stage reads one input neuron per pixel "
+        "(data.encoder, data.raw_steps, data.receptive_field); keep data.population at 1");
+  if (augmented && !pipeline)
     throw Error(
         "supsnn guide encodes whole chips with data.encoder, data.raw_steps and "
         "data.receptive_field; data.crop, data.max_shift, data.pool, data.flip, data.speckle, "
-        "data.rotate, data.scale and data.population must keep their defaults");
+        "data.rotate and data.scale must keep their defaults");
   p.raw_steps = static_cast<int>(cfg.get_int("data.raw_steps"));
   if (p.stdp.w_min > p.stdp.w_max)
     throw Error("config key 'guide.w_min': " + std::to_string(p.stdp.w_min) +
@@ -214,11 +233,33 @@ void StdpGuide::set_weights(const std::vector<double>& w) {
   std::copy(w.begin(), w.end(), v_->W.data());
 }
 
+// guide.winner = "potential": the sample runs once without thresholds (no spikes, no
+// inhibition, nothing learnt) and the neuron with the largest mean potential over the
+// presentation, less its threshold offset, is the winner (-1 for a sample without input spikes).
+int StdpGuide::potential_winner(const GuideSpikes& sp, int b) {
+  if (!(sp.threshold_count[b] > 0)) return -1;
+  free_.resize(static_cast<std::size_t>(n_) * T_);
+  attempt(sp, b, HUGE_VAL, false, -1, free_.data());
+  int best = -1;
+  double best_score = 0;
+  for (int j = 0; j < n_; ++j) {
+    double sum = 0;
+    for (int t = 0; t < T_; ++t) sum += free_[static_cast<std::size_t>(j) * T_ + t];
+    const double score = sum / T_ - theta_[j];
+    if (best < 0 || score > best_score) best = j, best_score = score;
+  }
+  return best;
+}
+
 int StdpGuide::run_sample(const GuideSpikes& sp, int b, bool learn, int forced, double* trace) {
   // An image without input spikes has no adaptive threshold: it never crosses (no winner).
   double th = !p_.adaptive_threshold      ? p_.p_th
               : sp.threshold_count[b] > 0 ? sp.threshold_count[b] / p_.threshold_divisor
                                           : HUGE_VAL;
+  // guide.winner = "potential": the winner is chosen on the whole presentation, then the sample
+  // runs (and learns) with that winner forced, as in teacher mode.
+  const int chosen = p_.winner_by_potential && forced < 0 ? potential_winner(sp, b) : -1;
+  if (chosen >= 0) forced = chosen;
   // guide.retries: no neuron fired, so nothing was learnt; the sample runs again at a lower
   // threshold (as stronger input would drive it), up to `retries` times.
   int winner = attempt(sp, b, th, learn, forced, trace);
@@ -229,7 +270,7 @@ int StdpGuide::run_sample(const GuideSpikes& sp, int b, bool learn, int forced, 
   }
   if (learn && (p_.theta_plus != 0 || p_.theta_decay != 1))
     homeostasis_update(theta_, fired_, p_.theta_plus, p_.theta_decay);
-  return winner;
+  return p_.winner_by_potential ? chosen : winner;
 }
 
 int StdpGuide::attempt(const GuideSpikes& sp, int b, double th, bool learn, int forced,
@@ -263,16 +304,23 @@ int StdpGuide::attempt(const GuideSpikes& sp, int b, double th, bool learn, int 
     }
     if (ns > 0) exec.fence();  // the next steps read the recomputed currents on the host
   }
-  if (learn && s.winner >= 0 && p_.unused_penalty != 0) {
+  const std::vector<int> rows =
+      learn ? learning_rows(p_.lif, s, fired_, forced) : std::vector<int>();
+  if (!rows.empty() && p_.unused_penalty != 0) {
     for (int a = 0; a < A; ++a) v.spiked(act_neuron(a)) = 1;
-    unused_penalty(exec, v.W, s.winner, decltype(v.spiked)::const_type(v.spiked), p_.unused_penalty,
-                   p_.stdp.w_min);
+    for (const int j : rows)
+      unused_penalty(exec, v.W, j, decltype(v.spiked)::const_type(v.spiked), p_.unused_penalty,
+                     p_.stdp.w_min);
     exec.fence();  // the host clears the marks (and later reads W)
     for (int a = 0; a < A; ++a) v.spiked(act_neuron(a)) = 0;
   }
-  if (learn && s.winner >= 0 && p_.normalise > 0)
-    normalise_row(exec, v.W, s.winner, p_.normalise * m_, p_.stdp.w_min, p_.stdp.w_max);
-  return s.winner;
+  if (p_.normalise > 0)
+    for (const int j : rows)
+      normalise_row(
+          exec, v.W, j,
+          p_.normalise_l2 ? p_.normalise * std::sqrt(static_cast<double>(m_)) : p_.normalise * m_,
+          p_.normalise_l2, p_.stdp.w_min, p_.stdp.w_max);
+  return sample_winner(p_.lif, s, fired_, forced);
 }
 
 std::vector<int> assign_classes(const std::vector<long>& counts, int classes, int n) {
@@ -323,7 +371,7 @@ std::vector<int> label_neurons(const std::vector<long>& counts, const std::vecto
   return label;
 }
 
-GuideResult run_guide(const GuideParams& p, DatasetFile& ds, void (*log)(const std::string&)) {
+GuideResult run_guide(const GuideParams& p, DatasetFile& ds, const GuideLog& log) {
   const auto t0 = std::chrono::steady_clock::now();
   auto say = [&](const std::string& s) {
     if (log) log(s);
@@ -367,7 +415,7 @@ GuideResult run_guide(const GuideParams& p, DatasetFile& ds, void (*log)(const s
   std::vector<int> fit(static_cast<std::size_t>(train->count)), held;
   for (int q = 0; q < train->count; ++q) fit[q] = q;
   if (p.validation > 0)
-    std::tie(fit, held) = stratified_holdout(train->labels, C, p.validation, p.seed);
+    std::tie(fit, held) = stratified_holdout(train->labels, C, p.validation, p.holdout_seed);
   StdpGuide g(p, n, m, T);
   std::vector<int> order;
   for (int q : shuffled_indices(static_cast<int>(fit.size()), p.seed, 0)) order.push_back(fit[q]);

@@ -4,6 +4,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -17,6 +18,9 @@ namespace supsnn {
 
 class Config;
 
+// Receives the stage's progress lines (may be empty).
+using GuideLog = std::function<void(const std::string&)>;
+
 struct GuideParams {
   int epochs = 12;
   int outputs = 0;                 // n; 0 = number of classes
@@ -28,21 +32,28 @@ struct GuideParams {
   double unused_penalty = 0.06;
   // Mechanisms the STDP literature adds to make winner-take-all STDP learn (docs/model.md, "STDP
   // guidance stage"); the defaults are the seed's (all off).
-  double theta_plus = 0;       // homeostasis: threshold offset added per output spike (0 = off)
-  double theta_decay = 1;      // factor applied to the offsets after every training sample
-  double normalise = 0;        // > 0: the winner's weights are scaled to mean `normalise` per input
+  double theta_plus = 0;      // homeostasis: threshold offset added per output spike (0 = off)
+  double theta_decay = 1;     // factor applied to the offsets after every training sample
+  double normalise = 0;       // > 0: the winner's weights are scaled to mean `normalise` per input
+  bool normalise_l2 = false;  // guide.normalise_by = "l2": to Euclidean norm normalise x sqrt(m)
+  bool winner_by_potential = false;  // guide.winner = "potential": the sample's winner is the
+                                     // neuron with the largest mean free-running potential
   int retries = 0;             // a sample that makes no neuron fire runs again at a lower threshold
   double retry_factor = 0.75;  // threshold factor per retry
   std::string labels = "one-per-class";  // or "responses": each neuron labelled by its wins
   double validation = 0;  // fraction of each class of the train split held out (data.validation)
   std::string mode = "per-sample";  // per-sample, teacher or class-mean
-  std::uint64_t seed = 1;
-  std::string encoder = "rate";  // spike code of image datasets (data.encoder)
-  DataOptions data;              // the data.* keys: the code's parameters (data_options)
-  int raw_steps = 70;            // T of image datasets (data.raw_steps); spikes keep the file's
+  std::uint64_t seed = 1;           // guide.seed (0 in the config: train.seed)
+  std::uint64_t holdout_seed = 1;   // draws the held-out part (the pipeline: the run's split)
+  std::string encoder = "rate";     // spike code of image datasets (data.encoder)
+  DataOptions data;                 // the data.* keys: the code's parameters (data_options)
+  int raw_steps = 70;               // T of image datasets (data.raw_steps); spikes keep the file's
 };
 
-GuideParams guide_params(const Config& cfg);  // from the guide.* keys
+// From the guide.* keys. pipeline (data.guidance = "stdp" in supsnn train): the image
+// augmentation keys belong to the supervised stage and are allowed (the STDP stage still encodes
+// whole chips).
+GuideParams guide_params(const Config& cfg, bool pipeline = false);
 
 // Spikes of all samples of a split in the two orders the kernels read (kernels/stdp.hpp), host.
 struct GuideSpikes {
@@ -97,12 +108,14 @@ class StdpGuide {
 
  private:
   int attempt(const GuideSpikes& sp, int b, double th, bool learn, int forced, double* trace);
+  int potential_winner(const GuideSpikes& sp, int b);
   struct Views;
   GuideParams p_;
   int n_, m_, T_;
   std::shared_ptr<Views> v_;
   std::vector<double> theta_;
-  std::vector<int> fired_;  // spikes per neuron in the last sample
+  std::vector<int> fired_;    // spikes per neuron in the last sample
+  std::vector<double> free_;  // n x T free-running potentials (guide.winner = "potential")
   int retries_last_ = 0;
 };
 
@@ -120,6 +133,6 @@ std::vector<int> assign_classes(const std::vector<long>& counts, int classes, in
 std::vector<int> label_neurons(const std::vector<long>& counts, const std::vector<long>& class_size,
                                int classes, int n);
 
-GuideResult run_guide(const GuideParams& p, DatasetFile& ds, void (*log)(const std::string&));
+GuideResult run_guide(const GuideParams& p, DatasetFile& ds, const GuideLog& log);
 
 }  // namespace supsnn

@@ -28,8 +28,8 @@ std::string os_error(int err) {
 // What an earlier run of `supsnn train` writes into its run directory. Temporary files of these
 // (`<name>.tmp.<pid>`, left by a crash) belong to it too.
 bool is_run_file(const std::string& name) {
-  for (const char* f :
-       {"config.toml", "train.log", "metrics.csv", "metrics.h5", "model.h5", "selection.csv"})
+  for (const char* f : {"config.toml", "train.log", "metrics.csv", "metrics.h5", "model.h5",
+                        "selection.csv", "guided.h5"})
     if (name == f || name.rfind(std::string(f) + ".tmp.", 0) == 0) return true;
   return name.rfind("events.out.tfevents.", 0) == 0;
 }

@@ -22,6 +22,7 @@
 #include "data/batch.hpp"
 #include "data/sampler.hpp"
 #include "dist/reducer.hpp"
+#include "guide/guide_dataset.hpp"
 #include "io/h5.hpp"
 #include "kernels/finite_check.hpp"
 #include "model/conv_plan.hpp"
@@ -109,6 +110,7 @@ struct DataPlan {
   std::vector<std::string> classes;
   std::vector<int> train_indices, val_indices;  // the train split minus / the validation part
   DataOptions opt;
+  bool stdp = false;  // data.guidance = "stdp": the run makes its guidance first (stdp_guidance)
 };
 
 DataPlan plan_data(const Config& cfg) {
@@ -130,6 +132,13 @@ DataPlan plan_data(const Config& cfg) {
                 "use data.guidance = \"template\" or a dataset with guidance");
   d.opt.template_guidance = mode == "template" || (mode == "auto" && h.guide_rows == 0);
   d.opt.outputs = d.opt.template_guidance ? static_cast<int>(d.classes.size()) : h.guide_rows;
+  if (mode == "stdp") {  // the pipeline: guidance rows as the STDP stage will write them
+    const GuideParams gp = guide_params(cfg, true);  // its keys checked before the run exists
+    const int C = static_cast<int>(d.classes.size());
+    d.stdp = true;
+    d.opt.template_guidance = false;
+    d.opt.outputs = gp.labels == "responses" ? C : (gp.outputs > 0 ? gp.outputs : C);
+  }
   if (static_cast<int>(d.classes.size()) > d.opt.outputs)
     throw Error(d.train_path + ": " + std::to_string(d.classes.size()) +
                 " classes but guidance has only " + std::to_string(d.opt.outputs) +
@@ -162,6 +171,36 @@ DataPlan plan_data(const Config& cfg) {
                   ": test split differs from the train split in image size, kind or class names");
   }
   return d;
+}
+
+// data.guidance = "stdp" (the seed's pipeline): rank 0 runs the STDP guidance stage on the train
+// (and test) split and writes RUN/guided.h5; every rank then trains on that file. Its held-out part
+// is the run's validation split, so neither stage learns from the chips that choose the epoch.
+// A resumed run reuses the file when it was made with the same settings.
+void stdp_guidance(const Config& cfg, const Comm& comm, spdlog::logger& log,
+                   const std::string& run_dir, const std::string& command_line, DataPlan& plan) {
+  const std::string path = run_dir + "/guided.h5";
+  GuideParams gp = guide_params(cfg, true);
+  gp.holdout_seed = plan.opt.seed;
+  const std::string text = guide_config_text(cfg, gp);
+  check_on_rank0(comm, [&] {
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec) && guided_config_of(path) == text) {
+      log.info("STDP guidance: {} exists with the same settings (resumed run); reused", path);
+      return;
+    }
+    log.info("STDP guidance stage (data.guidance = \"stdp\") on {}, written to {}", plan.train_path,
+             path);
+    std::vector<std::string> classes;
+    const GuideResult r = guide_dataset(
+        gp, text, plan.train_path, plan.have_test ? plan.test_path : plan.train_path, path,
+        command_line, [&log](const std::string& s) { log.info("{}", s); }, &classes);
+    for (const auto& line : guide_report_lines(r, classes)) log.info("{}", line);
+    log.info("guide accuracy: train {:.4f}, validation {:.4f}, test {:.4f} ({} outputs, {:.1f} s)",
+             r.train_accuracy, r.validation_accuracy, r.test_accuracy, r.outputs, r.seconds);
+  });
+  plan.train_path = path;
+  if (plan.have_test) plan.test_path = path;
 }
 
 struct EvalResult {
@@ -744,7 +783,7 @@ TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string
                           const std::string& resume, bool overwrite) {
   const auto start = std::chrono::steady_clock::now();
   comm.check_launch();
-  const DataPlan plan = plan_data(cfg);
+  DataPlan plan = plan_data(cfg);
   // Every sample's values, before anything is written: bad data found mid-run costs the run.
   check_on_rank0(comm, [&] {
     check_split_values(plan.train_path, "train");
@@ -762,6 +801,7 @@ TrainSummary run_training(const Config& cfg, const Comm& comm, const std::string
   } clear_error_log;
   log->info("supsnn train, run directory {}", run_dir);
   log->info("resolved configuration (also in {}/config.toml):\n{}", run_dir, cfg.to_toml());
+  if (plan.stdp) stdp_guidance(cfg, comm, *log, run_dir, command_line, plan);
   const bool deep =
       !cfg.get_int_list("model.hidden").empty() || !cfg.get_int_list("model.conv").empty();
   const bool single = cfg.get_string("model.precision") == "float";
