@@ -231,6 +231,7 @@ std::vector<double> StdpGuide::weights() const {
 
 void StdpGuide::set_weights(const std::vector<double>& w) {
   std::copy(w.begin(), w.end(), v_->W.data());
+  cur_sp_ = nullptr;
 }
 
 // guide.winner = "potential": the sample runs once without thresholds (no spikes, no
@@ -284,8 +285,12 @@ int StdpGuide::attempt(const GuideSpikes& sp, int b, double th, bool learn, int 
   const HIndex act_neuron = index_view(sp.act_neuron, a0, A);
   const HIndex act_off = index_view(sp.act_off, a0, A + 1);
   const HIndex act_step = index_view(sp.act_step, 0, sp.act_step.size());
-  step_currents(exec, v.W, off, neuron, 0, n_, 1, T, v.cur);
-  exec.fence();  // the step loop reads the currents on the host
+  if (cur_sp_ != &sp || cur_b_ != b) {
+    step_currents(exec, v.W, off, neuron, 0, n_, 1, T, v.cur);
+    exec.fence();  // the step loop reads the currents on the host
+    cur_sp_ = &sp;
+    cur_b_ = b;
+  }
   LifState& s = v.state;
   s.reset(n_, p_.lif.p_rest);
   fired_.assign(static_cast<std::size_t>(n_), 0);
@@ -296,6 +301,7 @@ int StdpGuide::attempt(const GuideSpikes& sp, int b, double th, bool learn, int 
     const int ns = lif_fire(p_.lif, s, t, th, forced, v.spikes.data(), theta_.data());
     for (int q = 0; q < ns; ++q) ++fired_[v.spikes[q]];
     if (!learn) continue;
+    if (ns > 0) cur_sp_ = nullptr;  // W changes: the currents of steps <= t are stale from here
     for (int q = 0; q < ns; ++q) {
       const int j = v.spikes[q];
       stdp_update(exec, v.W, j, t, act_neuron, act_off, act_step, A, p_.stdp);
@@ -306,6 +312,7 @@ int StdpGuide::attempt(const GuideSpikes& sp, int b, double th, bool learn, int 
   }
   const std::vector<int> rows =
       learn ? learning_rows(p_.lif, s, fired_, forced) : std::vector<int>();
+  if (!rows.empty()) cur_sp_ = nullptr;  // the penalty and the normalisation change W
   if (!rows.empty() && p_.unused_penalty != 0) {
     for (int a = 0; a < A; ++a) v.spiked(act_neuron(a)) = 1;
     for (const int j : rows)

@@ -95,6 +95,7 @@ class StdpGuide {
  public:
   StdpGuide(const GuideParams& p, int outputs, int inputs, int raw_steps);
   // One sample: trains when learn (weights change), records trace (n x T) when non-null.
+  // sp must not change while this object is used with it (its currents are kept per sample).
   // forced >= 0 forces the winner-take-all winner (teacher mode). Returns the winner or -1.
   int run_sample(const GuideSpikes& sp, int b, bool learn, int forced, double* trace);
   std::vector<double> weights() const;  // n x m
@@ -116,6 +117,10 @@ class StdpGuide {
   std::vector<double> theta_;
   std::vector<int> fired_;    // spikes per neuron in the last sample
   std::vector<double> free_;  // n x T free-running potentials (guide.winner = "potential")
+  // The currents in Views::cur belong to sample cur_b_ of *cur_sp_ and the present weights, so a
+  // second attempt at the same sample (free-running pass, retries) reuses them.
+  const GuideSpikes* cur_sp_ = nullptr;
+  int cur_b_ = -1;
   int retries_last_ = 0;
 };
 
