@@ -679,11 +679,11 @@ TEST(Checkpoint, InspectCommand) {
   const std::string other = dir.file("data.h5"), text = dir.file("notes.txt");
   {
     const auto f = h5::create_file(other);
-    h5::set_attr(f, "schema", std::string("supsnn-dataset"));
+    h5::set_attr(f, "schema", std::string("supsnn-other"));
   }
   std::ofstream(text) << "hello\n";
   for (const auto& [file, needle] :
-       {std::pair{other, "not a supsnn checkpoint or model file (schema 'supsnn-dataset')"},
+       {std::pair{other, "not a supsnn checkpoint, model or dataset file (schema 'supsnn-other')"},
         std::pair{text, "not an HDF5 file (or truncated)"},
         std::pair{dir.file("absent.h5"), "file not found"}}) {
     r = test::run_supsnn("inspect " + file);

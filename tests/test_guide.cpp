@@ -691,6 +691,12 @@ TEST(GuideCommand, PipelineRunsBothStagesFromOneConfig) {
   }
   // Same held-out chips: the training run's validation count equals the guide's.
   EXPECT_NE(r.output.find("validation: 12"), std::string::npos) << r.output;
+  // `supsnn inspect` shows the guide group of the file (accuracy per part).
+  r = test::run_supsnn("inspect " + G);
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* want : {"\"supsnn-dataset\"", "train/guidance", "guide (supsnn guide",
+                           "validation_accuracy", "test_accuracy", "validation_unwon"})
+    EXPECT_NE(r.output.find(want), std::string::npos) << want << "\n" << r.output;
   const auto written = std::filesystem::last_write_time(G);
   r = test::run_supsnn("train" + keys + " --set train.epochs=3 --resume auto");
   ASSERT_EQ(r.status, 0) << r.output;

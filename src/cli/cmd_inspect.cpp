@@ -144,7 +144,8 @@ int run_inspect(const std::string& path, bool config) {
   {
     const h5::Handle f = h5::open_file(path);
     if (!h5::has_attr(f, "schema"))
-      throw Error(path + ": not a supsnn checkpoint or model file (no 'schema' attribute)");
+      throw Error(path +
+                  ": not a supsnn checkpoint, model or dataset file (no 'schema' attribute)");
     schema = h5::attr_string(f, "schema");
     if (schema == "supsnn-model") {
       std::printf("file:              %s\n", path.c_str());
@@ -154,8 +155,21 @@ int run_inspect(const std::string& path, bool config) {
       print_datasets(f);
       return 0;
     }
+    if (schema == "supsnn-dataset") {  // prepare/synth/guide output: its arrays, the guide group
+      std::printf("file:              %s\n", path.c_str());
+      std::printf("attributes:\n");
+      print_attrs(f, "  ");
+      std::printf("datasets:\n");
+      print_datasets(f);
+      if (h5::exists(f, "guide")) {
+        std::printf("guide (supsnn guide / data.guidance = \"stdp\"):\n");
+        print_attrs(h5::open_group(f, "guide"), "  ");
+      }
+      return 0;
+    }
     if (schema != "supsnn-checkpoint")
-      throw Error(path + ": not a supsnn checkpoint or model file (schema '" + schema + "')");
+      throw Error(path + ": not a supsnn checkpoint, model or dataset file (schema '" + schema +
+                  "')");
   }  // closed: the checkpoint reader opens it again with MPI-IO
   try {
     const TrainState s = read_checkpoint(Comm(MPI_COMM_SELF), path);
@@ -195,10 +209,12 @@ int run_inspect(const std::string& path, bool config) {
 
 CommandRunner add_inspect_command(CLI::App& app, const std::string&) {
   auto* cmd = app.add_subcommand(
-      "inspect", "Print what a checkpoint (ckpt/step-*.h5, verified) or a model.h5 holds");
+      "inspect",
+      "Print what a checkpoint (ckpt/step-*.h5, verified), a model.h5 or a dataset (with its "
+      "guide group) holds");
   auto path = std::make_shared<std::string>();
   auto config = std::make_shared<bool>(false);
-  cmd->add_option("file", *path, "checkpoint or model file (.h5)")->required();
+  cmd->add_option("file", *path, "checkpoint, model or dataset file (.h5)")->required();
   cmd->add_flag("--config", *config, "also print the run's configuration (checkpoints)");
   return [path, config]() {
     if (Comm().rank() != 0) return 0;  // a serial tool: one report under mpirun
