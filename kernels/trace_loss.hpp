@@ -1,6 +1,8 @@
 // Kernel: trace-matching loss between the label row of the output trace and the same row of
 // the guidance trace (seed-model.md section 3): Huber (delta) or MSE, mean over steps+1 points.
 // Writes the per-sample loss and dL/dP scaled by `scale` (1 / global batch); other rows get 0.
+// all_rows (loss.rows = "all"): every row is matched against its guidance row, the per-row
+// losses summed (so the losers' traces are trained too, not only the label row).
 #pragma once
 #include <cmath>
 #include "common.hpp"
@@ -27,7 +29,7 @@ KOKKOS_INLINE_FUNCTION Real pointwise_loss(LossKind kind, Real delta, Real r, Re
 // P, G, dP: (B, n, S1); label: (B); loss: (B).
 template <class Real>
 void trace_loss(LossKind kind, Real delta, Real scale, View3<const Real> P, View3<const Real> G,
-                View1<const int> label, View1<Real> loss, View3<Real> dP) {
+                View1<const int> label, View1<Real> loss, View3<Real> dP, bool all_rows = false) {
   const int B = static_cast<int>(P.extent(0)), n = static_cast<int>(P.extent(1));
   const int S1 = static_cast<int>(P.extent(2));
   Kokkos::parallel_for(
@@ -37,7 +39,7 @@ void trace_loss(LossKind kind, Real delta, Real scale, View3<const Real> P, View
         for (int j = 0; j < n; ++j)
           for (int s = 0; s < S1; ++s) {
             Real d = 0;
-            if (j == g) {
+            if (j == g || all_rows) {
               acc += pointwise_loss(kind, delta, P(b, j, s) - G(b, j, s), d);
               d *= scale / S1;
             }

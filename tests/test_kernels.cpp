@@ -148,21 +148,27 @@ TYPED_TEST(KernelTest, TraceLossMatchesReferenceForBothKinds) {
   Kokkos::deep_copy(P, hP);
   Kokkos::deep_copy(G, hG);
   Kokkos::deep_copy(label, hl);
-  for (LossKind kind : {LossKind::Huber, LossKind::MSE}) {
-    const Real scale = Real(0.25), delta = Real(1.3);
-    trace_loss<Real>(kind, delta, scale, P, G, label, loss, dP);
-    const auto l = test::to_host(loss), d = test::to_host(dP);
-    for (int b = 0; b < B; ++b) {
-      std::vector<Real> dref(S1);
-      const int g = hl(b);
-      const Real lref =
-          trace_loss_ref<Real>(kind, delta, S1, &hP(b, g, 0), &hG(b, g, 0), dref.data());
-      EXPECT_NEAR(l[b], lref, this->tol() * (1 + std::fabs(lref)));
-      for (int j = 0; j < n; ++j)
-        for (int s = 0; s < S1; ++s)
-          EXPECT_NEAR(d[(b * n + j) * S1 + s], j == g ? scale * dref[s] : 0.0, this->tol());
+  for (const bool all_rows : {false, true})
+    for (LossKind kind : {LossKind::Huber, LossKind::MSE}) {
+      const Real scale = Real(0.25), delta = Real(1.3);
+      trace_loss<Real>(kind, delta, scale, P, G, label, loss, dP, all_rows);
+      const auto l = test::to_host(loss), d = test::to_host(dP);
+      for (int b = 0; b < B; ++b) {
+        // Reference: the label row alone, or the sum of every row's loss (loss.rows = "all").
+        std::vector<Real> dref(static_cast<std::size_t>(n) * S1, Real(0));
+        Real lref = 0;
+        for (int j = 0; j < n; ++j)
+          if (all_rows || j == hl(b))
+            lref += trace_loss_ref<Real>(kind, delta, S1, &hP(b, j, 0), &hG(b, j, 0),
+                                         &dref[static_cast<std::size_t>(j) * S1]);
+        EXPECT_NEAR(l[b], lref, this->tol() * (1 + std::fabs(lref)));
+        for (int j = 0; j < n; ++j)
+          for (int s = 0; s < S1; ++s)
+            EXPECT_NEAR(d[(b * n + j) * S1 + s], scale * dref[static_cast<std::size_t>(j) * S1 + s],
+                        this->tol())
+                << all_rows << " " << j;
+      }
     }
-  }
 }
 
 TYPED_TEST(KernelTest, AdamMatchesReferenceOverSeveralSteps) {

@@ -229,6 +229,12 @@ const std::vector<ConfigKey>& config_schema() {
        1e-300,
        1e300},
       {"loss.delta", 1.0, "Huber delta", {}, 1e-300, 1e300},
+      {"loss.rows",
+       std::string("label"),
+       "huber / mse: which output rows are matched against their guidance rows: label (the seed: "
+       "the ground-truth neuron's row only) or all (every row, losses summed, so the other "
+       "classes' rows learn the guidance's inhibited traces too)",
+       {"label", "all"}},
       {"optim.kind", std::string("adam"), "optimiser (TensorFlow 1 Adam form)", {"adam"}},
       {"optim.lr", 1e-2, "initial learning rate", {}, 1e-300, 1e300},
       {"optim.beta1", 0.9, "Adam beta1", {}, 0, 0.999999999},

@@ -16,6 +16,7 @@ namespace supsnn {
 struct LossParams {
   LossKind kind = LossKind::Huber;
   double delta = 1.0;              // Huber
+  bool all_rows = false;           // loss.rows = "all": every row matched, not only the label's
   Readout readout = Readout::Sum;  // cross-entropy
   double temperature = 1.0;        // cross-entropy: logits = readout / temperature
 };
@@ -39,7 +40,7 @@ std::vector<double> output_loss(const TimeGrid& grid, int B, const LossParams& l
     const auto g = first_samples(G, B);
     interp_time<Real>(grid, first_samples(guidance_raw, B), g);
     trace_loss<Real>(lp.kind, static_cast<Real>(lp.delta), scale, first_samples(P, B), g, lab, lv,
-                     first_samples(dP, B));
+                     first_samples(dP, B), lp.all_rows);
   }
   return host_copy(lv);
 }

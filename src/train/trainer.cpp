@@ -373,6 +373,7 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
             : lk == "cross-entropy" ? LossKind::CrossEntropy
                                     : LossKind::Huber;
   lp.delta = cfg.get_float("loss.delta");
+  lp.all_rows = cfg.get_string("loss.rows") == "all";
   lp.readout = cfg.get_string("loss.readout") == "max" ? Readout::Max : Readout::Sum;
   lp.temperature = cfg.get_float("loss.temperature");
 
