@@ -44,6 +44,11 @@ template <class Exec>
 using GView2 = Kokkos::View<double**, Kokkos::LayoutRight, typename Exec::memory_space>;
 template <class Exec>
 using GIndex = Kokkos::View<const int*, typename Exec::memory_space>;
+// The weights W(j, i), n outputs x m inputs, stored input-major (LayoutLeft: the n weights of
+// one input are adjacent), so that a step's input current adds whole contiguous columns
+// (step_currents) instead of gathering one weight per output and input.
+template <class Exec>
+using GWeights = Kokkos::View<double**, Kokkos::LayoutLeft, typename Exec::memory_space>;
 
 // dw of one pre-spike at dt = t_pre - t_post (0 outside both windows).
 KOKKOS_INLINE_FUNCTION double stdp_dw(const StdpParams& p, int dt) {
@@ -83,7 +88,7 @@ KOKKOS_INLINE_FUNCTION double stdp_input(const StdpParams& p, double w, const St
 // Kernel: STDP of output neuron j at its spike at step t, one work item per spiking input (inputs
 // that never spike have no pre-spikes and keep their weight). Returns without a fence.
 template <class Exec>
-void stdp_update(const Exec& exec, const GView2<Exec> W, const int j, const int t,
+void stdp_update(const Exec& exec, const GWeights<Exec> W, const int j, const int t,
                  const GIndex<Exec> act_neuron, const GIndex<Exec> act_off,
                  const GIndex<Exec> act_step, const int A, const StdpParams p) {
   Kokkos::parallel_for(
@@ -93,29 +98,39 @@ void stdp_update(const Exec& exec, const GView2<Exec> W, const int j, const int 
       });
 }
 
-// Kernel: input current cur(j, k) = sum_{i spiking at k} W(j, i) for every neuron j and step
-// k = k0..T (cur has T+1 columns; columns < k0 are left alone), j in [j0, j1). One work item per
-// (j, k), events in step order, so the sums are reproducible. Returns without a fence.
+// Kernel: input current cur(k, j) = sum_{i spiking at k} W(j, i) for every step k = k0..T and
+// neuron j in [j0, j1) (cur: T+1 rows of n; rows < k0 and other neurons are left alone). One team
+// per step; for each of the step's events in order, the team adds input i's column W(j0..j1, i)
+// to the step's row (contiguous in both: vectorised on CPUs, coalesced on GPUs). Each (k, j) is
+// summed by one thread in event order, so the sums are reproducible and equal to the per-(j, k)
+// sum in step order; the same thread owns the same j in every TeamThreadRange of equal length,
+// so no barrier is needed between events. Returns without a fence.
 template <class Exec>
-void step_currents(const Exec& exec, const GView2<Exec> W, const GIndex<Exec> off,
+void step_currents(const Exec& exec, const GWeights<Exec> W, const GIndex<Exec> off,
                    const GIndex<Exec> neuron, const int j0, const int j1, const int k0, const int T,
                    const GView2<Exec> cur) {
-  const int nk = T + 1 - k0;
-  if (nk <= 0 || j1 <= j0) return;
+  const int nk = T + 1 - k0, nj = j1 - j0;
+  if (nk <= 0 || nj <= 0) return;
+  using Policy = Kokkos::TeamPolicy<Exec>;
+  using Member = typename Policy::member_type;
   Kokkos::parallel_for(
-      "supsnn::stdp_step_currents", Kokkos::RangePolicy<Exec>(exec, 0, (j1 - j0) * nk),
-      KOKKOS_LAMBDA(const int w) {
-        const int j = j0 + w / nk, k = k0 + w % nk;
-        double c = 0;
-        for (int e = off(k); e < off(k + 1); ++e) c += W(j, neuron(e));
-        cur(j, k) = c;
+      "supsnn::stdp_step_currents", Policy(exec, nk, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Member& team) {
+        const int k = k0 + team.league_rank();
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, nj),
+                             [&](const int q) { cur(k, j0 + q) = 0; });
+        for (int e = off(k); e < off(k + 1); ++e) {
+          const int i = neuron(e);
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, nj),
+                               [&](const int q) { cur(k, j0 + q) += W(j0 + q, i); });
+        }
       });
 }
 
 // Kernel: after an image with a winner j, every input that never spiked (spiked(i) == 0) loses
 // `penalty` from its weight to j, clamped at w_min. Returns without a fence.
 template <class Exec>
-void unused_penalty(const Exec& exec, const GView2<Exec> W, const int j,
+void unused_penalty(const Exec& exec, const GWeights<Exec> W, const int j,
                     const Kokkos::View<const std::uint8_t*, typename Exec::memory_space> spiked,
                     const double penalty, const double w_min) {
   const int m = static_cast<int>(W.extent(1));
@@ -132,7 +147,7 @@ void unused_penalty(const Exec& exec, const GView2<Exec> W, const int j,
 // weights sum to `target` (l2: their Euclidean norm is `target`) when that sum (norm) is
 // positive, then clamped to [w_min, w_max]. Fences (the scale is a reduction the host reads).
 template <class Exec>
-void normalise_row(const Exec& exec, const GView2<Exec> W, const int j, const double target,
+void normalise_row(const Exec& exec, const GWeights<Exec> W, const int j, const double target,
                    const bool l2, const double w_min, const double w_max) {
   const int m = static_cast<int>(W.extent(1));
   double have = 0;

@@ -89,22 +89,24 @@ TEST(StdpKernel, UpdateAndCurrentsMatchReference) {
   for (int t : {1, 2, 5, 30, 69, 70}) {
     std::vector<double> ref = w0;
     stdp_update_ref(p, &ref[static_cast<std::size_t>(1) * m], x[0].data(), m, T, t);
-    GView2<ExecSpace> W("W", n, m);
+    GWeights<ExecSpace> W("W", n, m);
     auto hW = Kokkos::create_mirror_view(W);
-    for (int q = 0; q < n * m; ++q) hW.data()[q] = w0[q];
+    for (int j = 0; j < n; ++j)
+      for (int i = 0; i < m; ++i) hW(j, i) = w0[static_cast<std::size_t>(j) * m + i];
     Kokkos::deep_copy(W, hW);
     stdp_update(ExecSpace(), W, 1, t, an, ao, as, A, p);
     Kokkos::deep_copy(hW, W);  // fences
     int changed = 0;
     for (int q = 0; q < n * m; ++q) {
-      EXPECT_NEAR(hW.data()[q], ref[q], 1e-13) << "t " << t << " q " << q;
-      changed += hW.data()[q] != w0[q];
+      const double w = hW(q / m, q % m);
+      EXPECT_NEAR(w, ref[q], 1e-13) << "t " << t << " q " << q;
+      changed += w != w0[q];
     }
     if (t == 30) {
       EXPECT_GT(changed, 50);
     }
     // Currents of steps t..T after the update vs a dense sum.
-    GView2<ExecSpace> cur("cur", n, T + 1);
+    GView2<ExecSpace> cur("cur", T + 1, n);
     step_currents(ExecSpace(), W, off, ne, 0, n, t, T, cur);
     auto hc = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), cur);  // fences
     for (int j = 0; j < n; ++j)
@@ -112,8 +114,16 @@ TEST(StdpKernel, UpdateAndCurrentsMatchReference) {
         double c = 0;
         for (int i = 0; i < m; ++i)
           if (x[0][static_cast<std::size_t>(i) * (T + 1) + k]) c += hW(j, i);
-        EXPECT_NEAR(hc(j, k), k >= t ? c : 0.0, 1e-12) << j << " " << k;
+        EXPECT_NEAR(hc(k, j), k >= t ? c : 0.0, 1e-12) << j << " " << k;
       }
+    // One neuron's row from step t on (after its STDP update): nothing else is touched, and the
+    // sums equal the full computation's (same event order).
+    GView2<ExecSpace> one("one", T + 1, n);
+    Kokkos::deep_copy(one, -7.0);
+    step_currents(ExecSpace(), W, off, ne, 1, 2, t, T, one);
+    auto ho = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), one);  // fences
+    for (int j = 0; j < n; ++j)
+      for (int k = 0; k <= T; ++k) EXPECT_EQ(ho(k, j), j == 1 && k >= t ? hc(k, j) : -7.0);
   }
 }
 

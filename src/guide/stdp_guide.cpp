@@ -200,7 +200,8 @@ GuideSpikes guide_spikes(const SpikeEvents& ev, int inputs, int raw_steps) {
 }
 
 struct StdpGuide::Views {
-  GView2<HExec> W, cur;
+  GWeights<HExec> W;  // n x m, input-major
+  GView2<HExec> cur;  // (T + 1) x n: the input current of every step
   Kokkos::View<std::uint8_t*, HExec::memory_space> spiked;
   LifState state;
   std::vector<int> spikes;
@@ -214,8 +215,8 @@ StdpGuide::StdpGuide(const GuideParams& p, int outputs, int inputs, int raw_step
       v_(std::make_shared<Views>()),
       theta_(static_cast<std::size_t>(outputs), 0.0),
       fired_(static_cast<std::size_t>(outputs), 0) {
-  v_->W = GView2<HExec>("guide::W", n_, m_);
-  v_->cur = GView2<HExec>("guide::cur", n_, T_ + 1);
+  v_->W = GWeights<HExec>("guide::W", n_, m_);
+  v_->cur = GView2<HExec>("guide::cur", T_ + 1, n_);
   v_->spiked = Kokkos::View<std::uint8_t*, HExec::memory_space>("guide::spiked", m_);
   v_->spikes.resize(static_cast<std::size_t>(n_));
   for (int j = 0; j < n_; ++j)
@@ -226,11 +227,15 @@ StdpGuide::StdpGuide(const GuideParams& p, int outputs, int inputs, int raw_step
 }
 
 std::vector<double> StdpGuide::weights() const {
-  return std::vector<double>(v_->W.data(), v_->W.data() + static_cast<std::size_t>(n_) * m_);
+  std::vector<double> w(static_cast<std::size_t>(n_) * m_);
+  for (int j = 0; j < n_; ++j)
+    for (int i = 0; i < m_; ++i) w[static_cast<std::size_t>(j) * m_ + i] = v_->W(j, i);
+  return w;
 }
 
 void StdpGuide::set_weights(const std::vector<double>& w) {
-  std::copy(w.begin(), w.end(), v_->W.data());
+  for (int j = 0; j < n_; ++j)
+    for (int i = 0; i < m_; ++i) v_->W(j, i) = w[static_cast<std::size_t>(j) * m_ + i];
   cur_sp_ = nullptr;
 }
 
@@ -295,7 +300,7 @@ int StdpGuide::attempt(const GuideSpikes& sp, int b, double th, bool learn, int 
   s.reset(n_, p_.lif.p_rest);
   fired_.assign(static_cast<std::size_t>(n_), 0);
   for (int t = 1; t <= T; ++t) {
-    lif_integrate(p_.lif, s, t, &v.cur(0, t), T + 1);
+    lif_integrate(p_.lif, s, t, &v.cur(t, 0), 1);
     if (trace)
       for (int j = 0; j < n_; ++j) trace[static_cast<std::size_t>(j) * T + t - 1] = s.P[j];
     const int ns = lif_fire(p_.lif, s, t, th, forced, v.spikes.data(), theta_.data());
