@@ -721,6 +721,24 @@ TEST(GuideCommand, PipelineRunsBothStagesFromOneConfig) {
     EXPECT_NE(h5::attr_string(h5::open_group(f, "guide"), "config").find("seed 4, holdout seed 4"),
               std::string::npos);
   }
+  // guide.encoder: the STDP stage keeps the seed's rate code while the supervised stage reads a
+  // latency population code of the same chips; without it the population code is refused.
+  const std::string pop = " --set data.train=" + X +
+                          " --set data.guidance=stdp --set guide.epochs=1 --set train.epochs=1"
+                          " --set data.encoder=latency --set data.population=3"
+                          " --set data.receptive_field=false";
+  r = test::run_supsnn("train" + pop + " --run-dir " + dir.file("pop0"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("guide.encoder"), std::string::npos) << r.output;
+  r = test::run_supsnn("train" + pop + " --set guide.encoder=rate --run-dir " + dir.file("pop"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  {
+    auto f = h5::open_file(dir.file("pop/guided.h5"));
+    const std::string text = h5::attr_string(h5::open_group(f, "guide"), "config");
+    EXPECT_NE(text.find("encoder = \"rate\"\nraw_steps = 70\nreceptive_field = true"),
+              std::string::npos)
+        << text;
+  }
   // Keys of the STDP stage are checked before the run directory exists.
   r = test::run_supsnn("train --set data.train=" + X +
                        " --set data.guidance=stdp --set guide.winner=potential"

@@ -398,6 +398,13 @@ const std::vector<ConfigKey>& config_schema() {
        {},
        0,
        1e300},
+      {"guide.encoder",
+       std::string("data"),
+       "spike code of the STDP stage: data (data.encoder's and data.receptive_field's) or its "
+       "own (rate, poisson, latency after the seed's receptive field, one input neuron per "
+       "pixel), so that in the pipeline the supervised stage can use another code such as "
+       "data.population",
+       {"data", "rate", "poisson", "latency"}},
       {"guide.normalise_by",
        std::string("sum"),
        "what guide.normalise fixes: sum (the row's sum is normalise x inputs) or l2 (its "

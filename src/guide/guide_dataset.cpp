@@ -21,10 +21,9 @@ std::string guide_config_text(const Config& cfg, const GuideParams& p) {
   // The resolved seeds: guide.seed = 0 follows train.seed, and the held-out part is drawn with
   // the seed the caller set (the training run's split in the pipeline).
   out += "\n# resolved: seed " + std::to_string(p.seed) + ", holdout seed " +
-         std::to_string(p.holdout_seed) + "\n[data]\nencoder = \"" +
-         cfg.get_string("data.encoder") +
+         std::to_string(p.holdout_seed) + "\n[data]\nencoder = \"" + p.encoder +
          "\"\nraw_steps = " + std::to_string(cfg.get_int("data.raw_steps")) +
-         "\nreceptive_field = " + (cfg.get_bool("data.receptive_field") ? "true" : "false") +
+         "\nreceptive_field = " + (p.data.receptive_field ? "true" : "false") +
          "\nvalidation = " + std::to_string(p.validation) + "\n";
   return out;
 }

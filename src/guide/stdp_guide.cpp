@@ -115,12 +115,23 @@ GuideParams guide_params(const Config& cfg, bool pipeline) {
   p.seed = static_cast<std::uint64_t>(cfg.get_int("guide.seed"));
   if (p.seed == 0) p.seed = static_cast<std::uint64_t>(cfg.get_int("train.seed"));
   p.holdout_seed = p.seed;
-  p.encoder = cfg.get_string("data.encoder");
+  // guide.encoder: the stage's own spike code, or data.encoder's ("data"). With its own code the
+  // supervised stage may use another one (data.population, direct input) on the same chips.
+  const std::string own = cfg.get_string("guide.encoder");
+  p.encoder = own == "data" ? cfg.get_string("data.encoder") : own;
   p.data = data_options(cfg);
+  if (own != "data") {
+    p.data.code = own == "poisson"   ? SpikeCode::Poisson
+                  : own == "latency" ? SpikeCode::Latency
+                                     : SpikeCode::Rate;
+    p.data.direct = false;
+    p.data.population.neurons = 1;
+    p.data.receptive_field = true;  // the seed's code; data.receptive_field is the other stage's
+  }
   if (p.data.direct)
     throw Error(
         "config key 'data.encoder': \"direct\" has no spikes; supsnn guide needs a spike code "
-        "(rate, poisson or latency)");
+        "(rate, poisson or latency; or set guide.encoder)");
   // The STDP stage encodes whole chips, one input neuron per pixel.
   const AugmentOptions& a = p.data.augment;
   const bool augmented = a.crop > 0 || a.flip || a.speckle > 0 || a.max_shift > 0 || a.pool > 1 ||
@@ -128,7 +139,8 @@ GuideParams guide_params(const Config& cfg, bool pipeline) {
   if (p.data.population.neurons > 1)
     throw Error(
         "config key 'data.population': the STDP guidance stage reads one input neuron per pixel "
-        "(data.encoder, data.raw_steps, data.receptive_field); keep data.population at 1");
+        "(data.encoder, data.raw_steps, data.receptive_field); keep data.population at 1 or give "
+        "the stage its own code with guide.encoder");
   if (augmented && !pipeline)
     throw Error(
         "supsnn guide encodes whole chips with data.encoder, data.raw_steps and "
