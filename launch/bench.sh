@@ -2,7 +2,7 @@
 # Training throughput of supsnn against a PyTorch baseline of the same seed model, in one run on
 # the same machine and core(s) (issue #8). Prints supsnn's table (samples/s and the time split),
 # the baseline's figures and the ratios.
-#   [BENCH_SECONDS=3] [BATCHES=1,8,64] [DENSITIES=0.007,0.25] [THREADS=1] launch/bench.sh
+#   [BENCH_SECONDS=3] [BATCHES=1,8,64] [NETS="conv conv-bn"] [DENSITIES=0.007,0.25] [THREADS=1] launch/bench.sh
 # (not SECONDS: bash keeps its own SECONDS, the time since the shell started)
 # The baseline needs PyTorch: $SUPSNN_PYTHON, else the first of python3 / /usr/bin/python3 that
 # imports torch; as root, Debian's python3-torch is installed when none does.
@@ -61,28 +61,31 @@ for d in ${DENSITIES//,/ }; do
   done
 done
 
-# Layered networks (issue #16): supsnn's conv SNN of configs/bench-conv.toml against the same
-# network in SpikingJelly (multi-step) and snnTorch, written as their users would
-# (tests/bench/snn_peers.py, whose --check verifies that they compute supsnn's function). The
-# peers run in the virtual environment of launch/peers-venv.sh; PEERS=0 skips them.
+# Layered networks (issue #16): supsnn's conv SNNs of configs/bench-conv.toml and
+# configs/bench-conv-bn.toml (with batch normalisation over batch and time, as the trained SOC-10
+# model) against the same networks in SpikingJelly (multi-step) and snnTorch, written as their
+# users would (tests/bench/snn_peers.py, whose --check verifies that they compute supsnn's
+# function). The peers run in the virtual environment of launch/peers-venv.sh; PEERS=0 skips them.
 if [[ ${PEERS:-1} != 0 ]]; then
   PEER_PY=$(launch/peers-venv.sh | tail -n 1)
   core=$(taskset -pc $$ 2>/dev/null | sed 's/.*: *//; s/[,-].*//')
   pin=(); [[ -n $core ]] && command -v taskset >/dev/null && pin=(taskset -c "$core")
-  echo "== layered conv SNN (configs/bench-conv.toml), one core ($core), random images"
-  OMP_NUM_THREADS=1 "${pin[@]}" $BIN bench --train --layers configs/bench-conv.toml \
-    --batches "$BATCHES" --seconds "$SECONDS_PER_CASE" | tee "$out.layered"
-  "${pin[@]}" "$PEER_PY" tests/bench/snn_peers.py --net conv --batches "$BATCHES" \
-    --seconds "$SECONDS_PER_CASE" --threads 1 | tee "$out.peers"
-  echo "== ratio supsnn / best peer (conv SNN, samples/s of whole training steps)"
-  printf '%-6s %10s %12s %10s %8s\n' batch supsnn spikingjelly snntorch ratio
-  for b in ${BATCHES//,/ }; do
-    s=$(awk -v b="$b" '$2 ~ /^layered/ && $4 == b {print $6}' "$out.layered")
-    sj=$(awk -v b="$b" '$2 == "spikingjelly" && $5 == b {print $6}' "$out.peers")
-    st=$(awk -v b="$b" '$2 == "snntorch" && $5 == b {print $6}' "$out.peers")
-    best=$(awk -v a="${sj:-0}" -v c="${st:-0}" 'BEGIN {print (a > c ? a : c)}')
-    r=$(awk -v s="$s" -v t="$best" 'BEGIN {if (t > 0) printf "%.2fx", s / t; else print "-"}')
-    printf '%-6s %10s %12s %10s %8s\n' "$b" "$s" "${sj:--}" "${st:--}" "$r"
+  for net in ${NETS:-conv conv-bn}; do
+    echo "== layered $net SNN (configs/bench-$net.toml), one core ($core), random images"
+    OMP_NUM_THREADS=1 "${pin[@]}" $BIN bench --train --layers "configs/bench-$net.toml" \
+      --batches "$BATCHES" --seconds "$SECONDS_PER_CASE" | tee "$out.layered"
+    "${pin[@]}" "$PEER_PY" tests/bench/snn_peers.py --net "$net" --batches "$BATCHES" \
+      --seconds "$SECONDS_PER_CASE" --threads 1 | tee "$out.peers"
+    echo "== ratio supsnn / best peer ($net SNN, samples/s of whole training steps)"
+    printf '%-6s %10s %12s %10s %8s\n' batch supsnn spikingjelly snntorch ratio
+    for b in ${BATCHES//,/ }; do
+      s=$(awk -v b="$b" '$2 ~ /^layered/ && $4 == b {print $6}' "$out.layered")
+      sj=$(awk -v b="$b" '$2 == "spikingjelly" && $5 == b {print $6}' "$out.peers")
+      st=$(awk -v b="$b" '$2 == "snntorch" && $5 == b {print $6}' "$out.peers")
+      best=$(awk -v a="${sj:-0}" -v c="${st:-0}" 'BEGIN {print (a > c ? a : c)}')
+      r=$(awk -v s="$s" -v t="$best" 'BEGIN {if (t > 0) printf "%.2fx", s / t; else print "-"}')
+      printf '%-6s %10s %12s %10s %8s\n' "$b" "$s" "${sj:--}" "${st:--}" "$r"
+    done
+    rm -f "$out.layered" "$out.peers"
   done
-  rm -f "$out.layered" "$out.peers"
 fi

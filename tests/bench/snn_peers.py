@@ -23,7 +23,9 @@ on the last spiking layer's spikes; logits = its output averaged over t; loss = 
 over the batch.
 
 Networks: `conv` feeds one 1 x 64 x 64 image (values in [0, 1]) as the first layer's input at every
-step ("direct" coding), T = 4; `deep` feeds Bernoulli spikes of density --density, [T, B, 16384],
+step ("direct" coding), T = 4; `conv-bn` is the same with the trained SOC-10 network's blocks
+(conv without bias, batch normalisation over batch, time and positions in training mode, eps 1e-5,
+then the LIF); `deep` feeds Bernoulli spikes of density --density, [T, B, 16384],
 T = 100. Inputs are made before timing.
 
 The libraries:
@@ -40,7 +42,9 @@ The libraries:
   H > threshold, not H >= threshold, so the two differ only when H equals the threshold exactly.
   (Leaky also computes a detached reset from the previous membrane, which is always 0 here since
   the membrane after a zero reset is never above the threshold.)
-All three compute the first layer's current anew at every step, as the peers' users do, although
+With batch normalisation the statistics need the whole sequence, so there every library runs the
+layers on the time-folded sequence (SpikingJelly's multi-step layers do anyway; snnTorch then calls
+each snn.Leaky in its own time loop). All three compute the first layer's current anew at every step, as the peers' users do, although
 with direct coding it is the same at every step.
 
 --check: on a small random instance (seed 0, batch 2, the net's T and input, weights chosen so that
@@ -70,6 +74,16 @@ NETS = {
         {"kind": "conv", "channels": 32, "kernel": 5, "padding": 2}, {"kind": "pool", "size": 2},
         {"kind": "conv", "channels": 64, "kernel": 3, "padding": 1}, {"kind": "pool", "size": 2},
         {"kind": "dense", "units": 128}, {"kind": "readout", "units": 10}]},
+    # The trained SOC-10 network (configs/mstar-soc10e-conv-bn.toml, configs/bench-conv-bn.toml):
+    # conv without bias and neuron, batch normalisation over batch and time, then the LIF.
+    "conv-bn": {"input": [1, 64, 64], "coding": "direct", "steps": 4, "layers": [
+        {"kind": "conv", "channels": 16, "kernel": 5, "padding": 2, "bias": False,
+         "neuron": "none"}, {"kind": "norm"}, {"kind": "pool", "size": 2},
+        {"kind": "conv", "channels": 32, "kernel": 5, "padding": 2, "bias": False,
+         "neuron": "none"}, {"kind": "norm"}, {"kind": "pool", "size": 2},
+        {"kind": "conv", "channels": 64, "kernel": 3, "padding": 1, "bias": False,
+         "neuron": "none"}, {"kind": "norm"}, {"kind": "pool", "size": 2},
+        {"kind": "dense", "units": 128}, {"kind": "readout", "units": 10}]},
     "deep": {"input": [16384], "coding": "spikes", "steps": 100, "layers": [
         {"kind": "dense", "units": 128}, {"kind": "readout", "units": 3}]},
 }
@@ -79,16 +93,25 @@ CHECK_BATCH = 2
 # whatever the membrane's dtype ((mem - threshold > 0).float()), so its float64 check casts them
 # back (exactly, they are 0/1) and its gradients pass through float32 at each spike output.
 CHECK_TOLERANCE = {"spikingjelly": 1e-10, "snntorch": 1e-5}
+BN_EPS, BN_MOMENTUM = 1e-5, 0.1  # supsnn's norm layer (docs/model.md)
 
 
 def plan_layers(input_shape, layers):
     """Resolves the layer specs into ops with their sizes; a flatten op goes before the first dense
     layer on a C x H x W input. Conv keys: channels, kernel (3), stride (1), padding (1); pool: size
-    (2, max pooling, stride = size); dense and readout: units. The readout comes last, once."""
+    (2, max pooling, stride = size); dense and readout: units; norm: batch normalisation of a
+    C x H x W input over batch, time and positions. conv, dense and norm end in the LIF neuron
+    unless "neuron": "none"; conv and dense have a bias unless "bias": false. The readout comes
+    last, once."""
     def required(i, spec, key):
         if not isinstance(spec.get(key), int):
             raise ValueError(f"layer {i}: {spec.get('kind')} needs an integer {key!r}")
         return spec[key]
+
+    def neuron(i, spec):
+        if spec.get("neuron", "lif") not in ("lif", "none"):
+            raise ValueError(f"layer {i}: neuron must be 'lif' or 'none'")
+        return spec.get("neuron", "lif") == "lif"
 
     shape, ops = list(input_shape), []
     for i, spec in enumerate(layers):
@@ -101,34 +124,54 @@ def plan_layers(input_shape, layers):
             c = required(i, spec, "channels")
             k, s, p = spec.get("kernel", 3), spec.get("stride", 1), spec.get("padding", 1)
             ops.append({"op": "conv", "in": shape[0], "out": c, "kernel": k, "stride": s,
-                        "padding": p})
+                        "padding": p, "bias": bool(spec.get("bias", True)),
+                        "lif": neuron(i, spec)})
             shape = [c] + [(n + 2 * p - k) // s + 1 for n in shape[1:]]
         elif kind == "pool":
             if len(shape) != 3:
                 raise ValueError(f"layer {i}: pool needs a C x H x W input, has {shape}")
             ops.append({"op": "pool", "size": spec.get("size", 2)})
             shape = [shape[0]] + [n // ops[-1]["size"] for n in shape[1:]]
+        elif kind == "norm":
+            if len(shape) != 3:
+                raise ValueError(f"layer {i}: norm needs a C x H x W input, has {shape}")
+            ops.append({"op": "norm", "channels": shape[0], "lif": neuron(i, spec)})
         elif kind in ("dense", "readout"):
             if len(shape) != 1:
                 ops.append({"op": "flatten"})
                 shape = [math.prod(shape)]
-            ops.append({"op": kind, "in": shape[0], "out": required(i, spec, "units")})
+            ops.append({"op": kind, "in": shape[0], "out": required(i, spec, "units"),
+                        "bias": bool(spec.get("bias", True)),
+                        "lif": kind == "dense" and neuron(i, spec)})
             shape = [spec["units"]]
         else:
-            raise ValueError(f"layer {i}: kind {kind!r} is not one of conv, pool, dense, readout")
+            raise ValueError(f"layer {i}: kind {kind!r} is not one of conv, pool, norm, dense, "
+                             "readout")
     return ops
 
 
+PARAMETRIC = ("conv", "norm", "dense", "readout")
+
+
 def torch_layer(op):
-    """The nn.Conv2d or nn.Linear of a conv, dense or readout op (with bias)."""
+    """The nn.Conv2d, nn.BatchNorm2d or nn.Linear of a conv, norm, dense or readout op."""
     if op["op"] == "conv":
-        return nn.Conv2d(op["in"], op["out"], op["kernel"], op["stride"], op["padding"])
-    return nn.Linear(op["in"], op["out"])
+        return nn.Conv2d(op["in"], op["out"], op["kernel"], op["stride"], op["padding"],
+                         bias=op["bias"])
+    if op["op"] == "norm":
+        return nn.BatchNorm2d(op["channels"], eps=BN_EPS, momentum=BN_MOMENTUM)
+    return nn.Linear(op["in"], op["out"], bias=op["bias"])
 
 
 def weighted(model):
-    """The conv and linear layers of a model, in network order (the same order in each library)."""
-    return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    """The conv, norm and linear layers of a model, in network order (the same in each library)."""
+    return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear))]
+
+
+def folded(f, x, *args):
+    """f applied to [T, B, ...] with time folded into the batch (a multi-step layer)."""
+    y = f(x.reshape(x.shape[0] * x.shape[1], *x.shape[2:]), *args)
+    return y.reshape(x.shape[0], x.shape[1], *y.shape[1:])
 
 
 class ATanSpike(torch.autograd.Function):
@@ -153,31 +196,39 @@ class Reference(nn.Module):
     def __init__(self, ops):
         super().__init__()
         self.ops = ops
-        self.layers = nn.ModuleList(torch_layer(op) for op in ops if "out" in op)
+        self.layers = nn.ModuleList(torch_layer(op) for op in ops if op["op"] in PARAMETRIC)
         self.record, self.rates, self.margin = False, [], math.inf
 
+    def lif(self, current):
+        """The LIF recurrence over the T steps of one layer's current [T, B, ...]."""
+        v, out = 0, []
+        for i_t in current:
+            h = v + (i_t - v) / TAU
+            s = ATanSpike.apply(h - THRESHOLD)
+            v = h * (1 - s)
+            if self.record:
+                self.margin = min(self.margin, float((h - THRESHOLD).abs().min()))
+            out.append(s)
+        out = torch.stack(out)
+        if self.record:
+            self.rates.append(float(out.mean()))
+        return out
+
     def forward(self, x_seq):
-        v, spikes, total = {}, {}, 0
-        self.margin = math.inf
-        for x in x_seq:
-            layers = iter(self.layers)
-            for i, op in enumerate(self.ops):
-                if op["op"] == "pool":
-                    x = F.max_pool2d(x, op["size"])
-                elif op["op"] == "flatten":
-                    x = x.flatten(1)
-                else:
-                    x = next(layers)(x)
-                    if op["op"] != "readout":
-                        h = v.get(i, 0) + (x - v.get(i, 0)) / TAU
-                        x = ATanSpike.apply(h - THRESHOLD)
-                        v[i] = h * (1 - x)
-                        if self.record:
-                            spikes[i] = spikes.get(i, 0) + float(x.mean())
-                            self.margin = min(self.margin, float((h - THRESHOLD).abs().min()))
-            total = total + x
-        self.rates = [s / len(x_seq) for s in spikes.values()]
-        return total / len(x_seq)
+        # Layer by layer over the whole sequence (equal to a time loop outside for feed-forward
+        # layers, and what batch normalisation over batch and time needs).
+        self.margin, self.rates, x = math.inf, [], x_seq
+        layers = iter(self.layers)
+        for op in self.ops:
+            if op["op"] == "pool":
+                x = folded(F.max_pool2d, x, op["size"])
+            elif op["op"] == "flatten":
+                x = x.flatten(2)
+            else:
+                x = folded(next(layers), x)
+                if op["lif"]:
+                    x = self.lif(x)
+        return x.mean(0)
 
 
 class SpikingJellyNet(nn.Module):
@@ -191,14 +242,17 @@ class SpikingJellyNet(nn.Module):
         for op in ops:
             if op["op"] == "conv":
                 mods.append(layer.Conv2d(op["in"], op["out"], op["kernel"], op["stride"],
-                                         op["padding"], step_mode="m"))
+                                         op["padding"], bias=op["bias"], step_mode="m"))
+            elif op["op"] == "norm":
+                mods.append(layer.BatchNorm2d(op["channels"], eps=BN_EPS, momentum=BN_MOMENTUM,
+                                              step_mode="m"))
             elif op["op"] == "pool":
                 mods.append(layer.MaxPool2d(op["size"], step_mode="m"))
             elif op["op"] == "flatten":
                 mods.append(layer.Flatten(step_mode="m"))
             else:
-                mods.append(layer.Linear(op["in"], op["out"], step_mode="m"))
-            if op["op"] in ("conv", "dense"):
+                mods.append(layer.Linear(op["in"], op["out"], bias=op["bias"], step_mode="m"))
+            if op.get("lif"):
                 mods.append(neuron.LIFNode(
                     tau=TAU, v_reset=0.0, v_threshold=THRESHOLD,
                     surrogate_function=surrogate.ATan(alpha=ALPHA), detach_reset=False,
@@ -211,20 +265,42 @@ class SpikingJellyNet(nn.Module):
 
 
 class SnnTorchNet(nn.Module):
-    """snnTorch as its tutorials write it: layers and snn.Leaky called in a Python time loop."""
+    """snnTorch as its tutorials write it: layers and snn.Leaky called in a Python time loop. With
+    batch normalisation over batch and time (which a per-step loop cannot compute) the layers run
+    on the whole sequence, each snn.Leaky in its own time loop."""
 
     def __init__(self, ops):
         super().__init__()
         import snntorch as snn
         from snntorch import surrogate
         self.ops = ops
-        self.layers = nn.ModuleList(torch_layer(op) for op in ops if "out" in op)
+        self.layers = nn.ModuleList(torch_layer(op) for op in ops if op["op"] in PARAMETRIC)
         self.lifs = nn.ModuleList(
             snn.Leaky(beta=1 - 1 / TAU, threshold=THRESHOLD, spike_grad=surrogate.atan(alpha=ALPHA),
                       reset_mechanism="zero", reset_delay=False)
-            for op in ops if op["op"] in ("conv", "dense"))
+            for op in ops if op.get("lif"))
+        self.sequence = any(op["op"] == "norm" for op in ops)
+
+    def forward_sequence(self, x):
+        layers, k = iter(self.layers), 0
+        for op in self.ops:
+            if op["op"] == "pool":
+                x = folded(F.max_pool2d, x, op["size"])
+            elif op["op"] == "flatten":
+                x = x.flatten(2)
+            else:
+                x = folded(next(layers), x)
+                if op["lif"]:
+                    mem, spikes = self.lifs[k].reset_mem(), []
+                    for i_t in x:
+                        spk, mem = self.lifs[k](i_t / TAU, mem)
+                        spikes.append(spk)
+                    x, k = torch.stack(spikes), k + 1
+        return x.mean(0)
 
     def forward(self, x_seq):
+        if self.sequence:
+            return self.forward_sequence(x_seq)
         mems = [lif.reset_mem() for lif in self.lifs]
         out_rec = []
         for x in x_seq:
@@ -236,7 +312,7 @@ class SnnTorchNet(nn.Module):
                     x = x.flatten(1)
                 else:
                     x = next(layers)(x)
-                    if op["op"] != "readout":
+                    if op["lif"]:
                         x, mems[k] = self.lifs[k](x / TAU, mems[k])
                         k += 1
             out_rec.append(x)
@@ -281,18 +357,24 @@ def time_library(library, ops, net, a, batch):
 
 
 def init_check_weights(model):
-    """Weights 3x PyTorch's default and biases in [0, 2], so that every LIF layer fires."""
+    """Weights 3x PyTorch's default and biases in [0, 2] (batch normalisation: gamma in [0.5, 1.5],
+    beta in [0, 1]), so that every LIF layer fires."""
     with torch.no_grad():
         for m in weighted(model):
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(0.0, 1.0)
+                continue
             m.weight.mul_(3.0)
-            m.bias.uniform_(0.0, 2.0)
+            if m.bias is not None:
+                m.bias.uniform_(0.0, 2.0)
 
 
 def forward_backward(model, x_seq, labels):
     logits = model(x_seq)
     loss = F.cross_entropy(logits, labels)
     loss.backward()
-    grads = [p.grad for m in weighted(model) for p in (m.weight, m.bias)]
+    grads = [p.grad for m in weighted(model) for p in (m.weight, m.bias) if p is not None]
     return {"logits": logits.detach(), "loss": loss.detach(), "grads": grads}
 
 
@@ -359,17 +441,22 @@ def export(directory, ops, net, a, ref, x_seq, labels, expected):
     save("labels.npy", labels.numpy().astype(np.uint8), "B class indices")
     save("logits.npy", expected["logits"].numpy(), "B x classes")
     save("loss.npy", expected["loss"].reshape(1).numpy(), "1: mean cross-entropy over the batch")
-    layouts = {nn.Conv2d: "out x in x kernel x kernel", nn.Linear: "out x in"}
+    layouts = {nn.Conv2d: "out x in x kernel x kernel", nn.Linear: "out x in",
+               nn.BatchNorm2d: "channels (gamma)"}
     grads = iter(expected["grads"])
     for k, m in enumerate(weighted(ref)):
         save(f"weight_{k}.npy", m.weight.detach().numpy(), layouts[type(m)])
-        save(f"bias_{k}.npy", m.bias.detach().numpy(), "out")
         save(f"grad_weight_{k}.npy", next(grads).numpy(), "as weight_%d.npy" % k)
-        save(f"grad_bias_{k}.npy", next(grads).numpy(), "as bias_%d.npy" % k)
+        if m.bias is not None:
+            save(f"bias_{k}.npy", m.bias.detach().numpy(), "out (norm: beta)")
+            save(f"grad_bias_{k}.npy", next(grads).numpy(), "as bias_%d.npy" % k)
     about = {
         "net": a.net, "input": net["input"], "coding": net["coding"], "steps": a.steps,
         "batch": CHECK_BATCH, "density": a.density if net["coding"] == "spikes" else None,
-        "ops": ops, "weighted_layers": "weight_k / bias_k: the k-th conv, dense or readout op",
+        "ops": ops,
+        "weighted_layers": "weight_k / bias_k: the k-th conv, norm, dense or readout op",
+        "norm": f"batch normalisation over batch, time and positions, eps {BN_EPS:g}, training "
+                "mode (batch statistics)",
         "flatten": "C x H x W row-major: index (c H + h) W + w",
         "neuron": {"kind": "lif", "tau": TAU, "threshold": THRESHOLD, "V0": 0.0, "reset": "hard",
                    "equations": "H = V + (I - V) / tau, S = [H >= threshold], V = H (1 - S)",
