@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "config/config.hpp"
 #include "data/dataset.hpp"
 #include "data/synth.hpp"
 #include "guide/stdp_guide.hpp"
@@ -661,6 +662,61 @@ TEST(GuideCommand, EndToEndFeedsTraining) {
                        " --set guide.outputs=2 --set guide.epochs=1");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("guide.outputs"), std::string::npos) << r.output;
+}
+
+// The preset: without guide.* keys the stage is the seed's (seed-model.md section 2), every
+// added mechanism off.
+TEST(StdpGuide, DefaultsAreTheSeedsConstants) {
+  const GuideParams p = guide_params(Config());
+  EXPECT_EQ(p.epochs, 12);
+  EXPECT_EQ(p.outputs, 0);  // one per class
+  EXPECT_TRUE(p.adaptive_threshold);
+  EXPECT_EQ(p.threshold_divisor, 3.0);
+  EXPECT_EQ(p.lif.leak, 5.0);
+  EXPECT_EQ(p.lif.t_ref, 20);
+  EXPECT_EQ(p.lif.p_rest, 0.0);
+  EXPECT_EQ(p.lif.p_reset, 0.0);
+  EXPECT_EQ(p.lif.p_inhibit, -500.0);
+  EXPECT_EQ(p.stdp.a_plus, 0.8);
+  EXPECT_EQ(p.stdp.a_minus, 0.3);
+  EXPECT_EQ(p.stdp.tau_plus, 8.0);
+  EXPECT_EQ(p.stdp.tau_minus, 5.0);
+  EXPECT_EQ(p.stdp.window, 20);
+  EXPECT_EQ(p.stdp.sigma, 0.1);
+  EXPECT_EQ(p.stdp.w_max, 1.5);
+  EXPECT_EQ(p.stdp.w_min, -1.2);
+  EXPECT_FALSE(p.stdp.lower_bound);
+  EXPECT_EQ(p.init_low, 0.0);
+  EXPECT_EQ(p.init_high, 0.4);
+  EXPECT_EQ(p.unused_penalty, 0.06);
+  EXPECT_EQ(p.raw_steps, 70);
+  EXPECT_EQ(p.encoder, "rate");
+  EXPECT_TRUE(p.data.receptive_field);
+  // The mechanisms of issue #17: off.
+  EXPECT_EQ(p.theta_plus, 0.0);
+  EXPECT_EQ(p.theta_decay, 1.0);
+  EXPECT_EQ(p.normalise, 0.0);
+  EXPECT_EQ(p.retries, 0);
+  EXPECT_EQ(p.labels, "one-per-class");
+  EXPECT_FALSE(p.winner_by_potential);
+  EXPECT_FALSE(p.lif.graded);
+  EXPECT_EQ(p.mode, "per-sample");
+}
+
+// The seed's constants on real chips (soc3_e, prepared from shared/data as a user would): the
+// stage wins almost no chip (docs/measurements.md), which is what the added mechanisms change.
+TEST(GuideCommand, SeedConstantsOnSoc3eWinAlmostNothing) {
+  const std::string chips = test::shared_path("data/mstar/soc3_e");
+  ASSERT_FALSE(HasFailure()) << "the soc3_e chips are needed";
+  test::ScratchDir dir("guide-seed");
+  auto r = test::run_supsnn("prepare --input " + chips + " --output soc3_e.h5", dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = test::run_supsnn("guide --dataset soc3_e.h5 --output g.h5", dir.str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("epoch 12/12: winners 1 1 1, none 695"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("guide accuracy: train 0.0029, test 0.0000 (3 outputs"),
+            std::string::npos)
+      << r.output;
 }
 
 // The seed's pipeline from one config (data.guidance = "stdp"): supsnn train runs the STDP stage
