@@ -174,6 +174,23 @@ def folded(f, x, *args):
     return y.reshape(x.shape[0], x.shape[1], *y.shape[1:])
 
 
+def run_sequence(ops, layers, x, neuron):
+    """The ops layer by layer over the whole sequence x [T, B, ...] (equal to a time loop outside
+    for feed-forward layers, and what batch normalisation over batch and time needs); neuron(k,
+    current) turns the k-th LIF layer's current [T, B, ...] into its spikes. Returns the logits."""
+    layers, k = iter(layers), 0
+    for op in ops:
+        if op["op"] == "pool":
+            x = folded(F.max_pool2d, x, op["size"])
+        elif op["op"] == "flatten":
+            x = x.flatten(2)
+        else:
+            x = folded(next(layers), x)
+            if op["lif"]:
+                x, k = neuron(k, x), k + 1
+    return x.mean(0)
+
+
 class ATanSpike(torch.autograd.Function):
     """S = [x >= 0] with dS/dx = (alpha/2) / (1 + (pi alpha x / 2)^2), x = H - threshold."""
 
@@ -215,20 +232,8 @@ class Reference(nn.Module):
         return out
 
     def forward(self, x_seq):
-        # Layer by layer over the whole sequence (equal to a time loop outside for feed-forward
-        # layers, and what batch normalisation over batch and time needs).
-        self.margin, self.rates, x = math.inf, [], x_seq
-        layers = iter(self.layers)
-        for op in self.ops:
-            if op["op"] == "pool":
-                x = folded(F.max_pool2d, x, op["size"])
-            elif op["op"] == "flatten":
-                x = x.flatten(2)
-            else:
-                x = folded(next(layers), x)
-                if op["lif"]:
-                    x = self.lif(x)
-        return x.mean(0)
+        self.margin, self.rates = math.inf, []
+        return run_sequence(self.ops, self.layers, x_seq, lambda k, current: self.lif(current))
 
 
 class SpikingJellyNet(nn.Module):
@@ -281,26 +286,17 @@ class SnnTorchNet(nn.Module):
             for op in ops if op.get("lif"))
         self.sequence = any(op["op"] == "norm" for op in ops)
 
-    def forward_sequence(self, x):
-        layers, k = iter(self.layers), 0
-        for op in self.ops:
-            if op["op"] == "pool":
-                x = folded(F.max_pool2d, x, op["size"])
-            elif op["op"] == "flatten":
-                x = x.flatten(2)
-            else:
-                x = folded(next(layers), x)
-                if op["lif"]:
-                    mem, spikes = self.lifs[k].reset_mem(), []
-                    for i_t in x:
-                        spk, mem = self.lifs[k](i_t / TAU, mem)
-                        spikes.append(spk)
-                    x, k = torch.stack(spikes), k + 1
-        return x.mean(0)
+    def leaky_sequence(self, k, current):
+        """The k-th snn.Leaky over the T steps of its current [T, B, ...]: its spikes."""
+        mem, spikes = self.lifs[k].reset_mem(), []
+        for i_t in current:
+            spk, mem = self.lifs[k](i_t / TAU, mem)
+            spikes.append(spk)
+        return torch.stack(spikes)
 
     def forward(self, x_seq):
         if self.sequence:
-            return self.forward_sequence(x_seq)
+            return run_sequence(self.ops, self.layers, x_seq, self.leaky_sequence)
         mems = [lif.reset_mem() for lif in self.lifs]
         out_rec = []
         for x in x_seq:
