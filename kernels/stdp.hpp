@@ -219,7 +219,7 @@ inline int lif_fire(const LifParams& lp, LifState& s, int t, double th, int forc
   if (s.winner < 0) {
     int best = -1;
     for (int j = 0; j < n; ++j)
-      if (t > s.ref_until[j] && over(j) >= 0 && (best < 0 || over(j) > over(best))) best = j;
+      if (over(j) >= 0 && (best < 0 || over(j) > over(best))) best = j;
     if (best >= 0) {
       s.winner = forced >= 0 ? forced : best;
       for (int j = 0; j < n && !graded; ++j)
@@ -238,8 +238,11 @@ inline int lif_fire(const LifParams& lp, LifState& s, int t, double th, int forc
     spikes[ns++] = j;
   }
   if (graded && ns > 0)
-    for (int j = 0; j < n; ++j) {
-      if (s.first_spike[j] > 0 && s.ref_until[j] == t + lp.t_ref) continue;  // spiked at t
+    for (int j = 0, q = 0; j < n; ++j) {
+      if (q < ns && spikes[q] == j) {  // spiked at t (spikes are in increasing order)
+        ++q;
+        continue;
+      }
       const double p = s.P[j] - lp.inhibit_step * ns;
       s.P[j] = p < lp.p_inhibit ? lp.p_inhibit : p;
     }

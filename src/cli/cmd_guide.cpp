@@ -39,14 +39,8 @@ CommandRunner add_guide_command(CLI::App& app, const std::string& command_line) 
     std::vector<std::string> class_names;
     const GuideResult res = guide_dataset(p, guide_config_text(cfg, p), o->dataset, o->dataset,
                                           o->output, command_line, print_line, &class_names);
-    const int n = res.outputs;
     for (const auto& line : guide_report_lines(res, class_names)) print_line(line);
-    std::printf("guide accuracy: train %.4f", res.train_accuracy);
-    if (!std::isnan(res.validation_accuracy))
-      std::printf(", validation %.4f", res.validation_accuracy);
-    if (!std::isnan(res.test_accuracy)) std::printf(", test %.4f", res.test_accuracy);
-    std::printf(" (%d outputs, mode %s, %.1f s); wrote %s\n", n, p.mode.c_str(), res.seconds,
-                o->output.c_str());
+    std::printf("%s; wrote %s\n", guide_accuracy_line(res, p).c_str(), o->output.c_str());
     return 0;
   };
 }

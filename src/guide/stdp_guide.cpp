@@ -534,7 +534,7 @@ GuideResult run_guide(const GuideParams& p, DatasetFile& ds, const GuideLog& log
   // Guidance rows. one-per-class: row r = neuron row_neuron[r] (n rows). responses: row c = the
   // trace of the class-c neuron (label c, or the class's assignment when it has none) with the
   // largest summed potential in this sample (C rows).
-  const int rows = by_responses ? C : n;
+  const int rows = guidance_rows(p, C);
   const std::size_t rT = static_cast<std::size_t>(rows) * T;
   std::vector<std::vector<int>> members(static_cast<std::size_t>(C));
   for (int j = 0; j < n; ++j)
@@ -600,6 +600,24 @@ GuideResult run_guide(const GuideParams& p, DatasetFile& ds, const GuideLog& log
   r.weights = g.weights();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
+}
+
+std::string guide_accuracy_line(const GuideResult& r, const GuideParams& p) {
+  char buf[200];
+  std::string line = "guide accuracy: train ";
+  std::snprintf(buf, sizeof buf, "%.4f", r.train_accuracy);
+  line += buf;
+  if (!std::isnan(r.validation_accuracy)) {
+    std::snprintf(buf, sizeof buf, ", validation %.4f", r.validation_accuracy);
+    line += buf;
+  }
+  if (!std::isnan(r.test_accuracy)) {
+    std::snprintf(buf, sizeof buf, ", test %.4f", r.test_accuracy);
+    line += buf;
+  }
+  std::snprintf(buf, sizeof buf, " (%d outputs, mode %s, %.1f s)", r.outputs, p.mode.c_str(),
+                r.seconds);
+  return line + buf;
 }
 
 }  // namespace supsnn

@@ -140,4 +140,14 @@ std::vector<int> label_neurons(const std::vector<long>& counts, const std::vecto
 
 GuideResult run_guide(const GuideParams& p, DatasetFile& ds, const GuideLog& log);
 
+// Rows of the guidance the stage writes: one per class with guide.labels = "responses", else one
+// per output neuron (guide.outputs, 0 = one per class).
+inline int guidance_rows(const GuideParams& p, int classes) {
+  return p.labels == "responses" || p.outputs <= 0 ? classes : p.outputs;
+}
+
+// "guide accuracy: train ..., validation ..., test ... (n outputs, mode ..., s)": the summary line
+// of `supsnn guide` and of the pipeline's log.
+std::string guide_accuracy_line(const GuideResult& r, const GuideParams& p);
+
 }  // namespace supsnn

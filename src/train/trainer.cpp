@@ -134,10 +134,9 @@ DataPlan plan_data(const Config& cfg) {
   d.opt.outputs = d.opt.template_guidance ? static_cast<int>(d.classes.size()) : h.guide_rows;
   if (mode == "stdp") {  // the pipeline: guidance rows as the STDP stage will write them
     const GuideParams gp = guide_params(cfg, true);  // its keys checked before the run exists
-    const int C = static_cast<int>(d.classes.size());
     d.stdp = true;
     d.opt.template_guidance = false;
-    d.opt.outputs = gp.labels == "responses" ? C : (gp.outputs > 0 ? gp.outputs : C);
+    d.opt.outputs = guidance_rows(gp, static_cast<int>(d.classes.size()));
   }
   if (static_cast<int>(d.classes.size()) > d.opt.outputs)
     throw Error(d.train_path + ": " + std::to_string(d.classes.size()) +
@@ -196,8 +195,7 @@ void stdp_guidance(const Config& cfg, const Comm& comm, spdlog::logger& log,
         gp, text, plan.train_path, plan.have_test ? plan.test_path : plan.train_path, path,
         command_line, [&log](const std::string& s) { log.info("{}", s); }, &classes);
     for (const auto& line : guide_report_lines(r, classes)) log.info("{}", line);
-    log.info("guide accuracy: train {:.4f}, validation {:.4f}, test {:.4f} ({} outputs, {:.1f} s)",
-             r.train_accuracy, r.validation_accuracy, r.test_accuracy, r.outputs, r.seconds);
+    log.info("{}", guide_accuracy_line(r, gp));
   });
   plan.train_path = path;
   if (plan.have_test) plan.test_path = path;
