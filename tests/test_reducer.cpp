@@ -113,6 +113,96 @@ TEST(Reducer, AutoPicksNcclOnlyForCudaKokkosWithNccl) {
   expect_sums(*red, comm);
 }
 
+// The reducer decision with the GPUs given (no GPU or NCCL needed): gpus[r] is rank r's key.
+TEST(ReducerChoice, MpiIsAlwaysMpi) {
+  const std::vector<std::string> shared{"n/0000:65:00.0", "n/0000:65:00.0"};
+  for (bool nccl : {false, true})
+    for (bool dev : {false, true})
+      EXPECT_EQ(choose_reducer("mpi", shared, nccl, dev).backend, "mpi");
+}
+
+TEST(ReducerChoice, AutoTakesNcclOnlyWithDeviceGradientsSeveralRanksAndOwnGpus) {
+  const std::vector<std::string> own{"a/0000:01:00.0", "a/0000:02:00.0", "b/0000:01:00.0"};
+  EXPECT_EQ(choose_reducer("auto", own, true, true).backend, "nccl");
+  EXPECT_EQ(choose_reducer("auto", own, true, true).why, "");
+  // A host Kokkos build: no staging through PCIe for nothing.
+  const ReducerChoice host = choose_reducer("auto", own, true, false);
+  EXPECT_EQ(host.backend, "mpi");
+  EXPECT_EQ(host.why, "gradients in host memory");
+  EXPECT_EQ(choose_reducer("auto", own, false, true).backend, "mpi");  // no NCCL in the build
+  // One rank: no communicator is built.
+  const ReducerChoice one = choose_reducer("auto", {"a/0000:01:00.0"}, true, true);
+  EXPECT_EQ(one.backend, "mpi");
+  EXPECT_EQ(one.why, "one rank");
+}
+
+TEST(ReducerChoice, AutoFallsBackToMpiWhenRanksShareAGpu) {
+  // Two tasks on a one-GPU node: the same PCI bus id on the same host. The same bus id on two
+  // hosts is two GPUs.
+  const std::vector<std::string> gpus{"a/0000:01:00.0", "b/0000:01:00.0", "a/0000:02:00.0",
+                                      "a/0000:01:00.0"};
+  const ReducerChoice c = choose_reducer("auto", gpus, true, true);
+  EXPECT_EQ(c.backend, "mpi");
+  EXPECT_EQ(c.why, "ranks 0, 3 share GPU a/0000:01:00.0");
+  const ReducerChoice d =
+      choose_reducer("auto", {"a/0000:01:00.0", "a/0000:01:00.0", "a/0000:01:00.0"}, true, true);
+  EXPECT_EQ(d.why, "ranks 0, 1, 2 share GPU a/0000:01:00.0");
+}
+
+TEST(ReducerChoice, ExplicitNcclOnSharedGpuStopsNamingRanksAndGpu) {
+  const std::string e = test::error_of([] {
+    choose_reducer("nccl", {"a/0000:01:00.0", "a/0000:02:00.0", "a/0000:02:00.0"}, true, true);
+  });
+  EXPECT_NE(e.find("train.comm = \"nccl\" but ranks 1, 2 share GPU a/0000:02:00.0"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("--gpus-per-task=1"), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << "one line: " << e;
+  // Own GPUs, or ranks without one (the NCCL reducer reports those itself): nccl.
+  EXPECT_EQ(choose_reducer("nccl", {"a/0000:01:00.0", "a/0000:02:00.0"}, true, false).backend,
+            "nccl");
+  EXPECT_EQ(choose_reducer("nccl", {"", ""}, true, true).backend, "nccl");
+  EXPECT_EQ(choose_reducer("nccl", {"a/0000:01:00.0"}, true, true).backend, "nccl");
+  const std::string no = test::error_of([] { choose_reducer("nccl", {"", ""}, false, true); });
+  EXPECT_NE(no.find("SUPSNN_ENABLE_NCCL"), std::string::npos) << no;
+}
+
+// The collective form gathers every rank's answer of the injected query: every rank decides the
+// same, and the query is asked only where NCCL could be used.
+TEST(ReducerChoice, GathersEveryRanksGpuAndAgrees) {
+  const Comm comm;
+  int asked = 0;
+  const GpuQuery one_gpu = [&](const Comm&) {
+    ++asked;
+    return std::string("node/0000:65:00.0");
+  };
+  const ReducerChoice shared = choose_reducer("auto", comm, one_gpu, true, true);
+  EXPECT_EQ(asked, 1);
+  if (comm.size() == 1) {
+    EXPECT_EQ(shared.why, "one rank");
+  } else {
+    std::string ranks = "0";
+    for (int r = 1; r < comm.size(); ++r) ranks += ", " + std::to_string(r);
+    EXPECT_EQ(shared.backend, "mpi");
+    EXPECT_EQ(shared.why, "ranks " + ranks + " share GPU node/0000:65:00.0");
+    const std::string e =
+        test::error_of([&] { choose_reducer("nccl", comm, one_gpu, true, true); });
+    EXPECT_NE(e.find("share GPU node/0000:65:00.0"), std::string::npos) << e;
+  }
+  // One GPU per rank (the rank's bus id): NCCL on every rank.
+  const GpuQuery own = [](const Comm& c) {
+    return "node/0000:" + std::to_string(10 + c.rank()) + ":00.0";
+  };
+  EXPECT_EQ(choose_reducer("auto", comm, own, true, true).backend,
+            comm.size() == 1 ? "mpi" : "nccl");
+  EXPECT_EQ(choose_reducer("nccl", comm, own, true, true).backend, "nccl");
+  // A host build or plain mpi never asks.
+  asked = 0;
+  EXPECT_EQ(choose_reducer("auto", comm, one_gpu, true, false).backend, "mpi");
+  EXPECT_EQ(choose_reducer("mpi", comm, one_gpu, true, true).backend, "mpi");
+  EXPECT_EQ(asked, 0);
+}
+
 TEST(Reducer, UnknownBackendNamesTheChoices) {
   const Comm comm;
   const std::string e = test::error_of([&] { make_gradient_reducer("gloo", comm); });
@@ -127,7 +217,8 @@ TEST(Reducer, NcclWithoutNcclBuildNamesTheOption) {
   EXPECT_NE(e.find("SUPSNN_ENABLE_NCCL"), std::string::npos) << e;
 }
 #else
-// The only skip in the suite: NCCL compiled in, but this machine has no GPU. Every rank learns
+// The only skip in the suite: NCCL compiled in, but this machine has no GPU (or one GPU for
+// several ranks). Every rank learns
 // it in the constructor (an all-reduce of "has a device"), so all ranks skip together.
 std::unique_ptr<GradientReducer> nccl_or_skip_reason(const Comm& comm, std::string& reason) {
   try {
@@ -143,7 +234,10 @@ TEST(Reducer, NcclSumsFloatAndDoubleExactly) {
   std::string reason;
   auto red = nccl_or_skip_reason(comm, reason);
   if (!red) {
-    ASSERT_NE(reason.find("no CUDA device"), std::string::npos) << reason;
+    // No GPU, or fewer GPUs than ranks on a node (NCCL needs one per rank): skip, saying which.
+    ASSERT_TRUE(reason.find("no CUDA device") != std::string::npos ||
+                reason.find("share GPU") != std::string::npos)
+        << reason;
     GTEST_SKIP() << reason;
   }
   EXPECT_EQ(red->name(), "nccl");

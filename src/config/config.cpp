@@ -291,8 +291,9 @@ const std::vector<ConfigKey>& config_schema() {
        9.2e18},
       {"train.comm",
        std::string("auto"),
-       "gradient all-reduce: mpi (host buffers), nccl (device buffers; needs NCCL) or auto (nccl "
-       "when compiled in and Kokkos runs on CUDA, else mpi)",
+       "gradient all-reduce: mpi (host buffers), nccl (device buffers; needs NCCL and one GPU per "
+       "rank) or auto (nccl when compiled in, Kokkos runs on CUDA, np > 1 and no two ranks share "
+       "a GPU, else mpi)",
        {"auto", "mpi", "nccl"}},
       {"checkpoint.dir", std::string(""), "checkpoint folder; empty: <run.dir>/ckpt"},
       {"checkpoint.every_epochs",

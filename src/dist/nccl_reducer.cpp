@@ -4,7 +4,10 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <string>
@@ -46,6 +49,21 @@ double timeout_seconds() {
     throw Error(std::string("SUPSNN_NCCL_TIMEOUT_S='") + v +
                 "': expected a positive number of seconds");
   return s;
+}
+
+// The GPU this rank gives NCCL. Throws when there is none.
+int pick_device(int local_rank) {
+#ifdef KOKKOS_ENABLE_CUDA
+  // Kokkos already chose the device (main() passes local rank % devices); use the same one.
+  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) return Kokkos::Cuda().cuda_device();
+#endif
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess)
+    throw Error(std::string("cudaGetDeviceCount failed: ") + cudaGetErrorName(e) + ": " +
+                cudaGetErrorString(e));
+  if (count == 0) throw Error("cudaGetDeviceCount found 0 devices");
+  return local_rank % count;
 }
 
 class NcclReducer final : public GradientReducer {
@@ -99,20 +117,6 @@ class NcclReducer final : public GradientReducer {
   std::string name() const override { return "nccl"; }
 
  private:
-  static int pick_device(int local_rank) {
-#ifdef KOKKOS_ENABLE_CUDA
-    // Kokkos already chose the device (main() passes local rank % devices); use the same one.
-    if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) return Kokkos::Cuda().cuda_device();
-#endif
-    int count = 0;
-    const cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess)
-      throw Error(std::string("cudaGetDeviceCount failed: ") + cudaGetErrorName(e) + ": " +
-                  cudaGetErrorString(e));
-    if (count == 0) throw Error("cudaGetDeviceCount found 0 devices");
-    return local_rank % count;
-  }
-
   void check(ncclResult_t r, const char* call) {
     if (r == ncclSuccess) return;
     const std::string msg = std::string(call) + " failed: " + nccl_message(r, comm_);
@@ -202,6 +206,25 @@ class NcclReducer final : public GradientReducer {
 };
 
 }  // namespace
+
+// "host/PCI bus id" of the GPU pick_device() gives this rank ("" without one): two ranks with the
+// same key would share a GPU, which ncclCommInitRank refuses.
+std::string nccl_gpu_key(int local_rank) {
+  int device = -1;
+  try {
+    device = pick_device(local_rank);
+  } catch (const Error&) {
+    return "";  // the reducer's constructor reports the missing device on every rank
+  }
+  char bus[32] = {};
+  if (cudaDeviceGetPCIBusId(bus, sizeof bus, device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    std::snprintf(bus, sizeof bus, "device %d", device);
+  }
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "?");
+  return std::string(host) + "/" + bus;
+}
 
 std::unique_ptr<GradientReducer> make_nccl_reducer(const Comm& comm) {
   return std::make_unique<NcclReducer>(comm);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <type_traits>
@@ -18,6 +19,7 @@ namespace supsnn {
 #ifdef SUPSNN_HAVE_NCCL
 // Defined in nccl_reducer.cpp (compiled only when NCCL is enabled).
 std::unique_ptr<GradientReducer> make_nccl_reducer(const Comm& comm);
+std::string nccl_gpu_key(int local_rank);
 #endif
 
 namespace {
@@ -160,27 +162,100 @@ std::string describe_device() {
          (n == 1 ? " thread" : " threads");
 }
 
-std::unique_ptr<GradientReducer> make_gradient_reducer(const std::string& backend,
-                                                       const Comm& comm) {
-  if (backend == "mpi") return std::make_unique<MpiReducer>(comm);
-  if (backend == "nccl") {
+bool nccl_built() {
 #ifdef SUPSNN_HAVE_NCCL
-    return make_nccl_reducer(comm);
+  return true;
 #else
+  return false;
+#endif
+}
+
+bool gradients_on_gpu() {
+#ifdef KOKKOS_ENABLE_CUDA
+  return std::is_same_v<ExecSpace, Kokkos::Cuda>;
+#else
+  return false;
+#endif
+}
+
+std::string this_rank_gpu(const Comm& comm) {
+#ifdef SUPSNN_HAVE_NCCL
+  // node_info is collective on comm; choose_reducer asks every rank or none.
+  return nccl_gpu_key(node_info(comm.raw()).local_rank);
+#else
+  (void)comm;
+  return "";
+#endif
+}
+
+ReducerChoice choose_reducer(const std::string& backend, const std::vector<std::string>& gpus,
+                             bool have_nccl, bool device_gradients) {
+  if (backend != "mpi" && backend != "nccl" && backend != "auto")
+    throw Error("train.comm = \"" + backend + "\": expected \"mpi\", \"nccl\" or \"auto\"");
+  if (backend == "mpi") return {"mpi", ""};
+  if (backend == "nccl" && !have_nccl)
     throw Error(
         "train.comm = \"nccl\" but this supsnn was built without NCCL; expected a build "
         "configured with -DSUPSNN_ENABLE_NCCL=ON (or train.comm = \"mpi\")");
-#endif
-  }
   if (backend == "auto") {
     // NCCL pays off only when the gradients already live in GPU memory; with a host Kokkos
-    // the MPI backend avoids two PCIe copies per step.
-#if defined(SUPSNN_HAVE_NCCL) && defined(KOKKOS_ENABLE_CUDA)
-    if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) return make_nccl_reducer(comm);
-#endif
-    return std::make_unique<MpiReducer>(comm);
+    // the MPI backend avoids two PCIe copies per step. One rank has nothing to reduce.
+    if (!have_nccl) return {"mpi", ""};
+    if (!device_gradients) return {"mpi", "gradients in host memory"};
+    if (gpus.size() < 2) return {"mpi", "one rank"};
   }
-  throw Error("train.comm = \"" + backend + "\": expected \"mpi\", \"nccl\" or \"auto\"");
+  // The first GPU that two ranks share, in rank order (a rank without a GPU is the NCCL
+  // reducer's own error, which names the rank's CUDA failure).
+  for (std::size_t a = 0; a < gpus.size(); ++a) {
+    if (gpus[a].empty()) continue;
+    std::string ranks = std::to_string(a);
+    int sharing = 1;
+    for (std::size_t b = a + 1; b < gpus.size(); ++b)
+      if (gpus[b] == gpus[a]) {
+        ranks += ", " + std::to_string(b);
+        ++sharing;
+      }
+    if (sharing == 1) continue;
+    const std::string what = "ranks " + ranks + " share GPU " + gpus[a];
+    if (backend == "auto") return {"mpi", what};
+    throw Error("train.comm = \"nccl\" but " + what +
+                "; expected one GPU per rank (srun --gpus-per-task=1, or fewer ranks per node) "
+                "or train.comm = \"mpi\"");
+  }
+  return {"nccl", ""};
+}
+
+ReducerChoice choose_reducer(const std::string& backend, const Comm& comm, const GpuQuery& query,
+                             bool have_nccl, bool device_gradients) {
+  // Every rank reaches the same branch (same backend, same build), so the gather is collective.
+  const bool may_use_nccl =
+      have_nccl && (backend == "nccl" || (backend == "auto" && device_gradients));
+  std::vector<std::string> gpus(comm.size());
+  if (may_use_nccl) {
+    constexpr int kKey = 256;  // host name (<= 64 on Linux) + '/' + PCI bus id (13)
+    char mine[kKey] = {};
+    const std::string key = query(comm);
+    if (key.size() >= kKey) throw Error("GPU key '" + key + "' is longer than 255 characters");
+    std::snprintf(mine, sizeof mine, "%s", key.c_str());
+    std::vector<char> all(static_cast<std::size_t>(kKey) * comm.size());
+    MPI_Allgather(mine, kKey, MPI_CHAR, all.data(), kKey, MPI_CHAR, comm.raw());
+    for (int r = 0; r < comm.size(); ++r) gpus[r] = std::string(&all[std::size_t(r) * kKey]);
+  }
+  return choose_reducer(backend, gpus, have_nccl, device_gradients);
+}
+
+std::unique_ptr<GradientReducer> make_gradient_reducer(const ReducerChoice& choice,
+                                                       const Comm& comm) {
+  if (choice.backend == "mpi") return std::make_unique<MpiReducer>(comm);
+#ifdef SUPSNN_HAVE_NCCL
+  if (choice.backend == "nccl") return make_nccl_reducer(comm);
+#endif
+  throw Error("gradient reducer \"" + choice.backend + "\" is not in this build");
+}
+
+std::unique_ptr<GradientReducer> make_gradient_reducer(const std::string& backend,
+                                                       const Comm& comm) {
+  return make_gradient_reducer(choose_reducer(backend, comm), comm);
 }
 
 }  // namespace supsnn

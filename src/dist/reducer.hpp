@@ -1,8 +1,10 @@
 // Gradient all-reduce behind one interface, two backends: `mpi` (host buffer, in-place
 // MPI_Allreduce) and `nccl` (device buffer, in-place ncclAllReduce on a dedicated stream).
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dist/comm.hpp"
 #include "kernels/common.hpp"
@@ -29,8 +31,38 @@ class GradientReducer {
   virtual std::string name() const = 0;  // "mpi" or "nccl"
 };
 
-// backend: "mpi", "nccl" or "auto" (nccl when compiled in and Kokkos runs on CUDA, else mpi).
-// Throws supsnn::Error for "nccl" without NCCL support.
+// Which reducer a run uses and, when `auto` did not take NCCL on a GPU build, why.
+struct ReducerChoice {
+  std::string backend;  // "mpi" or "nccl"
+  std::string why;      // "" or a short reason for the log ("ranks 0 and 1 share GPU ...")
+};
+
+// The GPU this rank would give NCCL, as "host/PCI bus id" ("" without one): every rank returns
+// its own. The default (this_rank_gpu) asks the CUDA runtime; tests inject their own.
+// Collective on comm (node_info).
+using GpuQuery = std::function<std::string(const Comm&)>;
+std::string this_rank_gpu(const Comm& comm);
+
+// Whether this build has NCCL, and whether its gradients live in GPU memory (Kokkos on CUDA).
+bool nccl_built();
+bool gradients_on_gpu();
+
+// The decision alone (no communication): gpus[r] is rank r's GPU key. `mpi` is always mpi;
+// `nccl` needs an NCCL build and one GPU per rank (shared GPUs: ncclCommInitRank would fail with
+// "Duplicate GPU detected", so it throws one line naming the ranks and the GPU); `auto` takes
+// NCCL only with gradients on the GPU, more than one rank and no GPU shared, else mpi.
+ReducerChoice choose_reducer(const std::string& backend, const std::vector<std::string>& gpus,
+                             bool have_nccl, bool device_gradients);
+// Collective: gathers every rank's GPU key (the query is only asked where NCCL could be used),
+// then decides as above; every rank gets the same choice.
+ReducerChoice choose_reducer(const std::string& backend, const Comm& comm,
+                             const GpuQuery& query = this_rank_gpu, bool have_nccl = nccl_built(),
+                             bool device_gradients = gradients_on_gpu());
+
+std::unique_ptr<GradientReducer> make_gradient_reducer(const ReducerChoice& choice,
+                                                       const Comm& comm);
+// Both steps: backend "mpi", "nccl" or "auto". Throws supsnn::Error for "nccl" without NCCL
+// support or with shared GPUs. Collective.
 std::unique_ptr<GradientReducer> make_gradient_reducer(const std::string& backend,
                                                        const Comm& comm);
 

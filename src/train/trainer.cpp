@@ -403,12 +403,15 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
 
   // Collective: every rank builds the reducer (NCCL: communicator set-up) and says where it
   // runs; rank 0 logs one line per rank (other ranks only log warnings).
-  const auto reducer = make_gradient_reducer(cfg.get_string("train.comm"), comm);
+  const ReducerChoice choice = choose_reducer(cfg.get_string("train.comm"), comm);
+  const auto reducer = make_gradient_reducer(choice, comm);
   const NodeInfo node = node_info(comm.raw());
   for (const std::string& line : gather_strings(
-           comm, fmt::format("rank {}/{} on {} (local rank {}/{}), {}, gradient all-reduce: {}",
-                             comm.rank(), comm.size(), node.host, node.local_rank, node.local_size,
-                             describe_device(), reducer->name())))
+           comm,
+           fmt::format("rank {}/{} on {} (local rank {}/{}), {}, gradient all-reduce: {}",
+                       comm.rank(), comm.size(), node.host, node.local_rank, node.local_size,
+                       describe_device(),
+                       reducer->name() + (choice.why.empty() ? "" : " (" + choice.why + ")"))))
     log.info("{}", line);
   MetricsLog metrics(cfg.get_string("run.dir"), classes);
   TrainSummary summary;
