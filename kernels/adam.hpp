@@ -32,7 +32,7 @@ void adam_update(const AdamParams p, long t, View1<Real> w, View1<const Real> g,
   const Real eps = static_cast<Real>(p.eps);
   const Real keep = static_cast<Real>(1.0 - p.lr * p.weight_decay);
   const int count = static_cast<int>(w.extent(0));
-  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
+  if constexpr (kHostExec) {
     // The scalars are rounded to Real here, as on the device path, before the host loop widens
     // them back: the same values enter every element's update.
     const AdamScalars s{b1, b2, lr_t, eps, keep};

@@ -21,6 +21,13 @@ using Kokkos::Experimental::sqrt;
 using ExecSpace = Kokkos::DefaultExecutionSpace;
 using MemSpace = ExecSpace::memory_space;
 
+// Whether kernels of an execution space run on host threads (Serial, OpenMP, Threads). Asked of
+// the execution space, never of memory: with CUDA UVM the memory is host-accessible but the
+// kernels still run on the GPU, and host-only loops must not be sent there.
+template <class Exec>
+inline constexpr bool kRunsOnHost = Kokkos::SpaceAccessibility<Exec, Kokkos::HostSpace>::accessible;
+inline constexpr bool kHostExec = kRunsOnHost<ExecSpace>;
+
 template <class T>
 using View1 = Kokkos::View<T*, MemSpace>;
 template <class T>
@@ -44,7 +51,6 @@ struct EventBatch {
 
 // Whether the event kernels of this build read the per-input (bwd_*) order: the GPU gather does;
 // on CPUs the backward pass scatters in (sample, step) order and never reads it.
-constexpr bool kKernelsReadInputOrder =
-    !Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible;
+constexpr bool kKernelsReadInputOrder = !kHostExec;
 
 }  // namespace supsnn

@@ -154,10 +154,8 @@ constexpr int kEventChunk = 256;  // neurons per forward work item of the dense 
 // entries, so larger chunks shorten the forward scan; on host backends that matters more than the
 // number of work items, on GPUs the work items (B * m / chunk) must still fill the device.
 // Pixels per work item of the Rate / Latency setup kernel: whole rows on host backends.
-constexpr int kPrepSegment =
-    Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible ? (1 << 30) : 1;
-constexpr int kSparseChunk =
-    Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible ? 1024 : 256;
+constexpr int kPrepSegment = kHostExec ? (1 << 30) : 1;
+constexpr int kSparseChunk = kHostExec ? 1024 : 256;
 
 // Grows a 1-D view to at least n entries (contents are rewritten by the caller); never shrinks.
 template <class T>

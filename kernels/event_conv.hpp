@@ -102,8 +102,7 @@ void transpose_weights(int out, int fan_in, const Real* W, View1<Real> Wt) {
 // devices the portable lambdas below. Dependent on Real so that the branch not taken is never
 // instantiated (a host function cannot be called from a device lambda).
 template <class Real>
-constexpr bool kEventHostLoops =
-    Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible;
+constexpr bool kEventHostLoops = kHostExec;
 
 // Y (images, OH, OW, out) = the layer's current from the events; b: bias or null.
 template <class Real>

@@ -132,7 +132,7 @@ void event_current_backward_gather(const EventBatch& ev, View3<const Real> dc, V
 
 template <class Real>
 void event_current_backward(const EventBatch& ev, View3<const Real> dc, View2<Real> dW) {
-  if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, ExecSpace::memory_space>::accessible)
+  if constexpr (kHostExec)
     event_current_backward_rows<Real>(ev, dc, dW);
   else
     event_current_backward_gather<Real>(ev, dc, dW);

@@ -30,8 +30,7 @@ struct LifLayerParams {
 // Neurons per work item: on the host a block of neighbours, so that the inner loop runs over
 // contiguous neurons (SIMD lanes) and time is the outer loop; on GPUs one neuron per thread, so
 // that neighbouring threads read neighbouring addresses.
-constexpr int kLifLanes =
-    Kokkos::SpaceAccessibility<ExecSpace, Kokkos::HostSpace>::accessible ? 64 : 1;
+constexpr int kLifLanes = kHostExec ? 64 : 1;
 
 // I: (T, N), or (1, N) when `broadcast` (the same current at every step: the direct input code's
 // first layer). Writes H (pre-reset potentials, kept for BPTT) and S (0/1 spikes), both (T, N).

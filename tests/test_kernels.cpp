@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 
 #include "kernels/adam.hpp"
 #include "kernels/event_current.hpp"
@@ -27,6 +28,25 @@ class KernelTest : public ::testing::Test {
 };
 using RealTypes = ::testing::Types<double, float>;
 TYPED_TEST_SUITE(KernelTest, RealTypes);
+
+// Host-only loops are chosen by where kernels run, not by whether memory is host-accessible
+// (CUDA UVM memory is, yet kernels run on the GPU).
+TEST(ExecutionSpace, HostLoopsFollowTheExecutionSpaceNotTheMemory) {
+  static_assert(kRunsOnHost<Kokkos::DefaultHostExecutionSpace>);
+#ifdef KOKKOS_ENABLE_SERIAL
+  static_assert(kRunsOnHost<Kokkos::Serial>);
+#endif
+#ifdef KOKKOS_ENABLE_CUDA
+  static_assert(!kRunsOnHost<Kokkos::Cuda>);
+  static_assert(Kokkos::SpaceAccessibility<Kokkos::HostSpace, Kokkos::CudaUVMSpace>::accessible,
+                "UVM memory is host-accessible, which is why memory cannot decide");
+#endif
+  EXPECT_EQ(kHostExec, kRunsOnHost<ExecSpace>);
+  EXPECT_EQ(kKernelsReadInputOrder, !kHostExec);
+  // This build's execution space, by name: the host backends are the ones that run host loops.
+  const std::string name = ExecSpace::name();
+  EXPECT_EQ(kHostExec, name == "Serial" || name == "OpenMP" || name == "Threads") << name;
+}
 
 template <class Real>
 View2<Real> random_weights(int n, int m, std::uint64_t seed, std::vector<Real>* host) {

@@ -84,6 +84,8 @@ class MpiReducer final : public GradientReducer {
   template <class T>
   void reduce(const View1<T>& g, HostBuf<T>& host) {
     if (comm_.size() == 1) return;  // nothing to add; skip the copies
+    // A question about memory (may MPI read g.data()?), not about where kernels run: CUDA UVM
+    // memory may be passed directly too.
     if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
       // MPI reads g.data() directly: kernels that wrote the gradient may still be running
       // asynchronously (host backends or UVM), so wait for them before MPI touches the memory.

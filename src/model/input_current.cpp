@@ -31,7 +31,7 @@ double default_dense_density(int outputs) {
   double e = 1.04, g = 0.038, x = 0.64, d = 3.4;
   // GPUs: not measured. cuBLAS reads X at HBM speed while event gathers are scattered; the dense
   // terms are taken 4x cheaper relative to the events until a measurement replaces them.
-  if constexpr (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
+  if constexpr (!kHostExec) {
     g /= 4;
     x /= 4;
     d /= 4;
@@ -55,7 +55,7 @@ int InputCurrent<Real>::chunk(const EventBatch& ev) {
   // CPUs: at most 8 MiB of dense spikes, so that densify, gemm and clear find X in the last-level
   // cache (one seed sample of 16384 x 71 floats is 4.6 MiB; 64 MiB chunks ran 3x slower per
   // sample). GPUs: 256 MiB, fewer and larger products. At least one sample.
-  constexpr bool host = Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible;
+  constexpr bool host = kHostExec;
   constexpr std::size_t budget = host ? (8u << 20) : (256u << 20);
   const std::size_t per = static_cast<std::size_t>(ev.inputs) * (ev.raw_steps + 1);
   const std::size_t fit = opt_.dense_chunk > 0 ? opt_.dense_chunk : budget / (per * sizeof(Real));

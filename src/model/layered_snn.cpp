@@ -24,8 +24,7 @@ constexpr double kNormMomentum = 0.1, kNormEps = 1e-5;
 // writes is still in cache when col2im reads it (2^24 made col2im a DRAM stream: 74 -> 85-92
 // samples/s on configs/bench-conv.toml, batch 8, and a third of the memory); a conv layer of
 // larger patches per image runs one image per chunk. GPUs: 2^24, few large products.
-constexpr long kColBudget =
-    Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible ? 1L << 18 : 1L << 24;
+constexpr long kColBudget = kHostExec ? 1L << 18 : 1L << 24;
 
 std::string where(std::size_t l, LayerKind k) {
   return "model.layers[" + std::to_string(l + 1) + "] (" + layer_kind_name(k) + "): ";
@@ -82,7 +81,7 @@ void sum_over_time(int T, long N, View1<const Real> X, View1<Real> Y) {
 // gradient costs more than the events save at 4096 x 128). GPUs: the event kernels walk one
 // image per thread, so the gemm path is always taken there until a measurement says more.
 double default_event_density(bool conv) {
-  if constexpr (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) return 0;
+  if constexpr (!kHostExec) return 0;
   return conv ? 0.2 : 0;
 }
 
