@@ -3,6 +3,8 @@
 #pragma once
 #include <Kokkos_Core.hpp>
 
+#include <type_traits>
+
 namespace supsnn {
 
 // Device math: Kokkos 3.4 has it in Kokkos::Experimental, Kokkos >= 3.6 in Kokkos.
@@ -47,7 +49,21 @@ struct EventBatch {
   View1<int> bwd_offsets;   // m+1: events of neuron i are [off[i], off[i+1])
   View1<int> bwd_slot;      // b*(T+1)+k of each event
   bool input_order = true;  // bwd_* hold this batch (CPU backends skip them: see BatchBuilder)
+  // E, the number of events (= fwd_offsets(B*(T+1))), as the host learnt it while assembling the
+  // batch; -1: unknown. Reading it here saves a device-to-host copy (a GPU sync) per batch.
+  long long events = -1;
 };
+
+// Host memory that batches are assembled in before their copy to the device: on CUDA pinned
+// memory (asynchronous copies at full PCIe speed; pageable memory is staged by the driver), on
+// host backends plain host memory, where the device views themselves are filled (no copy).
+#ifdef KOKKOS_ENABLE_CUDA
+using StagingSpace = std::conditional_t<kHostExec, Kokkos::HostSpace, Kokkos::CudaHostPinnedSpace>;
+#else
+using StagingSpace = Kokkos::HostSpace;
+#endif
+template <class T>
+using StagingView = Kokkos::View<T*, StagingSpace>;
 
 // Whether the event kernels of this build read the per-input (bwd_*) order: the GPU gather does;
 // on CPUs the backward pass scatters in (sample, step) order and never reads it.

@@ -171,26 +171,36 @@ void ensure_view(View1<T>& v, std::size_t n, const char* label) {
 // (dense: groups of B samples per neuron; sparse: one entry per neuron, offs = bwd_offsets).
 inline long long scan_offsets(const char* label, const View1<const int> cnt, const View1<int> start,
                               const bool write_start, const View1<int> offs, const int N,
-                              const int G) {
-  long long total = 0;
-  Kokkos::parallel_scan(
-      label, Kokkos::RangePolicy<ExecSpace>(0, N),
-      KOKKOS_LAMBDA(const int j, long long& upd, const bool final) {
-        const int n = cnt(j);
-        if (final) {
-          if (write_start) start(j) = static_cast<int>(upd);
-          if (j % G == 0) offs(j / G) = static_cast<int>(upd);
-          if (j == N - 1) offs(N / G) = static_cast<int>(upd + n);
-        }
-        upd += n;
-      },
-      total);
-  // Synchronisation: the host reads the total (to size the event lists, or to check it). The scan
-  // with a scalar result fences in Kokkos 3.4; the explicit fence keeps that guarantee on every
-  // version.
+                              const int G, const bool total = true) {
+  const auto body = KOKKOS_LAMBDA(const int j, long long& upd, const bool final) {
+    const int n = cnt(j);
+    if (final) {
+      if (write_start) start(j) = static_cast<int>(upd);
+      if (j % G == 0) offs(j / G) = static_cast<int>(upd);
+      if (j == N - 1) offs(N / G) = static_cast<int>(upd + n);
+    }
+    upd += n;
+  };
+  const auto policy = Kokkos::RangePolicy<ExecSpace>(0, N);
+  if (!total) {  // no result: no fence, later kernels on ExecSpace run after it in order
+    Kokkos::parallel_scan(label, policy, body);
+    return -1;
+  }
+  long long sum = 0;
+  Kokkos::parallel_scan(label, policy, body, sum);
+  // Synchronisation: the host reads the total (to size the event lists). The scan with a scalar
+  // result fences in Kokkos 3.4; the explicit fence keeps that guarantee on every version.
   ExecSpace().fence();
-  return total;
+  return sum;
 }
+
+// The backward scan's total equals the forward one by construction; comparing them costs a
+// device sync per batch, so only debug builds do.
+#ifdef NDEBUG
+inline constexpr bool kCheckEventTotals = false;
+#else
+inline constexpr bool kCheckEventTotals = true;
+#endif
 
 // Forward scan of both paths: cnt(0..NF-1) in (b, k, c) order, nchunk chunks per (b, k) ->
 // start(j), fwd_offsets(b*T1 + k) at chunk 0 and fwd_offsets(B*T1) = E; then sizes
@@ -203,6 +213,7 @@ inline long long scan_forward(const char* label, const View1<const int> cnt, con
         "encode_events: batch holds more than 2^31 spike events; lower the batch size");
   ensure_view(ev.fwd_neuron, static_cast<std::size_t>(E), "fwd_neuron");
   ensure_view(ev.bwd_slot, static_cast<std::size_t>(E), "bwd_slot");
+  ev.events = E;  // the trainer's density test reads it instead of copying fwd_offsets back
   return E;
 }
 
@@ -247,7 +258,8 @@ KOKKOS_INLINE_FUNCTION void for_each_chunk_spike(const View1<const int>& key, co
 
 // The backward scan must see exactly the forward scan's events.
 inline void check_event_totals(const long long E, const long long E2) {
-  if (E2 != E) throw std::logic_error("encode_events: forward and backward event counts differ");
+  if (kCheckEventTotals && E2 != E)
+    throw std::logic_error("encode_events: forward and backward event counts differ");
 }
 
 // Dense path (Poisson), steps 2-3 of the algorithm for one rule. cnt/start: scratch of at least
@@ -301,10 +313,10 @@ void build_events_dense(const Rule rule, int B, int m, int T, View1<int> cnt, Vi
         for (int k = rule.next(s, 0); k <= T; k = rule.next(s, k)) ++n;
         cnt(s) = n;
       });
-  // Scan in i-major order: bwd_offsets(i) at the first entry s = i*B of each neuron. Fences so
-  // that the consistency check reads the finished total.
-  check_event_totals(
-      E, scan_offsets("supsnn::encode_events::bwd_scan", cnt, start, true, ev.bwd_offsets, NB, B));
+  // Scan in i-major order: bwd_offsets(i) at the first entry s = i*B of each neuron. Debug builds
+  // fence to check its total; release builds run it in order without a sync.
+  check_event_totals(E, scan_offsets("supsnn::encode_events::bwd_scan", cnt, start, true,
+                                     ev.bwd_offsets, NB, B, kCheckEventTotals));
 
   // Backward fill: each (b, i) writes its slots b*T1 + k in increasing k; neurons are i-major in
   // the scan, so the order is (neuron, sample, step), as BatchBuilder's stable counting sort.
@@ -387,9 +399,9 @@ inline void build_events_sparse(const View1<const int> key, const int ms, const 
         cnt(i) = n;
       });
   // Scan over neurons straight into bwd_offsets (the fill uses them as starts; no start entries).
-  // Fences so that the consistency check reads the finished total.
+  // Debug builds fence to check its total (as the dense path).
   check_event_totals(E, scan_offsets("supsnn::encode_events::sparse_bwd_scan", cnt, start, false,
-                                     ev.bwd_offsets, m, 1));
+                                     ev.bwd_offsets, m, 1, kCheckEventTotals));
 
   // Backward fill: neuron i writes the slots b*T1 + k of its events from bo(i) on, samples in
   // increasing order and steps increasing within a sample: order (neuron, sample, step), as
@@ -416,8 +428,8 @@ class EventEncoder {
   // Fills ev (see the file comment). Views of ev and of the encoder grow when too small and never
   // shrink, so ev's views may be longer than the batch needs: use ev.batch, ev.inputs,
   // fwd_offsets(B*(T+1)) (= number of events) and bwd_offsets(m), not the view extents.
-  // Returns without a final fence (see detail::build_events); it does fence twice internally to
-  // read event totals on the host.
+  // Returns without a final fence (see detail::build_events); it fences once internally to read
+  // the event total on the host (debug builds twice: they check the backward scan's total).
   void encode(const SpikeCodeParams& p, View3<const std::uint8_t> img,
               View1<const std::int64_t> sample_id, EventBatch& ev) {
     const RateCode rc = p.rate;
@@ -454,6 +466,7 @@ class EventEncoder {
           Kokkos::subview(ev.fwd_offsets, std::pair<std::size_t, std::size_t>(0, B * T1 + 1)), 0);
       Kokkos::deep_copy(
           Kokkos::subview(ev.bwd_offsets, std::pair<std::size_t, std::size_t>(0, m + 1)), 0);
+      ev.events = 0;
       return;
     }
     const std::size_t nscan = std::max(B * T1 * nchunk, B * m);

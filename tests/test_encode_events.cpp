@@ -37,6 +37,8 @@ HostEvents to_host(const EventBatch& ev) {
   h.fo.assign(fo.data(), fo.data() + static_cast<size_t>(h.B) * T1 + 1);
   h.bo.assign(bo.data(), bo.data() + h.m + 1);
   const int E = h.fo.back();
+  // The host learnt E while encoding: the trainer reads it instead of copying fwd_offsets back.
+  EXPECT_EQ(ev.events, E) << "EventBatch::events";
   h.fn.resize(E);
   h.bs.resize(E);
   if (E > 0) {

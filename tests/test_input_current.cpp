@@ -139,6 +139,19 @@ TEST(InputCurrent, AutoChoosesByTheBatchDensity) {
   const Split s = test::random_split(4, 5, 5, T, n, 0.2, 7);
   BatchBuilder<double> bb;
   bb.build(s, {0, 1, 2, 3});
+  // The builder knows E on the host (no device-to-host copy per batch); it is fwd_offsets' last.
+  long long E = 0;
+  for (int b = 0; b < 4; ++b) E += s.events.offsets[b + 1] - s.events.offsets[b];
+  EXPECT_EQ(bb.events().events, E);
+  EventBatch unknown = bb.events();
+  unknown.events = -1;  // the device copy gives the same count
+  EXPECT_EQ(event_count(unknown), E);
+  bb.build(s, {2});  // a smaller batch after a larger one: only its own events
+  EXPECT_EQ(bb.events().events, s.events.offsets[3] - s.events.offsets[2]);
+  unknown = bb.events();
+  unknown.events = -1;
+  EXPECT_EQ(event_count(unknown), bb.events().events);
+  bb.build(s, {0, 1, 2, 3});
   const double density = static_cast<double>(event_count(bb.events())) / (4.0 * 25 * (T + 1));
   ASSERT_GT(density, 0.15);
   ASSERT_LT(density, 0.25);

@@ -1,6 +1,8 @@
 #include "data/batch.hpp"
 
 #include <limits>
+#include <type_traits>
+#include <utility>
 
 #include "common/error.hpp"
 
@@ -12,6 +14,31 @@ template <class V>
 void ensure(V& v, std::size_t n, const char* label) {
   if (v.extent(0) < n)
     v = V(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), n);
+}
+
+// Where the host writes n entries of the device view `dev`: dev itself when it is host memory
+// (host backends: nothing to copy), else the staging buffer `keep`, grown as needed and kept
+// between batches (pinned on CUDA), so no batch allocates or copies pageable memory.
+template <class T>
+StagingView<T> host_side(View1<T>& dev, StagingView<T>& keep, std::size_t n, const char* label) {
+  ensure(dev, n, label);
+  if constexpr (std::is_same_v<View1<T>, StagingView<T>>) {
+    return dev;
+  } else {
+    ensure(keep, n, label);
+    return keep;
+  }
+}
+
+// Copies the used range [0, n) of the host side to the device (nothing on host backends).
+template <class T>
+void upload(const View1<T>& dev, const StagingView<T>& host, std::size_t n) {
+  if constexpr (!std::is_same_v<View1<T>, StagingView<T>>) {
+    const auto r = std::make_pair(std::size_t(0), n);
+    Kokkos::deep_copy(Kokkos::subview(dev, r), Kokkos::subview(host, r));
+  } else {
+    (void)dev, (void)host, (void)n;
+  }
 }
 }  // namespace
 
@@ -29,10 +56,9 @@ void BatchBuilder<Real>::build_events(const Split& s, const std::vector<int>& id
   ev_.batch = B;
   ev_.inputs = m;
   ev_.raw_steps = s.raw_steps;
-  ensure(ev_.fwd_offsets, static_cast<std::size_t>(B) * T1 + 1, "fwd_offsets");
-  ensure(ev_.fwd_neuron, E, "fwd_neuron");
-  auto h_fo = Kokkos::create_mirror_view(ev_.fwd_offsets);
-  auto h_fn = Kokkos::create_mirror_view(ev_.fwd_neuron);
+  const std::size_t nfo = static_cast<std::size_t>(B) * T1 + 1;
+  const auto h_fo = host_side(ev_.fwd_offsets, stage_fo_, nfo, "fwd_offsets");
+  const auto h_fn = host_side(ev_.fwd_neuron, stage_fn_, E, "fwd_neuron");
 
   // Forward order: events are stored sorted by (step, neuron) per sample, so a counting pass
   // over steps gives the (b, k) offsets directly.
@@ -49,17 +75,17 @@ void BatchBuilder<Real>::build_events(const Split& s, const std::vector<int>& id
                   " has unsorted spike events");
   }
   h_fo(B * T1) = e;
-  Kokkos::deep_copy(ev_.fwd_offsets, h_fo);
-  Kokkos::deep_copy(ev_.fwd_neuron, h_fn);
+  upload(ev_.fwd_offsets, h_fo, nfo);
+  upload(ev_.fwd_neuron, h_fn, E);
+  ev_.events = e;
   ev_.input_order = input_order_;
   if (!input_order_) return;
 
   // Backward order: counting sort by neuron, keeping (b, k) order within each neuron.
-  ensure(ev_.bwd_offsets, static_cast<std::size_t>(m) + 1, "bwd_offsets");
-  ensure(ev_.bwd_slot, E, "bwd_slot");
-  auto h_bo = Kokkos::create_mirror_view(ev_.bwd_offsets);
-  auto h_bs = Kokkos::create_mirror_view(ev_.bwd_slot);
-  for (std::size_t i = 0; i < h_bo.extent(0); ++i) h_bo(i) = 0;
+  const std::size_t nbo = static_cast<std::size_t>(m) + 1;
+  const auto h_bo = host_side(ev_.bwd_offsets, stage_bo_, nbo, "bwd_offsets");
+  const auto h_bs = host_side(ev_.bwd_slot, stage_bs_, E, "bwd_slot");
+  for (std::size_t i = 0; i < nbo; ++i) h_bo(i) = 0;
   for (int q = 0; q < e; ++q) ++h_bo(h_fn(q) + 1);
   for (int i = 0; i < m; ++i) h_bo(i + 1) += h_bo(i);
   std::vector<int> fill(h_bo.data(), h_bo.data() + m);
@@ -67,8 +93,8 @@ void BatchBuilder<Real>::build_events(const Split& s, const std::vector<int>& id
     for (int k = 0; k < T1; ++k)
       for (int q = h_fo(b * T1 + k); q < h_fo(b * T1 + k + 1); ++q)
         h_bs(fill[h_fn(q)]++) = b * T1 + k;
-  Kokkos::deep_copy(ev_.bwd_offsets, h_bo);
-  Kokkos::deep_copy(ev_.bwd_slot, h_bs);
+  upload(ev_.bwd_offsets, h_bo, nbo);
+  upload(ev_.bwd_slot, h_bs, E);
 }
 
 template <class Real>
@@ -91,24 +117,25 @@ template <class Real>
 void BatchBuilder<Real>::build_targets(const Split& s, const std::vector<int>& idx) {
   const int B = static_cast<int>(idx.size());
   const int T1 = s.raw_steps + 1;
-  ensure(labels_, static_cast<std::size_t>(B), "labels");
-  auto h_lab = Kokkos::create_mirror_view(labels_);
+  const auto h_lab = host_side(labels_, stage_lab_, static_cast<std::size_t>(B), "labels");
   for (int b = 0; b < B; ++b) h_lab(b) = s.labels[idx[b]];
-  Kokkos::deep_copy(labels_, h_lab);
+  upload(labels_, h_lab, static_cast<std::size_t>(B));
   if (s.guide_rows > 0) {
     const int n = s.guide_rows, T = s.raw_steps;
     if (guide_.extent(0) < static_cast<std::size_t>(B) ||
         guide_.extent(1) != static_cast<std::size_t>(n) ||
         guide_.extent(2) != static_cast<std::size_t>(T1))
       guide_ = View3<Real>("guidance_raw", B, n, T1);
-    auto h_g = Kokkos::create_mirror_view(guide_);
+    // Only the batch's B samples are copied (guide_ may hold more from a larger batch).
+    const auto used = Kokkos::subview(guide_, std::make_pair(0, B), Kokkos::ALL, Kokkos::ALL);
+    auto h_g = Kokkos::create_mirror_view(used);
     for (int b = 0; b < B; ++b)
       for (int j = 0; j < n; ++j) {
         const double* src = s.guidance.data() + (static_cast<std::size_t>(idx[b]) * n + j) * T;
         h_g(b, j, 0) = 0;
         for (int t = 0; t < T; ++t) h_g(b, j, t + 1) = static_cast<Real>(src[t]);
       }
-    Kokkos::deep_copy(guide_, h_g);
+    Kokkos::deep_copy(used, h_g);
   }
 }
 

@@ -51,6 +51,9 @@ class BatchBuilder {
  private:
   EventBatch ev_;
   bool input_order_ = kKernelsReadInputOrder;
+  // Host sides of the batch's views on GPU backends (unused on host backends, where the device
+  // views are written directly), kept between batches.
+  StagingView<int> stage_fo_, stage_fn_, stage_bo_, stage_bs_, stage_lab_;
   View1<int> labels_;
   View3<Real> guide_;
   View2<Real> images_;

@@ -42,7 +42,8 @@ double default_dense_density(int outputs) {
 }
 
 long long event_count(const EventBatch& ev) {
-  if (ev.batch == 0) return 0;  // the offsets may not even exist yet
+  if (ev.batch == 0) return 0;           // the offsets may not even exist yet
+  if (ev.events >= 0) return ev.events;  // known on the host: no device-to-host copy
   const std::size_t last = static_cast<std::size_t>(ev.batch) * (ev.raw_steps + 1);
   int e = 0;
   Kokkos::deep_copy(Kokkos::View<int, Kokkos::HostSpace>(&e),
@@ -69,7 +70,8 @@ void InputCurrent<Real>::forward(const EventBatch& ev, View2<const Real> W, View
   const double threshold = opt_.dense_density > 0
                                ? opt_.dense_density
                                : default_dense_density(static_cast<int>(W.extent(0)));
-  // The event count costs a device-to-host copy per batch: read it only when it decides.
+  // The event count is the batch's host-side E (else a device-to-host copy): read it only when it
+  // decides.
   density_ = -1;
   if (opt_.path == InputPath::Auto && ev.batch > 0 && threshold <= 1)
     density_ = static_cast<double>(event_count(ev)) /
