@@ -21,9 +21,28 @@ endif()
 
 if(NOT SUPSNN_CUDA_FMAD)
   if(CMAKE_CXX_COMPILER MATCHES "nvcc_wrapper" OR Kokkos_CXX_COMPILER_ID STREQUAL "NVIDIA")
-    add_compile_options(--fmad=false)
+    # nvcc_wrapper forwards `--fmad=*` to nvcc in Kokkos 3.4 and 4.x except 4.3.00, which knows
+    # only `-fmad=*` (and the two-word `--fmad false`): read the wrapper to pick the spelling.
+    set(_fmad "--fmad=false")
+    set(_wrapper "${CMAKE_CXX_COMPILER}")
+    if(Kokkos_CXX_COMPILER)
+      set(_wrapper "${Kokkos_CXX_COMPILER}")
+    endif()
+    if(EXISTS "${_wrapper}")
+      file(STRINGS "${_wrapper}" _wrapper_fmad REGEX "--fmad=\\*")
+      if(NOT _wrapper_fmad)
+        set(_fmad "-fmad=false")
+      endif()
+    endif()
+    # The host compiler must not contract either: test references, host scalars and the
+    # target_clones variants of kernels/*_host.cpp run there (unknown flags reach g++).
+    add_compile_options("${_fmad}" -ffp-contract=off)
   elseif(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     add_compile_options(-ffp-contract=off)
+  else()
+    message(WARNING "supsnn: unknown CUDA compiler ${CMAKE_CXX_COMPILER_ID} (${CMAKE_CXX_COMPILER}): "
+                    "cannot turn off FMA contraction; GPU results may differ from the CPU in the "
+                    "last bits")
   endif()
   message(STATUS "supsnn: CUDA kernels without FMA contraction (SUPSNN_CUDA_FMAD=OFF)")
 else()
@@ -42,7 +61,7 @@ foreach(_dir IN LISTS _kkk_inc KokkosKernels_INCLUDE_DIRS)
   endif()
 endforeach()
 if(_kkk_config)
-  file(STRINGS "${_kkk_config}" _kkk_cublas REGEX "^#define KOKKOSKERNELS_ENABLE_TPL_CUBLAS")
+  file(STRINGS "${_kkk_config}" _kkk_cublas REGEX "^#define KOKKOSKERNELS_ENABLE_TPL_CUBLAS([ \t]|$)")
   if(_kkk_cublas)
     message(STATUS "supsnn: KokkosKernels has the cuBLAS TPL (dense products through cuBLAS)")
   else()

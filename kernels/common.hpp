@@ -55,8 +55,8 @@ struct EventBatch {
 };
 
 // Host memory that batches are assembled in before their copy to the device: on CUDA pinned
-// memory (asynchronous copies at full PCIe speed; pageable memory is staged by the driver), on
-// host backends plain host memory, where the device views themselves are filled (no copy).
+// memory (copies at full PCIe speed with no per-batch allocation; pageable memory is staged by
+// the driver), on host backends plain host memory, where the device views themselves are filled.
 #ifdef KOKKOS_ENABLE_CUDA
 using StagingSpace = std::conditional_t<kHostExec, Kokkos::HostSpace, Kokkos::CudaHostPinnedSpace>;
 #else

@@ -455,6 +455,7 @@ class EventEncoder {
     if (B * m > imax || B * T1 * nchunk > imax || B * T1 + 1 > imax)
       throw std::invalid_argument("encode_events: batch too large for int indexing");
 
+    ev.events = -1;  // set by scan_forward once this batch's total is known
     ev.batch = static_cast<int>(B);
     ev.inputs = static_cast<int>(m);
     ev.raw_steps = T;

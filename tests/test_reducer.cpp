@@ -107,7 +107,22 @@ TEST(Reducer, AutoPicksNcclOnlyForCudaKokkosWithNccl) {
 #ifdef SUPSNN_HAVE_NCCL
   nccl = true;
 #endif
-  if (gpu_kokkos && nccl) return;  // covered by the NCCL test on a GPU machine
+  if (gpu_kokkos && nccl) {
+    // The real GPU query runs only here: one rank takes MPI ("one rank"), several take NCCL with
+    // a GPU each or MPI, saying which ranks share a GPU (several ranks on a one-GPU node).
+    const std::string key = this_rank_gpu(comm);
+    EXPECT_NE(key.find('/'), std::string::npos) << "host/PCI bus id expected, got " << key;
+    const ReducerChoice c = choose_reducer("auto", comm);
+    if (comm.size() == 1) {
+      EXPECT_EQ(c.backend, "mpi");
+      EXPECT_EQ(c.why, "one rank");
+    } else if (c.backend == "mpi") {
+      EXPECT_NE(c.why.find("share GPU"), std::string::npos) << c.why;
+    } else {
+      EXPECT_EQ(c.backend, "nccl");
+    }
+    return;
+  }
   auto red = make_gradient_reducer("auto", comm);
   EXPECT_EQ(red->name(), "mpi");
   expect_sums(*red, comm);

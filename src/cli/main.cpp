@@ -22,14 +22,15 @@
 // A flag rather than InitializationSettings: Kokkos::initialize takes either argv or settings,
 // and only the argv form parses and removes the user's other --kokkos-* flags.
 static std::string device_flag(int argc, char** argv) {
+  // Every rank reaches this point, so node_info's shared-memory split (collective) is safe; it
+  // runs before the early returns below so that ranks whose environment differs still all join.
+  const supsnn::NodeInfo node = supsnn::node_info(MPI_COMM_WORLD);
   for (const char* var : {"KOKKOS_DEVICE_ID", "KOKKOS_MAP_DEVICE_ID_BY", "KOKKOS_NUM_DEVICES"})
     if (const char* v = std::getenv(var); v && *v) return "";
   for (int i = 1; i < argc; ++i)
     for (const char* flag : {"--kokkos-device", "--kokkos-map-device-id-by", "--kokkos-num-devices",
                              "--kokkos-ndevices"})
       if (std::strncmp(argv[i], flag, std::strlen(flag)) == 0) return "";
-  // Every rank reaches this point, so node_info's shared-memory split (collective) is safe.
-  const supsnn::NodeInfo node = supsnn::node_info(MPI_COMM_WORLD);
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) return "";
 #if KOKKOS_VERSION >= 30700

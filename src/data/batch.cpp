@@ -53,6 +53,7 @@ void BatchBuilder<Real>::build_events(const Split& s, const std::vector<int>& id
   if (E > static_cast<std::size_t>(std::numeric_limits<int>::max()))
     throw Error("batch holds more than 2^31 spike events; lower train.batch_size");
 
+  ev_.events = -1;  // until this batch's events are in place
   ev_.batch = B;
   ev_.inputs = m;
   ev_.raw_steps = s.raw_steps;
@@ -104,6 +105,7 @@ void BatchBuilder<Real>::build_images(View3<const std::uint8_t> img, int count) 
       images_.extent(1) != static_cast<std::size_t>(H) * W)
     images_ = View2<Real>("batch_direct_images", count, static_cast<std::size_t>(H) * W);
   ev_.batch = count;
+  ev_.events = -1;  // no events in a direct-input batch: never the previous batch's count
   const auto out = images_;
   Kokkos::parallel_for(
       "supsnn::direct_images",
