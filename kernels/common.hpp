@@ -30,6 +30,13 @@ template <class Exec>
 inline constexpr bool kRunsOnHost = Kokkos::SpaceAccessibility<Exec, Kokkos::HostSpace>::accessible;
 inline constexpr bool kHostExec = kRunsOnHost<ExecSpace>;
 
+// A multi-dimensional range over row-major (LayoutRight) views: the last index fastest on every
+// backend. CUDA's default (Iterate::Left) would make neighbouring threads stride through memory.
+template <int R>
+using RowMajorRange =
+    Kokkos::MDRangePolicy<ExecSpace,
+                          Kokkos::Rank<R, Kokkos::Iterate::Right, Kokkos::Iterate::Right>>;
+
 template <class T>
 using View1 = Kokkos::View<T*, MemSpace>;
 template <class T>

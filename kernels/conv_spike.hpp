@@ -76,8 +76,7 @@ void events_to_dense(const EventBatch& ev, View3<Real> X) {
   auto off = ev.fwd_offsets;
   auto nrn = ev.fwd_neuron;
   Kokkos::parallel_for(
-      "supsnn::events_to_dense",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {ev.batch, T1}),
+      "supsnn::events_to_dense", RowMajorRange<2>({0, 0}, {ev.batch, T1}),
       KOKKOS_LAMBDA(const int b, const int k) {
         for (int e = off(b * T1 + k); e < off(b * T1 + k + 1); ++e) X(b, nrn(e), k) = Real(1);
       });
@@ -91,8 +90,7 @@ void conv_forward(const ConvShape cs, View3<const Real> X, View2<const Real> W, 
   const int OH = cs.out_height(), OW = cs.out_width(), K = cs.kernel, st = cs.stride;
   const int H = cs.height, Wd = cs.width, Cin = cs.in_channels;
   Kokkos::parallel_for(
-      "supsnn::conv_forward",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, cs.outputs()}),
+      "supsnn::conv_forward", RowMajorRange<2>({0, 0}, {B, cs.outputs()}),
       KOKKOS_LAMBDA(const int b, const int o) {
         const int co = o / (OH * OW), oy = (o / OW) % OH, ox = o % OW;
         for (int t = 0; t < Tt; ++t) Y(b, o, t) = 0;
@@ -114,8 +112,7 @@ void conv_backward_weights(const ConvShape cs, View3<const Real> dY, View3<const
   const int OH = cs.out_height(), OW = cs.out_width(), K = cs.kernel, st = cs.stride;
   const int H = cs.height, Wd = cs.width;
   Kokkos::parallel_for(
-      "supsnn::conv_backward_weights",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {cs.out_channels, cs.taps()}),
+      "supsnn::conv_backward_weights", RowMajorRange<2>({0, 0}, {cs.out_channels, cs.taps()}),
       KOKKOS_LAMBDA(const int co, const int tap) {
         const int ci = tap / (K * K), dy = (tap / K) % K, dx = tap % K;
         Real acc = 0;
@@ -138,8 +135,7 @@ void conv_backward_input(const ConvShape cs, View2<const Real> W, View3<const Re
   const int OH = cs.out_height(), OW = cs.out_width(), K = cs.kernel, st = cs.stride;
   const int H = cs.height, Wd = cs.width, Cout = cs.out_channels;
   Kokkos::parallel_for(
-      "supsnn::conv_backward_input",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, cs.inputs()}),
+      "supsnn::conv_backward_input", RowMajorRange<2>({0, 0}, {B, cs.inputs()}),
       KOKKOS_LAMBDA(const int b, const int i) {
         const int ci = i / (H * Wd), y = (i / Wd) % H, x = i % Wd;
         for (int t = 0; t < Tt; ++t) dX(b, i, t) = 0;
@@ -173,8 +169,7 @@ void conv_event_forward(const ConvShape cs, const EventBatch& ev, View2<const Re
   auto off = ev.fwd_offsets;
   auto nrn = ev.fwd_neuron;
   Kokkos::parallel_for(
-      "supsnn::conv_event_forward",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {ev.batch, T1}),
+      "supsnn::conv_event_forward", RowMajorRange<2>({0, 0}, {ev.batch, T1}),
       KOKKOS_LAMBDA(const int b, const int k) {
         for (int e = off(b * T1 + k); e < off(b * T1 + k + 1); ++e) {
           const int i = nrn(e), ci = i / (H * Wd), y = (i / Wd) % H, x = i % Wd;
@@ -203,8 +198,7 @@ void conv_event_backward_weights(const ConvShape cs, const EventBatch& ev, View3
   auto off = ev.fwd_offsets;
   auto nrn = ev.fwd_neuron;
   Kokkos::parallel_for(
-      "supsnn::conv_event_backward_weights",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {cs.out_channels, cs.taps()}),
+      "supsnn::conv_event_backward_weights", RowMajorRange<2>({0, 0}, {cs.out_channels, cs.taps()}),
       KOKKOS_LAMBDA(const int co, const int tap) {
         const int tci = tap / (K * K), dy = (tap / K) % K, dx = tap % K;
         Real acc = 0;
@@ -229,8 +223,7 @@ void sum_pool_forward(const PoolShape ps, View3<const Real> X, View3<Real> P) {
   const int B = static_cast<int>(P.extent(0)), Tt = static_cast<int>(P.extent(2));
   const int PH = ps.out_height(), PW = ps.out_width(), H = ps.height, Wd = ps.width, p = ps.pool;
   Kokkos::parallel_for(
-      "supsnn::sum_pool_forward",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, ps.outputs()}),
+      "supsnn::sum_pool_forward", RowMajorRange<2>({0, 0}, {B, ps.outputs()}),
       KOKKOS_LAMBDA(const int b, const int o) {
         const int c = o / (PH * PW), py = (o / PW) % PH, px = o % PW;
         for (int t = 0; t < Tt; ++t) P(b, o, t) = 0;
@@ -248,8 +241,7 @@ void sum_pool_backward(const PoolShape ps, View3<const Real> dP, View3<Real> dX)
   const int B = static_cast<int>(dX.extent(0)), Tt = static_cast<int>(dX.extent(2));
   const int PH = ps.out_height(), PW = ps.out_width(), H = ps.height, Wd = ps.width, p = ps.pool;
   Kokkos::parallel_for(
-      "supsnn::sum_pool_backward",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, ps.inputs()}),
+      "supsnn::sum_pool_backward", RowMajorRange<2>({0, 0}, {B, ps.inputs()}),
       KOKKOS_LAMBDA(const int b, const int i) {
         const int c = i / (H * Wd), py = ((i / Wd) % H) / p, px = (i % Wd) / p;
         const bool inside = py < PH && px < PW;

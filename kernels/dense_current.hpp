@@ -26,8 +26,7 @@ void scatter_events(const EventBatch& ev, int b0, int nb, View1<Real> X) {
   auto off = ev.fwd_offsets;
   auto nrn = ev.fwd_neuron;
   Kokkos::parallel_for(
-      Clear ? "supsnn::clear_events" : "supsnn::densify_events",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {nb, T1}),
+      Clear ? "supsnn::clear_events" : "supsnn::densify_events", RowMajorRange<2>({0, 0}, {nb, T1}),
       KOKKOS_LAMBDA(const int b, const int k) {
         const int e1 = off((b0 + b) * T1 + k + 1);
         for (int e = off((b0 + b) * T1 + k); e < e1; ++e) {

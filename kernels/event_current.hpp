@@ -24,7 +24,7 @@ void event_current_forward_n(const EventBatch& ev, View2<const Real> W, View3<Re
   const int T1 = ev.raw_steps + 1;
   auto off = ev.fwd_offsets;
   auto nrn = ev.fwd_neuron;
-  const auto policy = Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {ev.batch, T1});
+  const auto policy = RowMajorRange<2>({0, 0}, {ev.batch, T1});
   if (N > 0 || n <= kEventLocalOutputs) {
     Kokkos::parallel_for(
         "supsnn::event_current_forward", policy, KOKKOS_LAMBDA(const int b, const int k) {

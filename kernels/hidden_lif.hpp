@@ -33,8 +33,7 @@ void hidden_lif_forward(const HiddenParams p, View3<const Real> I, View3<Real> V
   const int S1 = static_cast<int>(I.extent(2));
   const Real th = static_cast<Real>(p.threshold), leak = static_cast<Real>(p.leak);
   Kokkos::parallel_for(
-      "supsnn::hidden_lif_forward",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, h}),
+      "supsnn::hidden_lif_forward", RowMajorRange<2>({0, 0}, {B, h}),
       KOKKOS_LAMBDA(const int b, const int i) {
         V(b, i, 0) = 0;
         std::uint32_t word = 0;  // bit 0 (point 0) stays clear
@@ -63,8 +62,7 @@ void hidden_lif_backward(const HiddenParams p, View3<const Real> V, ConstSpikeBi
   const double th = p.threshold, w = p.width;
   const Surrogate sg = p.surrogate;
   Kokkos::parallel_for(
-      "supsnn::hidden_lif_backward",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, h}),
+      "supsnn::hidden_lif_backward", RowMajorRange<2>({0, 0}, {B, h}),
       KOKKOS_LAMBDA(const int b, const int i) {
         Real gP = 0;  // dL/dP(s), flowing back from point s+1
         for (int s = S1 - 1; s >= 1; --s) {
@@ -85,8 +83,7 @@ void spike_current_forward(View2<const Real> W, View3<const Real> S, View3<Real>
   const int B = static_cast<int>(I.extent(0)), n = static_cast<int>(I.extent(1));
   const int S1 = static_cast<int>(I.extent(2)), h = static_cast<int>(W.extent(1));
   Kokkos::parallel_for(
-      "supsnn::spike_current_forward",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {B, n, S1}),
+      "supsnn::spike_current_forward", RowMajorRange<3>({0, 0, 0}, {B, n, S1}),
       KOKKOS_LAMBDA(const int b, const int j, const int s) {
         Real acc = 0;
         for (int i = 0; i < h; ++i) acc += W(j, i) * S(b, i, s);
@@ -100,8 +97,7 @@ void spike_current_backward_weights(View3<const Real> dI, View3<const Real> S, V
   const int B = static_cast<int>(dI.extent(0)), S1 = static_cast<int>(dI.extent(2));
   const int n = static_cast<int>(dW.extent(0)), h = static_cast<int>(dW.extent(1));
   Kokkos::parallel_for(
-      "supsnn::spike_current_backward_weights",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {n, h}),
+      "supsnn::spike_current_backward_weights", RowMajorRange<2>({0, 0}, {n, h}),
       KOKKOS_LAMBDA(const int j, const int i) {
         Real acc = 0;
         for (int b = 0; b < B; ++b)
@@ -117,8 +113,7 @@ void spike_current_forward(View2<const Real> W, ConstSpikeBits S, View3<Real> I)
   const int B = static_cast<int>(I.extent(0)), n = static_cast<int>(I.extent(1));
   const int S1 = static_cast<int>(I.extent(2)), h = static_cast<int>(W.extent(1));
   Kokkos::parallel_for(
-      "supsnn::spike_current_forward_bits",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {B, n, S1}),
+      "supsnn::spike_current_forward_bits", RowMajorRange<3>({0, 0, 0}, {B, n, S1}),
       KOKKOS_LAMBDA(const int b, const int j, const int s) {
         Real acc = 0;
         for (int i = 0; i < h; ++i)
@@ -132,8 +127,7 @@ void spike_current_backward_weights(View3<const Real> dI, ConstSpikeBits S, View
   const int B = static_cast<int>(dI.extent(0)), S1 = static_cast<int>(dI.extent(2));
   const int n = static_cast<int>(dW.extent(0)), h = static_cast<int>(dW.extent(1));
   Kokkos::parallel_for(
-      "supsnn::spike_current_backward_weights_bits",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {n, h}),
+      "supsnn::spike_current_backward_weights_bits", RowMajorRange<2>({0, 0}, {n, h}),
       KOKKOS_LAMBDA(const int j, const int i) {
         Real acc = 0;
         for (int b = 0; b < B; ++b)
@@ -149,8 +143,7 @@ void spike_current_backward_input(View2<const Real> W, View3<const Real> dI, Vie
   const int B = static_cast<int>(dS.extent(0)), h = static_cast<int>(dS.extent(1));
   const int S1 = static_cast<int>(dS.extent(2)), n = static_cast<int>(W.extent(0));
   Kokkos::parallel_for(
-      "supsnn::spike_current_backward_input",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {B, h, S1}),
+      "supsnn::spike_current_backward_input", RowMajorRange<3>({0, 0, 0}, {B, h, S1}),
       KOKKOS_LAMBDA(const int b, const int i, const int s) {
         Real acc = 0;
         for (int j = 0; j < n; ++j) acc += W(j, i) * dI(b, j, s);

@@ -11,8 +11,7 @@ void interp_time(const TimeGrid grid, View3<const Real> raw, View3<Real> out) {
   const int B = static_cast<int>(out.extent(0)), R = static_cast<int>(out.extent(1));
   const int S1 = grid.steps + 1;
   Kokkos::parallel_for(
-      "supsnn::interp_time",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {B, R, S1}),
+      "supsnn::interp_time", RowMajorRange<3>({0, 0, 0}, {B, R, S1}),
       KOKKOS_LAMBDA(const int b, const int r, const int s) {
         out(b, r, s) = grid.sample<Real>(raw, b, r, s);
       });
@@ -40,8 +39,7 @@ void interp_time_backward(const TimeGrid grid, View3<const Real> dI, View3<Real>
   const int B = static_cast<int>(dI.extent(0)), R = static_cast<int>(dI.extent(1));
   const int T1 = grid.raw_steps + 1;
   Kokkos::parallel_for(
-      "supsnn::interp_time_backward",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, R}),
+      "supsnn::interp_time_backward", RowMajorRange<2>({0, 0}, {B, R}),
       KOKKOS_LAMBDA(const int b, const int r) {
         for (int k = 0; k < T1; ++k) draw(b, r, k) = 0;
         for (int s = 0; s <= grid.steps; ++s) grid.scatter(draw, b, r, s, dI(b, r, s));

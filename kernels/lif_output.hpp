@@ -99,7 +99,7 @@ void lif_backward(const TimeGrid grid, const NeuronParams p, View3<const Real> V
   const double th = p.threshold, reset = p.reset, w = p.width;
   const Surrogate sg = p.surrogate;
   Kokkos::parallel_for(
-      "supsnn::lif_backward", Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, n}),
+      "supsnn::lif_backward", RowMajorRange<2>({0, 0}, {B, n}),
       KOKKOS_LAMBDA(const int b, const int j) {
         for (int k = 0; k < T1; ++k) dc(b, j, k) = 0;
         Real carry = 0;  // dL/dP(s) that flows back from point s+1

@@ -15,8 +15,7 @@ void seed_integrate_forward(const TimeGrid grid, const Real leak, View3<const Re
                             View3<Real> P, View2<Real> psum) {
   const int B = static_cast<int>(c.extent(0)), n = static_cast<int>(c.extent(1));
   Kokkos::parallel_for(
-      "supsnn::seed_integrate_forward",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, n}),
+      "supsnn::seed_integrate_forward", RowMajorRange<2>({0, 0}, {B, n}),
       KOKKOS_LAMBDA(const int b, const int j) {
         Real p = 0, sum = 0;
         P(b, j, 0) = 0;
@@ -35,8 +34,7 @@ void seed_integrate_backward(const TimeGrid grid, View3<const Real> dP, View3<Re
   const int B = static_cast<int>(dP.extent(0)), n = static_cast<int>(dP.extent(1));
   const int T1 = grid.raw_steps + 1;
   Kokkos::parallel_for(
-      "supsnn::seed_integrate_backward",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, n}),
+      "supsnn::seed_integrate_backward", RowMajorRange<2>({0, 0}, {B, n}),
       KOKKOS_LAMBDA(const int b, const int j) {
         for (int k = 0; k < T1; ++k) dc(b, j, k) = 0;
         Real R = 0;  // dL/dI(s)

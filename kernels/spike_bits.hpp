@@ -27,7 +27,7 @@ void unpack_spikes(ConstSpikeBits S, View3<Real> out) {
   const int B = static_cast<int>(out.extent(0)), h = static_cast<int>(out.extent(1));
   const int S1 = static_cast<int>(out.extent(2));
   Kokkos::parallel_for(
-      "supsnn::unpack_spikes", Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, h}),
+      "supsnn::unpack_spikes", RowMajorRange<2>({0, 0}, {B, h}),
       KOKKOS_LAMBDA(const int b, const int i) {
         for (int s = 0; s < S1; ++s) out(b, i, s) = spike_at(S, b, i, s) ? Real(1) : Real(0);
       });

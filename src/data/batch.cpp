@@ -108,8 +108,7 @@ void BatchBuilder<Real>::build_images(View3<const std::uint8_t> img, int count) 
   ev_.events = -1;  // no events in a direct-input batch: never the previous batch's count
   const auto out = images_;
   Kokkos::parallel_for(
-      "supsnn::direct_images",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<3>>({0, 0, 0}, {count, H, W}),
+      "supsnn::direct_images", RowMajorRange<3>({0, 0, 0}, {count, H, W}),
       KOKKOS_LAMBDA(const int b, const int y, const int x) {
         out(b, y * W + x) = static_cast<Real>(img(b, y, x)) / Real(255);
       });

@@ -531,7 +531,7 @@ void LayeredSnn<Real>::forward(const BatchBuilder<Real>& bb) {
   const View1<Real> Y = act_.back();
   const auto P = P_;
   Kokkos::parallel_for(
-      "supsnn::readout_to_bnt", Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, n}),
+      "supsnn::readout_to_bnt", RowMajorRange<2>({0, 0}, {B, n}),
       KOKKOS_LAMBDA(const int b, const int j) {
         for (int t = 0; t < T; ++t) P(b, j, t) = Y((static_cast<long>(t) * B + b) * n + j);
       });
@@ -556,8 +556,7 @@ void LayeredSnn<Real>::backward(const BatchBuilder<Real>&) {
     const View1<Real> dY = dact_.back();
     const auto dP = dP_;
     Kokkos::parallel_for(
-        "supsnn::readout_from_bnt",
-        Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>({0, 0}, {B, n}),
+        "supsnn::readout_from_bnt", RowMajorRange<2>({0, 0}, {B, n}),
         KOKKOS_LAMBDA(const int b, const int j) {
           for (int t = 0; t < T; ++t) dY((static_cast<long>(t) * B + b) * n + j) = dP(b, j, t);
         });
