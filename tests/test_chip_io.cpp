@@ -465,8 +465,8 @@ TEST(ChipIo, HugeProgressiveJpegFailsBeforeLibjpegAllocates) {
   // 65500 x 65500 pixels: libjpeg reserved its 8.4 GB coefficient buffer in
   // jpeg_start_decompress before the pixel limit was checked. With 1 GiB of address space the
   // old reader failed with libjpeg's "insufficient memory" instead of the size error.
-  const std::string f = std::string(SUPSNN_TEST_SOURCE_DIR) +
-                        "/tests/fuzz/corpus/chip/crash-progressive-65500x65500.jpg";
+  const std::string f =
+      test::source_dir() + "/tests/fuzz/corpus/chip/crash-progressive-65500x65500.jpg";
   const std::string e = error_with_memory_cap(f, 1LL << 30);
   EXPECT_TRUE(has(e, f) && has(e, "JPEG of 65500 x 65500 pixels is outside the supported")) << e;
 }

@@ -333,7 +333,7 @@ TEST(Cli, BadInputsFailCleanly) {
             std::string::npos)
       << r.output;
   // srun without an MPI plugin: each task is a singleton MPI world of 1 under SLURM_NTASKS=2.
-  r = test::run_command("SLURM_NTASKS=2 SLURM_STEP_ID=0 " + std::string(SUPSNN_TEST_BINARY) +
+  r = test::run_command("SLURM_NTASKS=2 SLURM_STEP_ID=0 " + test::supsnn_binary() +
                             " train --set data.train=d.h5 --run-dir slurm",
                         dir.str());
   expect_clean_failure(r,

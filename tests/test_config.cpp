@@ -186,7 +186,7 @@ TEST(Config, DirectoryOrMissingConfigSaysWhy) {
 }
 
 TEST(Config, DocsListEveryKey) {
-  std::ifstream f(std::string(SUPSNN_TEST_SOURCE_DIR) + "/docs/config.md");
+  std::ifstream f(test::source_dir() + "/docs/config.md");
   ASSERT_TRUE(f.good()) << "docs/config.md missing";
   std::stringstream ss;
   ss << f.rdbuf();
@@ -660,7 +660,7 @@ TEST(ConfigLayers, ConfigCommandShowsTheLayers) {
 }
 
 TEST(ConfigLayers, DocsHoldTheLayerTable) {
-  std::ifstream f(std::string(SUPSNN_TEST_SOURCE_DIR) + "/docs/config.md");
+  std::ifstream f(test::source_dir() + "/docs/config.md");
   ASSERT_TRUE(f.good()) << "docs/config.md missing";
   std::stringstream ss;
   ss << f.rdbuf();

@@ -32,6 +32,11 @@ namespace {
 constexpr double kLimitS = 60;  // what the job must meet
 constexpr double kHardS = 120;  // the test kills everything it started after this
 
+// The MPI program that fails on cue; SUPSNN_TEST_FAULT_CHILD overrides it in relocated builds.
+std::string fault_child() {
+  return test::env_or("SUPSNN_TEST_FAULT_CHILD", SUPSNN_TEST_FAULT_CHILD);
+}
+
 std::vector<std::string> split_words(const std::string& s) {
   std::vector<std::string> out;
   std::istringstream in(s);
@@ -41,8 +46,8 @@ std::vector<std::string> split_words(const std::string& s) {
 
 // mpirun -np n <flags> <program> <args...>
 std::vector<std::string> mpirun(int n, const std::vector<std::string>& program) {
-  std::vector<std::string> cmd = {SUPSNN_TEST_MPIEXEC, "-np", std::to_string(n)};
-  for (const auto& f : split_words(SUPSNN_TEST_MPIEXEC_FLAGS)) cmd.push_back(f);
+  std::vector<std::string> cmd = {test::mpiexec(), "-np", std::to_string(n)};
+  for (const auto& f : split_words(test::mpiexec_flags())) cmd.push_back(f);
   cmd.insert(cmd.end(), program.begin(), program.end());
   return cmd;
 }
@@ -164,8 +169,7 @@ std::string describe(int status) {
 TEST(Fault, RankKilledInAllreduceEndsTheJob) {
   test::ScratchDir dir("fault");
   const std::string tag = "--tag=" + dir.str();  // lets the cleanup find exactly our ranks
-  Job job(mpirun(3, {SUPSNN_TEST_FAULT_CHILD, tag}), dir.str(), dir.file("out.txt"),
-          SUPSNN_TEST_FAULT_CHILD, tag);
+  Job job(mpirun(3, {fault_child(), tag}), dir.str(), dir.file("out.txt"), fault_child(), tag);
   ASSERT_TRUE(job.started());
   const auto t0 = Clock::now();
   const bool ended = job.wait(kHardS);
@@ -184,17 +188,17 @@ TEST(Fault, TrainingRankKilledEndsTheJob) {
       "synth --output data.h5 --train-per-class 30 --test-per-class 10 --size 32", dir.str());
   ASSERT_EQ(r.status, 0) << r.output;
   const std::string run_dir = dir.file("run");  // unique: names the ranks of this job
-  Job job(
-      mpirun(2, {SUPSNN_TEST_BINARY, "train", "--set", "data.train=" + dir.file("data.h5"), "--set",
-                 "train.epochs=100000", "--set", "train.batch_size=4", "--run-dir", run_dir}),
-      dir.str(), dir.file("out.txt"), SUPSNN_TEST_BINARY, run_dir);
+  Job job(mpirun(2, {test::supsnn_binary(), "train", "--set", "data.train=" + dir.file("data.h5"),
+                     "--set", "train.epochs=100000", "--set", "train.batch_size=4", "--run-dir",
+                     run_dir}),
+          dir.str(), dir.file("out.txt"), test::supsnn_binary(), run_dir);
   ASSERT_TRUE(job.started());
 
   // Wait until both ranks run and the first epoch finished (both are inside the training loop).
   std::vector<pid_t> ranks;
   const auto t_start = Clock::now();
   while (seconds_since(t_start) < kHardS && job.running()) {
-    ranks = find_processes(SUPSNN_TEST_BINARY, run_dir);
+    ranks = find_processes(test::supsnn_binary(), run_dir);
     if (ranks.size() == 2 && slurp(run_dir + "/metrics.csv").find("\n1,") != std::string::npos)
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -218,9 +222,9 @@ TEST(Fault, TrainingRankKilledEndsTheJob) {
   EXPECT_LT(s, kLimitS) << job.output();
   // The surviving rank is gone too (the launcher killed it), not left behind.
   const auto t_gone = Clock::now();
-  while (!find_processes(SUPSNN_TEST_BINARY, run_dir).empty() && seconds_since(t_gone) < 10)
+  while (!find_processes(test::supsnn_binary(), run_dir).empty() && seconds_since(t_gone) < 10)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_TRUE(find_processes(SUPSNN_TEST_BINARY, run_dir).empty());
+  EXPECT_TRUE(find_processes(test::supsnn_binary(), run_dir).empty());
   std::printf("supsnn train: mpirun ended %.2f s after kill -9 of pid %d with %s\n", s,
               static_cast<int>(victim), describe(job.status()).c_str());
 }

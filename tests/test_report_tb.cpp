@@ -48,8 +48,8 @@ TEST_F(ReportTb, TensorBoardEventsDecodeIndependentlyAndReportDrawsRun) {
                             " --set train.epochs=3" + kTiny);
   ASSERT_EQ(r.status, 0) << r.output;
   // Any python3 will do: the decoder needs the standard library only.
-  r = test::run_command("python3 " + std::string(SUPSNN_TEST_SOURCE_DIR) + "/tests/tb_decode.py " +
-                        run + " --steps-per-epoch 8 --image 65x65");
+  r = test::run_command("python3 " + test::source_dir() + "/tests/tb_decode.py " + run +
+                        " --steps-per-epoch 8 --image 65x65");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("tb_decode OK: 18 scalars"), std::string::npos) << r.output;
 
@@ -112,7 +112,7 @@ TEST_F(ReportTb, ClearErrors) {
   auto r = test::run_supsnn("report " + dir_->file("empty"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("neither a run directory"), std::string::npos) << r.output;
-  r = test::run_command("SUPSNN_PYTHON=/bin/false " + std::string(SUPSNN_TEST_BINARY) + " report " +
+  r = test::run_command("SUPSNN_PYTHON=/bin/false " + test::supsnn_binary() + " report " +
                         dir_->file("run"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("install python3-matplotlib python3-h5py"), std::string::npos)

@@ -249,8 +249,8 @@ TEST(RunDir, AFatalErrorEndsTrainLogAndIsPrintedOnce) {
       << log;
 #ifdef SUPSNN_TEST_MPIEXEC
   // Under MPI an error that every rank meets is printed once, not once per rank.
-  const auto m = test::run_command(std::string(SUPSNN_TEST_MPIEXEC) + " -np 2 " +
-                                       SUPSNN_TEST_MPIEXEC_FLAGS + " " + SUPSNN_TEST_BINARY +
+  const auto m = test::run_command(test::mpiexec() + " -np 2 " + test::mpiexec_flags() + " " +
+                                       test::supsnn_binary() +
                                        " train --set data.train=missing.h5 --run-dir mpi",
                                    dir.str());
   EXPECT_NE(m.status, 0) << m.output;

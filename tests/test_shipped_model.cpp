@@ -14,7 +14,7 @@ namespace supsnn {
 namespace {
 
 TEST(ShippedModel, Soc10EvaluatesToTheAccuracyItsRunReported) {
-  const std::string model = std::string(SUPSNN_TEST_SOURCE_DIR) + "/models/soc10e/model.h5";
+  const std::string model = test::source_dir() + "/models/soc10e/model.h5";
   const std::string chips = test::shared_path("data/mstar/soc10_e");
   ASSERT_FALSE(HasFailure()) << "the SOC-10 chips are needed";
   test::ScratchDir dir("shipped");

@@ -14,11 +14,30 @@
 
 namespace supsnn::test {
 
+// Paths compiled into the tests, each overridable by the environment variable of the same name,
+// so that a relocated build (launch/gpu-bundle.sh) runs them on another machine.
+inline std::string env_or(const char* name, const char* compiled) {
+  const char* env = std::getenv(name);
+  return env && *env ? env : compiled;
+}
+inline std::string supsnn_binary() {
+  return env_or("SUPSNN_TEST_BINARY", SUPSNN_TEST_BINARY);
+}
+inline std::string source_dir() {
+  return env_or("SUPSNN_TEST_SOURCE_DIR", SUPSNN_TEST_SOURCE_DIR);
+}
 // SUPSNN_SHARED_DIR overrides the configured default (../shared beside the repository).
 inline std::string shared_dir() {
-  const char* env = std::getenv("SUPSNN_SHARED_DIR");
-  return env && *env ? env : SUPSNN_TEST_SHARED_DIR;
+  return env_or("SUPSNN_SHARED_DIR", SUPSNN_TEST_SHARED_DIR);
 }
+#ifdef SUPSNN_TEST_MPIEXEC
+inline std::string mpiexec() {
+  return env_or("SUPSNN_TEST_MPIEXEC", SUPSNN_TEST_MPIEXEC);
+}
+inline std::string mpiexec_flags() {
+  return env_or("SUPSNN_TEST_MPIEXEC_FLAGS", SUPSNN_TEST_MPIEXEC_FLAGS);
+}
+#endif
 
 // Path of a file under shared/; fails the test loudly (not a silent skip) when it is absent.
 inline std::string shared_path(const std::string& rel) {
@@ -75,6 +94,15 @@ inline std::string sanitizer_env() {
   return out;
 }
 
+// A relocated build's library path and Open MPI prefix (launch/gpu-check.sh), passed on to
+// children.
+inline std::string relocation_env() {
+  std::string out;
+  for (const char* name : {"LD_LIBRARY_PATH", "OPAL_PREFIX"})
+    if (const char* v = std::getenv(name); v && *v) out += std::string(" ") + name + "='" + v + "'";
+  return out;
+}
+
 // `env -i` with only what a child needs (the test process is itself an MPI singleton whose
 // variables would confuse the child).
 inline std::string clean_env() {
@@ -86,7 +114,7 @@ inline std::string clean_env() {
   return "env -i PATH='" + std::string(path ? path : "/usr/bin:/bin") +
          "' HOME=/tmp OMP_PROC_BIND='" + std::string(bind && *bind ? bind : "false") + "'" +
          (threads && *threads ? " OMP_NUM_THREADS='" + std::string(threads) + "'" : std::string()) +
-         sanitizer_env() + " SUPSNN='" + SUPSNN_TEST_BINARY + "'";
+         sanitizer_env() + relocation_env() + " SUPSNN='" + supsnn_binary() + "'";
 }
 
 // Runs a command line in `workdir` with clean_env(); stdout and stderr together.
@@ -104,7 +132,7 @@ inline CommandResult run_command(const std::string& command, const std::string& 
 
 // Runs the supsnn binary (serial, no mpirun) with the given arguments.
 inline CommandResult run_supsnn(const std::string& args, const std::string& workdir = ".") {
-  return run_command(std::string(SUPSNN_TEST_BINARY) + " " + args, workdir);
+  return run_command(supsnn_binary() + " " + args, workdir);
 }
 
 // Runs a bash script (the binary is $SUPSNN in it).
