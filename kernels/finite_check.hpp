@@ -16,17 +16,26 @@ using Kokkos::Experimental::isfinite;
 #endif
 }  // namespace kmath_finite
 
+// The number of NaN or +-Inf entries of g written to out(slot) on the device, without waiting
+// for it (the trainer reads it together with the step's other checks, in one copy).
+template <class Real>
+void count_nonfinite_into(View1<const Real> g, View1<double> out, int slot) {
+  Kokkos::parallel_reduce(
+      "supsnn::count_nonfinite_into", Kokkos::RangePolicy<ExecSpace>(0, g.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i, double& acc) {
+        acc += kmath_finite::isfinite(g(i)) ? 0 : 1;
+      },
+      Kokkos::subview(out, slot));  // a view result: the call returns before the kernel ends
+}
+
 // Number of NaN or +-Inf entries of g (0 when all are finite). Call as count_nonfinite<Real>(g).
 template <class Real>
 long count_nonfinite(View1<const Real> g) {
-  long bad = 0;
-  Kokkos::parallel_reduce(
-      "supsnn::count_nonfinite", Kokkos::RangePolicy<ExecSpace>(0, g.extent(0)),
-      KOKKOS_LAMBDA(const std::size_t i, long& acc) {
-        acc += kmath_finite::isfinite(g(i)) ? 0 : 1;
-      },
-      bad);  // a scalar result: parallel_reduce waits for the kernel before returning
-  return bad;
+  View1<double> out("supsnn::nonfinite", 1);
+  count_nonfinite_into<Real>(g, out, 0);
+  double bad = 0;
+  Kokkos::deep_copy(bad, Kokkos::subview(out, 0));  // waits for the kernel
+  return static_cast<long>(bad);
 }
 
 template <class Real>

@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "kernels/adam.hpp"
+#include "kernels/batch_metrics.hpp"
 #include "kernels/event_current.hpp"
 #include "kernels/interp.hpp"
 #include "kernels/seed_integrate.hpp"
@@ -283,6 +285,77 @@ TYPED_TEST(KernelTest, WeightAverageMatchesReferenceAndWarmsUp) {
   Kokkos::deep_copy(w, Real(1));
   ema_update<Real>(0.9, 1, a, w);
   for (double x : test::to_host(a)) ASSERT_NEAR(x, 1 - 2.0 / 11.0, this->tol());
+}
+
+// Loss sums, correct counts and confusion accumulated on the device over several batches equal
+// the host reference exactly: ties (first index wins), means over K steps, predictions beyond the
+// classes, and the non-finite check of each batch.
+TYPED_TEST(KernelTest, BatchMetricsMatchTheHostReference) {
+  using Real = TypeParam;
+  const int B = 7, n = 4, C = 3;
+  for (int K : {1, 4}) {
+    View1<double> sums("sums", 2 + C * C), check("check", 3);
+    std::vector<double> ref_sums(2 + C * C, 0.0), ref_check;
+    for (int batch = 0; batch < 3; ++batch) {
+      View1<Real> loss("loss", B);
+      View3<Real> scores("scores", B, n, K);
+      View1<int> labels("labels", B);
+      auto hl = Kokkos::create_mirror_view(loss);
+      auto hs = Kokkos::create_mirror_view(scores);
+      auto hy = Kokkos::create_mirror_view(labels);
+      std::vector<double> l(B), sc(static_cast<std::size_t>(B) * n * K);
+      std::vector<int> y(B);
+      for (int b = 0; b < B; ++b) {
+        l[b] = hl(b) = static_cast<Real>(uniform01(7, batch, b));
+        y[b] = hy(b) = b % C;
+        for (int j = 0; j < n; ++j)
+          for (int k = 0; k < K; ++k) {
+            // Coarse values: ties between outputs happen; sample 3 of batch 1 prefers output 3,
+            // beyond the 3 classes.
+            Real v =
+                static_cast<Real>(std::floor(4 * uniform01(8 + K, batch, (b * n + j) * K + k)));
+            if (batch == 1 && b == 3 && j == 3) v = 10;
+            sc[(static_cast<std::size_t>(b) * n + j) * K + k] = hs(b, j, k) = v;
+          }
+      }
+      if (batch == 2) l[5] = hl(5) = std::numeric_limits<Real>::quiet_NaN();
+      Kokkos::deep_copy(loss, hl);
+      Kokkos::deep_copy(scores, hs);
+      Kokkos::deep_copy(labels, hy);
+      accumulate_batch_metrics<Real>(loss, scores, labels, C, sums, check);
+      for (double& v : l) v = static_cast<double>(static_cast<Real>(v));
+      accumulate_batch_metrics_ref(l, sc, n, K, y, C, ref_sums, ref_check);
+      const auto got_check = test::to_host(check);
+      EXPECT_EQ(got_check[0], ref_check[0]) << "K " << K << " batch " << batch;
+      EXPECT_EQ(got_check[1], ref_check[1]);
+      EXPECT_EQ(got_check[0], batch == 2 ? 1 : 0);
+      if (batch == 2) {
+        EXPECT_EQ(got_check[1], 5);
+      }
+    }
+    const auto got = test::to_host(sums);
+    for (std::size_t i = 1; i < got.size(); ++i) EXPECT_EQ(got[i], ref_sums[i]) << "entry " << i;
+    EXPECT_TRUE(std::isnan(got[0]));  // the NaN loss reached the sum, as on the host
+    double cells = 0;
+    for (std::size_t i = 2; i < got.size(); ++i) cells += got[i];
+    EXPECT_LT(cells, 3 * B);  // the prediction beyond the classes is in no cell
+  }
+}
+
+// count_nonfinite_into leaves the count in the given slot and touches no other.
+TYPED_TEST(KernelTest, NonFiniteCountGoesToItsSlot) {
+  using Real = TypeParam;
+  View1<Real> g("g", 100);
+  auto h = Kokkos::create_mirror_view(g);
+  for (int i = 0; i < 100; ++i) h(i) = static_cast<Real>(i);
+  h(3) = std::numeric_limits<Real>::infinity();
+  h(77) = std::numeric_limits<Real>::quiet_NaN();
+  Kokkos::deep_copy(g, h);
+  View1<double> out("out", 4);
+  Kokkos::deep_copy(out, -1.0);
+  count_nonfinite_into<Real>(g, out, 2);
+  EXPECT_EQ(test::to_host(out), (std::vector<double>{-1, -1, 2, -1}));
+  EXPECT_EQ(count_nonfinite<Real>(g), 2);
 }
 
 }  // namespace

@@ -212,7 +212,7 @@ CaseResult run_case(Model& model, Maker& maker, const Split& s, int B, const Com
     const auto& in = maker.input();
     ph.forward = timed([&] { model.forward(in); });
     ph.backward = timed([&] {
-      model.loss(maker.guidance(), maker.labels(), lp, Real(1) / (B * comm.size()));
+      model.loss_device(maker.guidance(), maker.labels(), lp, Real(1) / (B * comm.size()));
       model.backward(in);
     });
     // The all-reduce reads host memory: the copy fences the backward kernels first.

@@ -74,7 +74,11 @@ class DeepSnn {
   void forward(const EventBatch& ev);
   void forward(const BatchBuilder<Real>& bb) { forward(bb.events()); }  // the trainer's form
   std::vector<double> loss(View3<const Real> guidance_raw, View1<const int> labels,
-                           const LossParams& lp, Real scale);
+                           const LossParams& lp, Real scale) {
+    return host_copy(loss_device(guidance_raw, labels, lp, scale));
+  }
+  View1<const Real> loss_device(View3<const Real> guidance_raw, View1<const int> labels,
+                                const LossParams& lp, Real scale);  // the losses on the device
   void backward(const EventBatch& ev);
   void backward(const BatchBuilder<Real>& bb) { backward(bb.events()); }
 
@@ -82,6 +86,7 @@ class DeepSnn {
   std::vector<double> potentials_host() const;      // output layer, B*n*(steps+1)
   std::vector<double> potential_sums_host() const;  // B*n
   std::vector<int> predictions() const;
+  View3<const Real> scores() const { return View3<const Real>(psum_.data(), B_, outputs(), 1); }
   // Hidden spikes of the last forward pass: B*h_l*(steps+1) of hidden layer l (0-based).
   std::vector<double> spikes_host(int l) const;
   // Mean spikes per hidden neuron and sample over points 1..steps, per hidden layer.

@@ -538,15 +538,15 @@ void LayeredSnn<Real>::forward(const BatchBuilder<Real>& bb) {
 }
 
 template <class Real>
-std::vector<double> LayeredSnn<Real>::loss(View3<const Real>, View1<const int> labels,
-                                           const LossParams& lp, Real scale) {
+View1<const Real> LayeredSnn<Real>::loss_device(View3<const Real>, View1<const int> labels,
+                                                const LossParams& lp, Real scale) {
   if (lp.kind != LossKind::CrossEntropy)
     throw Error("model.layers: a layered network is trained with loss.kind = \"cross-entropy\"");
   const auto lv = Kokkos::subview(loss_, std::make_pair(0, B_));
   readout_ce_loss<Real>(Readout::Sum, static_cast<Real>(lp.temperature), scale,
                         first_samples(P_, B_), Kokkos::subview(labels, std::make_pair(0, B_)), lv,
                         first_samples(dP_, B_));
-  return host_copy(lv);
+  return lv;
 }
 
 template <class Real>

@@ -82,11 +82,16 @@ class LayeredSnn {
   // Cross-entropy on the readout (logits = mean over t of its output / temperature); returns the
   // per-sample losses and keeps dL/dlogits scaled by `scale` for backward().
   std::vector<double> loss(View3<const Real> guidance_raw, View1<const int> labels,
-                           const LossParams& lp, Real scale);
+                           const LossParams& lp, Real scale) {
+    return host_copy(loss_device(guidance_raw, labels, lp, scale));
+  }
+  View1<const Real> loss_device(View3<const Real> guidance_raw, View1<const int> labels,
+                                const LossParams& lp, Real scale);  // the losses on the device
   void backward(const BatchBuilder<Real>& bb);
 
   std::vector<int> predictions() const;
   std::vector<double> logits_host() const;  // B x outputs: mean readout over time
+  View3<const Real> scores() const { return first_samples(P_, B_); }  // (B, outputs, T)
   // Mean spikes per neuron and sample of each spiking layer in the last forward pass.
   std::vector<double> spike_rates() const;
 

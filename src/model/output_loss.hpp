@@ -1,6 +1,6 @@
 // The loss of the output layer's potentials, shared by the bilayer and the deep model: trace
 // matching (Huber, MSE) of the label row against interpolated guidance, or the cross-entropy
-// readout. Writes dL/dP (scaled by `scale`) and returns the per-sample losses.
+// readout. Writes dL/dP (scaled by `scale`) and returns the per-sample losses (device, B).
 #pragma once
 #include <string>
 #include <vector>
@@ -23,9 +23,9 @@ struct LossParams {
 
 // P, G (guidance scratch), dP: (>= B, n, steps+1); loss: (>= B).
 template <class Real>
-std::vector<double> output_loss(const TimeGrid& grid, int B, const LossParams& lp, Real scale,
-                                View3<const Real> guidance_raw, View1<const int> labels,
-                                View3<Real> P, View3<Real> G, View1<Real> loss, View3<Real> dP) {
+View1<const Real> output_loss(const TimeGrid& grid, int B, const LossParams& lp, Real scale,
+                              View3<const Real> guidance_raw, View1<const int> labels,
+                              View3<Real> P, View3<Real> G, View1<Real> loss, View3<Real> dP) {
   const int n = static_cast<int>(P.extent(1));
   const auto lv = Kokkos::subview(loss, std::make_pair(0, B));
   const auto lab = Kokkos::subview(labels, std::make_pair(0, B));
@@ -42,7 +42,7 @@ std::vector<double> output_loss(const TimeGrid& grid, int B, const LossParams& l
     trace_loss<Real>(lp.kind, static_cast<Real>(lp.delta), scale, first_samples(P, B), g, lab, lv,
                      first_samples(dP, B), lp.all_rows);
   }
-  return host_copy(lv);
+  return lv;
 }
 
 }  // namespace supsnn

@@ -96,8 +96,9 @@ std::vector<double> SeedBilayer<Real>::loss(View3<const Real> guidance_raw, View
 }
 
 template <class Real>
-std::vector<double> SeedBilayer<Real>::loss(View3<const Real> guidance_raw, View1<const int> labels,
-                                            const LossParams& lp, Real scale) {
+View1<const Real> SeedBilayer<Real>::loss_device(View3<const Real> guidance_raw,
+                                                 View1<const int> labels, const LossParams& lp,
+                                                 Real scale) {
   return output_loss<Real>(grid_, B_, lp, scale, guidance_raw, labels, P_, G_, loss_, dP_);
 }
 

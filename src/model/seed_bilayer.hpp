@@ -61,7 +61,12 @@ class SeedBilayer {
                            Real delta, Real scale);
   // Any loss, including the cross-entropy readout (which ignores the guidance).
   std::vector<double> loss(View3<const Real> guidance_raw, View1<const int> labels,
-                           const LossParams& lp, Real scale);
+                           const LossParams& lp, Real scale) {
+    return host_copy(loss_device(guidance_raw, labels, lp, scale));
+  }
+  // The same, the losses left on the device (B).
+  View1<const Real> loss_device(View3<const Real> guidance_raw, View1<const int> labels,
+                                const LossParams& lp, Real scale);
   // Needs loss() on the same batch. Overwrites grads with scale * sum_b dL_b/dW.
   void backward(const EventBatch& ev);
   void backward(const BatchBuilder<Real>& bb) { backward(bb.events()); }
@@ -71,6 +76,8 @@ class SeedBilayer {
   std::vector<double> potential_sums_host() const;  // B*n
   // argmax_j sum_t P_j(t) per sample.
   std::vector<int> predictions() const;
+  // What predictions() takes the argmax of, on the device: (B, n, 1).
+  View3<const Real> scores() const { return View3<const Real>(psum_.data(), B_, n_, 1); }
 
  private:
   void reserve(int B);

@@ -24,6 +24,7 @@
 #include "dist/reducer.hpp"
 #include "guide/guide_dataset.hpp"
 #include "io/h5.hpp"
+#include "kernels/batch_metrics.hpp"
 #include "kernels/finite_check.hpp"
 #include "model/conv_plan.hpp"
 #include "model/deep_snn.hpp"
@@ -524,21 +525,18 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   auto evaluate = [&](BatchSource<Real>& src, const std::vector<int>& indices) {
     const int count = static_cast<int>(indices.size());
     const auto [begin, end] = rank_slice(count, comm.rank(), comm.size());
-    std::vector<double> sums(2 + C * C, 0.0);  // loss, correct, confusion
+    // loss, correct, confusion: summed on the device, read once after the last batch
+    View1<double> dsums("supsnn::eval_sums", 2 + C * C), check("supsnn::eval_check", 3);
     const std::vector<int> slice(indices.begin() + begin, indices.begin() + end);
     src.start(slice, eval_batch, 0);
     for (int s = 0; s * eval_batch < end - begin; ++s) {
       auto& bb = src.take(s);
       model.forward(bb);
-      for (double l : model.loss(bb.guidance_raw(), bb.labels(), lp, Real(1))) sums[0] += l;
-      const auto pred = model.predictions();
-      for (int b = 0; b < bb.batch(); ++b) {
-        const int truth = src.reader().labels()[slice[s * eval_batch + b]];
-        sums[1] += pred[b] == truth;
-        if (pred[b] < C) sums[2 + truth * C + pred[b]] += 1;
-      }
+      accumulate_batch_metrics<Real>(model.loss_device(bb.guidance_raw(), bb.labels(), lp, Real(1)),
+                                     model.scores(), bb.labels(), C, dsums, check);
     }
     src.finish();
+    std::vector<double> sums = host_copy(dsums);  // waits for the batches' kernels
     comm.allreduce_sum(sums.data(), sums.size());
     EvalResult r;
     r.loss = sums[0] / count;
@@ -557,6 +555,10 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   if (test)
     for (int i = 0; i < test->reader().header().count; ++i) test_indices.push_back(i);
 
+  // Device-resident per-epoch sums (loss, correct) and the step's check (non-finite losses, the
+  // first such sample and its loss, non-finite gradient values), kernels/batch_metrics.hpp.
+  View1<double> epoch_sums("supsnn::epoch_sums", 2), step_check("supsnn::step_check", 4);
+  const auto step_check_host = Kokkos::create_mirror_view(step_check);
   for (long epoch = start_epoch; epoch <= epochs && !summary.stopped; ++epoch) {
     const double lr =
         scheduled_lr(ap.lr, cfg.get_string("optim.schedule") == "step",
@@ -569,12 +571,17 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
                               mine.begin() + std::min(per_rank, (s + 1) * local));
     };
     const auto t0 = Clock::now();
-    double sums[2] = {0, 0};  // loss, correct (this rank's samples)
-    // The resumed epoch starts at its checkpoint's step; rank 0 carries the earlier steps' sums.
+    // Loss and correct sums of this rank's samples, kept on the device and read at the end of
+    // the epoch and at checkpoints; the resumed epoch starts at its checkpoint's step, and rank 0
+    // carries the earlier steps' sums.
     const int first = epoch == start_epoch ? static_cast<int>(start_step) : 0;
-    if (epoch == start_epoch && comm.rank() == 0) {
-      sums[0] = carried[0];
-      sums[1] = carried[1];
+    {
+      const double start[2] = {epoch == start_epoch && comm.rank() == 0 ? carried[0] : 0,
+                               epoch == start_epoch && comm.rank() == 0 ? carried[1] : 0};
+      Kokkos::deep_copy(
+          epoch_sums,
+          Kokkos::View<const double*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+              start, 2));
     }
     int base = first;  // the step that the batch source's pass starts with
     auto start_pass = [&](int s) {
@@ -590,21 +597,25 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       // Every rank holds the same number of samples per step (the sampler pads or drops).
       const int global = static_cast<int>(idx.size()) * comm.size();
       model.forward(bb);
-      const auto losses = model.loss(bb.guidance_raw(), bb.labels(), lp, Real(1) / global);
-      const auto pred = model.predictions();  // with the weights before this step's update
-      for (std::size_t b = 0; b < idx.size(); ++b) {
-        if (!std::isfinite(losses[b]))
-          throw Error("training diverged: loss of train sample " + std::to_string(idx[b]) + " is " +
-                      std::to_string(losses[b]) + " at epoch " + std::to_string(epoch));
-        sums[0] += losses[b];
-        sums[1] += pred[b] == train.reader().labels()[idx[b]];
-      }
+      // Predictions with the weights before this step's update; nothing comes to the host here.
+      accumulate_batch_metrics<Real>(
+          model.loss_device(bb.guidance_raw(), bb.labels(), lp, Real(1) / global), model.scores(),
+          bb.labels(), 0, epoch_sums, step_check);
       model.backward(bb);
       reducer->sum(model.grads());  // fences the backward kernels, sums in place
-      // Every rank holds the same sum, so all stop together on a non-finite gradient.
-      if (!all_finite<Real>(model.grads()))
+      // The step's one wait for the device: the batch's non-finite losses and the summed
+      // gradient's non-finite values together. Every rank holds the same gradient sum, so all
+      // stop together on it; a rank whose own loss is not finite names the sample.
+      count_nonfinite_into<Real>(model.grads(), step_check, 3);
+      Kokkos::deep_copy(step_check_host, step_check);
+      if (step_check_host(0) > 0) {
+        const int b = static_cast<int>(step_check_host(1));
+        throw Error("training diverged: loss of train sample " + std::to_string(idx[b]) + " is " +
+                    std::to_string(step_check_host(2)) + " at epoch " + std::to_string(epoch));
+      }
+      if (step_check_host(3) > 0)
         throw Error("training diverged: the summed gradient has " +
-                    std::to_string(count_nonfinite<Real>(model.grads())) +
+                    std::to_string(static_cast<long>(step_check_host(3))) +
                     " non-finite values at epoch " + std::to_string(epoch) + ", step " +
                     std::to_string(s + 1) + " (expected finite values; try a lower optim.lr)");
       adam.step(model.params(), model.grads(), lr);
@@ -614,10 +625,10 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       const Checkpointer::Decision d = ckpt.after_step(global_step);
       if (d.write) {
         train.finish();  // HDF5 is not thread-safe: no prefetch read while the checkpoint writes
-        double g[2] = {sums[0], sums[1]};
-        comm.allreduce_sum(g, 2);
+        std::vector<double> g = host_copy(epoch_sums);
+        comm.allreduce_sum(g.data(), 2);
         log.info("{} at epoch {}, step {}: writing a checkpoint", d.why, epoch, s + 1);
-        ckpt.write(make_state(epoch, s + 1, g));
+        ckpt.write(make_state(epoch, s + 1, g.data()));
         if (d.stop) {
           summary.stopped = true;
           break;
@@ -628,9 +639,10 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     train.finish();
     if (summary.stopped) break;  // the epoch is unfinished: no metrics for it
     Kokkos::fence();
+    std::vector<double> sums = host_copy(epoch_sums);
     progress.clear();
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    comm.allreduce_sum(sums, 2);
+    comm.allreduce_sum(sums.data(), 2);
     const double trained = static_cast<double>(per_rank) * comm.size();
     const double trained_now =  // samples of the steps run in this process (resume: fewer)
         static_cast<double>(std::min(per_rank, steps_per_epoch * local) -
