@@ -19,6 +19,13 @@ if(Kokkos_VERSION VERSION_LESS 4.0 AND NOT "CUDA_LAMBDA" IN_LIST Kokkos_OPTIONS)
     "expected a Kokkos configured with -DKokkos_ENABLE_CUDA_LAMBDA=ON (or Kokkos 4)")
 endif()
 
+# Host-only code (kernels/*_host.cpp) passes ordinary lambdas, implicitly constexpr, to the
+# KOKKOS_INLINE_FUNCTION helpers it shares with the device kernels (im2col.hpp's for_each_reach);
+# nvcc warns (#20013) on every such call unless constexpr host functions may be called there.
+if(CMAKE_CXX_COMPILER MATCHES "nvcc_wrapper" OR Kokkos_CXX_COMPILER_ID STREQUAL "NVIDIA")
+  add_compile_options(--expt-relaxed-constexpr)
+endif()
+
 if(NOT SUPSNN_CUDA_FMAD)
   if(CMAKE_CXX_COMPILER MATCHES "nvcc_wrapper" OR Kokkos_CXX_COMPILER_ID STREQUAL "NVIDIA")
     # nvcc_wrapper forwards `--fmad=*` to nvcc in Kokkos 3.4 and 4.x except 4.3.00, which knows
