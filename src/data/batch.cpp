@@ -127,16 +127,22 @@ void BatchBuilder<Real>::build_targets(const Split& s, const std::vector<int>& i
         guide_.extent(1) != static_cast<std::size_t>(n) ||
         guide_.extent(2) != static_cast<std::size_t>(T1))
       guide_ = View3<Real>("guidance_raw", B, n, T1);
-    // Only the batch's B samples are copied (guide_ may hold more from a larger batch).
+    // Only the batch's B samples are copied (guide_ may hold more from a larger batch), from the
+    // persistent staging buffer (pinned on CUDA); host backends write guide_ itself.
     const auto used = Kokkos::subview(guide_, std::make_pair(0, B), Kokkos::ALL, Kokkos::ALL);
-    auto h_g = Kokkos::create_mirror_view(used);
+    using HostGuide = Kokkos::View<Real***, Kokkos::LayoutRight, StagingSpace,
+                                   Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+    const std::size_t size = static_cast<std::size_t>(B) * n * T1;
+    constexpr bool direct = std::is_same_v<StagingSpace, MemSpace>;
+    if constexpr (!direct) ensure(stage_guide_, size, "guidance_staging");
+    const HostGuide h_g(direct ? guide_.data() : stage_guide_.data(), B, n, T1);
     for (int b = 0; b < B; ++b)
       for (int j = 0; j < n; ++j) {
         const double* src = s.guidance.data() + (static_cast<std::size_t>(idx[b]) * n + j) * T;
         h_g(b, j, 0) = 0;
         for (int t = 0; t < T; ++t) h_g(b, j, t + 1) = static_cast<Real>(src[t]);
       }
-    Kokkos::deep_copy(used, h_g);
+    if constexpr (!direct) Kokkos::deep_copy(used, h_g);
   }
 }
 

@@ -54,6 +54,7 @@ class BatchBuilder {
   // Host sides of the batch's views on GPU backends (unused on host backends, where the device
   // views are written directly), kept between batches.
   StagingView<int> stage_fo_, stage_fn_, stage_bo_, stage_bs_, stage_lab_;
+  StagingView<Real> stage_guide_;  // (B, n, T+1) flat
   View1<int> labels_;
   View3<Real> guide_;
   View2<Real> images_;

@@ -1,5 +1,7 @@
 #include "train/batch_source.hpp"
 
+#include <type_traits>
+
 #include "common/error.hpp"
 #include "common/rng.hpp"
 #include "data/template_guidance.hpp"
@@ -124,9 +126,16 @@ void BatchSource<Real>::encode_images(const Split& s, int first, int count) {
       img_.extent(2) != static_cast<std::size_t>(out_w_)) {
     img_ = View3<std::uint8_t>("batch_images", count, out_h_, out_w_);
     ids_ = View1<std::int64_t>("batch_sample_ids", count);
+    if constexpr (std::is_same_v<StagingSpace, MemSpace>) {
+      h_img_ = img_;
+      h_ids_ = ids_;
+    } else {
+      h_img_ = decltype(h_img_)("batch_images_staging", count, out_h_, out_w_);
+      h_ids_ = decltype(h_ids_)("batch_sample_ids_staging", count);
+    }
   }
-  auto h_img = Kokkos::create_mirror_view(img_);
-  auto h_ids = Kokkos::create_mirror_view(ids_);
+  const auto h_img = h_img_;
+  const auto h_ids = h_ids_;
   for (int b = 0; b < count; ++b) {
     const std::int64_t sample = samples_[first + b];
     const std::size_t row = static_cast<std::size_t>(first - loaded_chunk_ * chunk_ + b);
@@ -134,8 +143,12 @@ void BatchSource<Real>::encode_images(const Split& s, int first, int count) {
                   s.images.data() + row * s.height * s.width, &h_img(b, 0, 0));
     h_ids(b) = training_ ? sample : sample + kTestKeyOffset;
   }
-  Kokkos::deep_copy(img_, h_img);
-  Kokkos::deep_copy(ids_, h_ids);
+  if constexpr (!std::is_same_v<StagingSpace, MemSpace>) {  // the batch's rows only
+    const auto r = std::make_pair(0, count);
+    Kokkos::deep_copy(Kokkos::subview(img_, r, Kokkos::ALL, Kokkos::ALL),
+                      Kokkos::subview(h_img, r, Kokkos::ALL, Kokkos::ALL));
+    Kokkos::deep_copy(Kokkos::subview(ids_, r), Kokkos::subview(h_ids, r));
+  }
   if (opt_.direct) {
     builder_.build_images(Kokkos::subview(img_, std::make_pair(0, count), Kokkos::ALL, Kokkos::ALL),
                           count);

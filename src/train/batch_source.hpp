@@ -61,6 +61,9 @@ class BatchSource {
   EventEncoder encoder_;
   View3<std::uint8_t> img_;
   View1<std::int64_t> ids_;
+  // Their host side: the views themselves on host backends, persistent pinned buffers on CUDA.
+  Kokkos::View<std::uint8_t***, Kokkos::LayoutRight, StagingSpace> h_img_;
+  Kokkos::View<std::int64_t*, StagingSpace> h_ids_;
   struct CachedEvents {
     std::vector<std::int32_t> neuron;
     std::vector<std::uint8_t> step;
