@@ -54,9 +54,11 @@ long first_mismatch(const View1<T>& g, int R) {
 void expect_sum(GradientReducer& red, const Comm& comm, std::size_t n) {
   auto d = filled<double>(n, comm.rank());
   red.sum(d);
+  red.wait();  // NCCL on CUDA returns before the sum is done
   EXPECT_EQ(first_mismatch(d, comm.size()), -1) << red.name() << " double n=" << n;
   auto f = filled<float>(n, comm.rank());
   red.sum(f);
+  red.wait();
   EXPECT_EQ(first_mismatch(f, comm.size()), -1) << red.name() << " float n=" << n;
 }
 
@@ -429,6 +431,7 @@ TEST(FiniteCheck, OneRanksNanReachesEveryRankAfterTheSum) {
     Kokkos::deep_copy(g, h);
   }
   red->sum(g);
+  red->wait();
   EXPECT_FALSE(all_finite<double>(g));
   EXPECT_EQ(count_nonfinite<double>(g), 1);
 }

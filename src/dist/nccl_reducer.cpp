@@ -114,6 +114,10 @@ class NcclReducer final : public GradientReducer {
 
   void sum(View1<double> g) override { reduce(g.data(), g.extent(0), ncclDouble); }
   void sum(View1<float> g) override { reduce(g.data(), g.extent(0), ncclFloat); }
+  void wait() override {
+    if (pending_) wait(pending_);
+    pending_ = nullptr;
+  }
   std::string name() const override { return "nccl"; }
 
  private:
@@ -142,8 +146,18 @@ class NcclReducer final : public GradientReducer {
     if (!comm_) throw Error("NCCL communicator was aborted by an earlier failure");
     if (count == 0) return;
     const std::size_t bytes = count * (type == ncclDouble ? sizeof(double) : sizeof(float));
-    // The gradient is written by Kokkos kernels on Kokkos' own stream (or host threads); our
-    // stream is non-blocking and does not order after them, so wait for them explicitly.
+#ifdef KOKKOS_ENABLE_CUDA
+    if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) {
+      // Enqueued on Kokkos' own stream: after the backward kernels that wrote the gradient and
+      // before the kernels that read the sum, so there is neither a fence nor a wait here; the
+      // trainer's wait() (once per step, with the timeout) covers it.
+      cudaStream_t ks = ExecSpace().cuda_stream();
+      check(ncclAllReduce(data, data, count, type, ncclSum, comm_, ks), "ncclAllReduce");
+      pending_ = ks;
+      return;
+    }
+#endif
+    // Host Kokkos: the gradient was written by host threads, which are done when they return.
     ExecSpace().fence();
     void* buf = data;
     const bool staged = !on_device(data);
@@ -160,20 +174,20 @@ class NcclReducer final : public GradientReducer {
     check(ncclAllReduce(buf, buf, count, type, ncclSum, comm_, stream_), "ncclAllReduce");
     // Wait (polling, see wait()) before copying back: a device-to-host copy into pageable memory
     // blocks the host until the stream gets there, which would bypass the timeout.
-    wait();
+    wait(stream_);
     if (staged) {
       SUPSNN_CUDA(cudaMemcpyAsync(data, buf, bytes, cudaMemcpyDeviceToHost, stream_));
-      wait();
+      wait(stream_);
     }
     // Returning only now: the caller (and the next Kokkos kernel) reads the sum right away.
   }
 
   // Polls instead of cudaStreamSynchronize so that a dead or hung peer ends in an error here
   // (then main() calls MPI_Abort and every rank stops) rather than a rank blocked forever.
-  void wait() {
+  void wait(cudaStream_t stream) {
     const auto start = std::chrono::steady_clock::now();
     for (;;) {
-      const cudaError_t q = cudaStreamQuery(stream_);
+      const cudaError_t q = cudaStreamQuery(stream);
       if (q == cudaSuccess) return;
       if (q != cudaErrorNotReady) {
         abort_comm();
@@ -200,7 +214,8 @@ class NcclReducer final : public GradientReducer {
 
   double timeout_s_;
   ncclComm_t comm_ = nullptr;
-  cudaStream_t stream_ = nullptr;
+  cudaStream_t stream_ = nullptr;   // ours, for host gradients staged through the device
+  cudaStream_t pending_ = nullptr;  // Kokkos' stream while a sum enqueued on it is unchecked
   void* staging_ = nullptr;
   std::size_t staging_bytes_ = 0;
 };

@@ -28,6 +28,11 @@ class GradientReducer {
   // In place: g <- sum over ranks of g. Collective; every rank passes the same extent.
   virtual void sum(View1<double> g) = 0;
   virtual void sum(View1<float> g) = 0;
+  // Blocks until the last sum() has completed. NCCL on CUDA enqueues the sum on Kokkos' stream
+  // and returns at once (later kernels on that stream are ordered after it); this waits, polling
+  // with a timeout, so a dead peer ends in an error. The MPI reducer's sums are complete on
+  // return.
+  virtual void wait() {}
   virtual std::string name() const = 0;  // "mpi" or "nccl"
 };
 

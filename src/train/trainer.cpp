@@ -602,11 +602,12 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
           model.loss_device(bb.guidance_raw(), bb.labels(), lp, Real(1) / global), model.scores(),
           bb.labels(), 0, epoch_sums, step_check);
       model.backward(bb);
-      reducer->sum(model.grads());  // fences the backward kernels, sums in place
+      reducer->sum(model.grads());  // in place, after the backward kernels (reducer.hpp)
       // The step's one wait for the device: the batch's non-finite losses and the summed
       // gradient's non-finite values together. Every rank holds the same gradient sum, so all
       // stop together on it; a rank whose own loss is not finite names the sample.
       count_nonfinite_into<Real>(model.grads(), step_check, 3);
+      reducer->wait();  // NCCL on Kokkos' stream: polls with its timeout (a dead peer: an error)
       Kokkos::deep_copy(step_check_host, step_check);
       if (step_check_host(0) > 0) {
         const int b = static_cast<int>(step_check_host(1));
