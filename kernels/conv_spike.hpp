@@ -104,26 +104,34 @@ void conv_forward(const ConvShape cs, View3<const Real> X, View2<const Real> W, 
       });
 }
 
-// dW: (out_channels, taps), overwritten. One work item per weight.
+// dW: (out_channels, taps), overwritten. One team per weight: its threads share the B x OH x OW
+// output positions (each walking time in registers) and reduce in the team, instead of one
+// thread walking them all (a few thousand threads for a GPU; issue #18). A one-thread team (host
+// backends) adds in (b, oy, ox, t) order, as the reference.
 template <class Real>
 void conv_backward_weights(const ConvShape cs, View3<const Real> dY, View3<const Real> X,
                            View2<Real> dW) {
   const int B = static_cast<int>(dY.extent(0)), Tt = static_cast<int>(dY.extent(2));
   const int OH = cs.out_height(), OW = cs.out_width(), K = cs.kernel, st = cs.stride;
-  const int H = cs.height, Wd = cs.width;
+  const int H = cs.height, Wd = cs.width, taps = cs.taps();
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
   Kokkos::parallel_for(
-      "supsnn::conv_backward_weights", RowMajorRange<2>({0, 0}, {cs.out_channels, cs.taps()}),
-      KOKKOS_LAMBDA(const int co, const int tap) {
+      "supsnn::conv_backward_weights", Policy(cs.out_channels * taps, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const typename Policy::member_type& team) {
+        const int co = team.league_rank() / taps, tap = team.league_rank() % taps;
         const int ci = tap / (K * K), dy = (tap / K) % K, dx = tap % K;
         Real acc = 0;
-        for (int b = 0; b < B; ++b)
-          for (int oy = 0; oy < OH; ++oy)
-            for (int ox = 0; ox < OW; ++ox) {
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, B * OH * OW),
+            [&](const int q, Real& part) {
+              const int b = q / (OH * OW), oy = (q / OW) % OH, ox = q % OW;
               const int o = (co * OH + oy) * OW + ox;
               const int i = (ci * H + oy * st + dy) * Wd + ox * st + dx;
-              for (int t = 0; t < Tt; ++t) acc += dY(b, o, t) * X(b, i, t);
-            }
-        dW(co, tap) = acc;
+              for (int t = 0; t < Tt; ++t) part += dY(b, o, t) * X(b, i, t);
+            },
+            acc);
+        // Every thread of the team holds the sum; one writes it.
+        Kokkos::single(Kokkos::PerTeam(team), [&] { dW(co, tap) = acc; });
       });
 }
 
@@ -187,33 +195,39 @@ void conv_event_forward(const ConvShape cs, const EventBatch& ev, View2<const Re
       });
 }
 
-// dW: (out_channels, taps), overwritten. One work item per weight walks all events of the batch
-// in (sample, step) order: deterministic.
+// dW: (out_channels, taps), overwritten. One team per weight, its threads sharing the batch's
+// (sample, step) slots and reducing in the team (issue #18: one thread per weight walking every
+// event left a GPU mostly idle); a one-thread team walks the slots in (sample, step) order.
 template <class Real>
 void conv_event_backward_weights(const ConvShape cs, const EventBatch& ev, View3<const Real> dY,
                                  View2<Real> dW) {
   const int T1 = ev.raw_steps + 1, nslots = ev.batch * T1;
   const int OH = cs.out_height(), OW = cs.out_width(), K = cs.kernel, st = cs.stride;
-  const int H = cs.height, Wd = cs.width;
+  const int H = cs.height, Wd = cs.width, taps = cs.taps();
   auto off = ev.fwd_offsets;
   auto nrn = ev.fwd_neuron;
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
   Kokkos::parallel_for(
-      "supsnn::conv_event_backward_weights", RowMajorRange<2>({0, 0}, {cs.out_channels, cs.taps()}),
-      KOKKOS_LAMBDA(const int co, const int tap) {
+      "supsnn::conv_event_backward_weights", Policy(cs.out_channels * taps, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const typename Policy::member_type& team) {
+        const int co = team.league_rank() / taps, tap = team.league_rank() % taps;
         const int tci = tap / (K * K), dy = (tap / K) % K, dx = tap % K;
         Real acc = 0;
-        for (int sl = 0; sl < nslots; ++sl) {
-          const int b = sl / T1, k = sl % T1;
-          for (int e = off(sl); e < off(sl + 1); ++e) {
-            const int i = nrn(e), ci = i / (H * Wd), y = (i / Wd) % H, x = i % Wd;
-            const int ry = y - dy, rx = x - dx;
-            if (ci != tci || ry < 0 || rx < 0 || ry % st != 0 || rx % st != 0 || ry / st >= OH ||
-                rx / st >= OW)
-              continue;
-            acc += dY(b, (co * OH + ry / st) * OW + rx / st, k);
-          }
-        }
-        dW(co, tap) = acc;
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, nslots),
+            [&](const int sl, Real& part) {
+              const int b = sl / T1, k = sl % T1;
+              for (int e = off(sl); e < off(sl + 1); ++e) {
+                const int i = nrn(e), ci = i / (H * Wd), y = (i / Wd) % H, x = i % Wd;
+                const int ry = y - dy, rx = x - dx;
+                if (ci != tci || ry < 0 || rx < 0 || ry % st != 0 || rx % st != 0 ||
+                    ry / st >= OH || rx / st >= OW)
+                  continue;
+                part += dY(b, (co * OH + ry / st) * OW + rx / st, k);
+              }
+            },
+            acc);
+        Kokkos::single(Kokkos::PerTeam(team), [&] { dW(co, tap) = acc; });
       });
 }
 
