@@ -38,16 +38,27 @@ void event_current_forward_n(const EventBatch& ev, View2<const Real> W, View3<Re
         });
     return;
   }
-  if constexpr (N == 0)  // many outputs: one walk over the events per output
-    Kokkos::parallel_for(
-        "supsnn::event_current_forward_wide", policy, KOKKOS_LAMBDA(const int b, const int k) {
-          const int e0 = off(b * T1 + k), e1 = off(b * T1 + k + 1);
-          for (int j = 0; j < n; ++j) {
+  if constexpr (N == 0) {  // many outputs: one walk over the events per output
+    if constexpr (kHostExec) {
+      Kokkos::parallel_for(
+          "supsnn::event_current_forward_wide", policy, KOKKOS_LAMBDA(const int b, const int k) {
+            const int e0 = off(b * T1 + k), e1 = off(b * T1 + k + 1);
+            for (int j = 0; j < n; ++j) {
+              Real acc = 0;
+              for (int e = e0; e < e1; ++e) acc += W(j, nrn(e));
+              c(b, j, k) = acc;
+            }
+          });
+    } else {  // GPUs: a thread per (b, j, k), n times the threads; the same sums in the same order
+      Kokkos::parallel_for(
+          "supsnn::event_current_forward_wide", RowMajorRange<3>({0, 0, 0}, {ev.batch, n, T1}),
+          KOKKOS_LAMBDA(const int b, const int j, const int k) {
             Real acc = 0;
-            for (int e = e0; e < e1; ++e) acc += W(j, nrn(e));
+            for (int e = off(b * T1 + k); e < off(b * T1 + k + 1); ++e) acc += W(j, nrn(e));
             c(b, j, k) = acc;
-          }
-        });
+          });
+    }
+  }
 }
 
 template <class Real>
