@@ -2,9 +2,10 @@
 # Builds, on a machine with the CUDA toolkit but no GPU, everything a bare GPU node needs to run
 # supsnn's test suite and training benchmark (issue #18): Kokkos and KokkosKernels 4.6.01 with
 # CUDA (cuBLAS TPL) from ../shared/third_party, supsnn and its tests against them, and the MPI and
-# HDF5 libraries they load, in one relocatable folder checked to fit in 60 MiB.
+# HDF5 libraries they load, in one relocatable folder, carried as BUNDLE_DIR.tar.xz (checked to
+# fit in 60 MiB).
 #   launch/gpu-bundle.sh [BUNDLE_DIR]        (default build-gpu-bundle/bundle)
-# Then, on the GPU node:  launch/gpu-check.sh --bundle BUNDLE_DIR [OUT_DIR]
+# Then, on the GPU node:  launch/gpu-check.sh --bundle BUNDLE_DIR.tar.xz [OUT_DIR]
 # Environment: CUDA_HOME (/usr/local/cuda), KOKKOS_ARCH (HOPPER90: H100/H200; AMPERE80, ADA89...),
 # SUPSNN_THIRD_PARTY (../shared/third_party), GPU_BUNDLE_WORK (build-gpu-bundle), JOBS (nproc).
 # Each stage leaves a stamp in the work folder and is skipped when rerun; delete the folder to
@@ -106,6 +107,7 @@ MPI_LIBDIR=$(dirname "$(readlink -f "$(command -v orterun)")")/../lib/x86_64-lin
 MPI_REL=lib/x86_64-linux-gnu/openmpi/lib
 mkdir -p "$BUNDLE/mpi/bin" "$BUNDLE/mpi/$MPI_REL/openmpi3" "$BUNDLE/mpi/share"
 cp "$(readlink -f "$(command -v orterun)")" "$BUNDLE/mpi/bin/orterun"
+cp "$(dirname "$(readlink -f "$(command -v orterun)")")/orted" "$BUNDLE/mpi/bin/"  # singletons start one
 ln -sf orterun "$BUNDLE/mpi/bin/mpirun"
 cp -r /usr/share/openmpi "$BUNDLE/mpi/share/"
 # Components with network-fabric libraries (libfabric, UCX, verbs, PSM) stay behind: a one-node
@@ -127,7 +129,7 @@ copy_deps() {
   done
 }
 # ldd lists the whole closure of each file, so one pass covers the libraries' own dependencies.
-for f in "$BUNDLE"/bin/* "$BUNDLE"/mpi/bin/orterun "$BUNDLE"/mpi/$MPI_REL/openmpi3/*.so \
+for f in "$BUNDLE"/bin/* "$BUNDLE"/mpi/bin/orte* "$BUNDLE"/mpi/$MPI_REL/openmpi3/*.so \
   "$BUNDLE"/pmix/lib/pmix/*.so; do
   [[ -f $f && ! -L $f ]] && copy_deps "$f"
 done
@@ -135,9 +137,13 @@ strip --strip-unneeded "$BUNDLE"/bin/* "$BUNDLE"/lib/* 2>/dev/null || true
 git -C "$REPO" rev-parse HEAD >"$BUNDLE/COMMIT" 2>/dev/null || echo unknown >"$BUNDLE/COMMIT"
 echo "$ARCH $(nvcc --version | tail -1)" >"$BUNDLE/BUILD"
 
-# Checks that need no GPU: size, every dependency inside the bundle, the host-only tools run.
+# Checks that need no GPU: every dependency inside the bundle, the host-only tools run, size.
 "$REPO/launch/gpu-check.sh" --bundle "$BUNDLE" --verify-only
-size_mib=$(($(du -sk "$BUNDLE" | cut -f1) / 1024))
-((size_mib <= LIMIT_MIB)) || die "bundle is $size_mib MiB, over the $LIMIT_MIB MiB limit"
-echo "gpu-bundle.sh: $BUNDLE: $size_mib MiB (limit $LIMIT_MIB), $(wc -l <"$BUNDLE/tests.tsv") test runs"
-echo "gpu-bundle.sh: on the GPU node: launch/gpu-check.sh --bundle $BUNDLE [OUT_DIR]"
+# What travels is the folder as one xz archive (the folder itself is larger: HDF5's libcurl and
+# OpenSSL dependencies, one program per test suite, and the GPU code compress well).
+tar -C "$(dirname "$BUNDLE")" -cf - "$(basename "$BUNDLE")" | xz -T"$JOBS" -6 >"$BUNDLE.tar.xz"
+folder_mib=$(($(du -sk "$BUNDLE" | cut -f1) / 1024))
+size_mib=$((($(stat -c %s "$BUNDLE.tar.xz") + 1048575) / 1048576))
+((size_mib <= LIMIT_MIB)) || die "$BUNDLE.tar.xz is $size_mib MiB, over the $LIMIT_MIB MiB limit"
+echo "gpu-bundle.sh: $BUNDLE.tar.xz: $size_mib MiB (limit $LIMIT_MIB; the folder $folder_mib MiB), $(wc -l <"$BUNDLE/tests.tsv") test runs"
+echo "gpu-bundle.sh: on the GPU node: launch/gpu-check.sh --bundle $(basename "$BUNDLE").tar.xz [OUT_DIR]"

@@ -3,7 +3,7 @@
 #
 # From a bundle made by launch/gpu-bundle.sh (a bare GPU node: CUDA driver and cuBLAS, no MPI,
 # HDF5 or Kokkos), in under 8 minutes on one H200:
-#   launch/gpu-check.sh --bundle DIR [--shared DIR] [--jobs N] [OUT_DIR]
+#   launch/gpu-check.sh --bundle DIR|DIR.tar.xz [--shared DIR] [--jobs N] [OUT_DIR]
 #     runs every test program (MPI ones at 1 and 2 ranks, the MPI reducer: the bundle has no NCCL)
 #     and `supsnn bench --train` at batch 1 to 512; logs and summary.txt in OUT_DIR
 #     (default gpu-check-out). --shared: the shared/ folder with data/ and golden/ (default
@@ -56,6 +56,12 @@ if [[ -z $BUNDLE ]]; then
 fi
 
 # ---- Bundle mode. ----
+if [[ -f $BUNDLE && $BUNDLE == *.tar.xz ]]; then  # the archive gpu-bundle.sh writes: unpack it
+  unpacked=$(mktemp -d "${TMPDIR:-/tmp}/supsnn-bundle.XXXXXX")
+  tar -C "$unpacked" -xJf "$BUNDLE" || die "$BUNDLE: cannot unpack (expected gpu-bundle.sh's .tar.xz)"
+  BUNDLE=$(find "$unpacked" -mindepth 1 -maxdepth 1 -type d | head -1)
+  echo "gpu-check.sh: unpacked into $BUNDLE"
+fi
 [[ -d $BUNDLE && -x $BUNDLE/bin/supsnn && -f $BUNDLE/tests.tsv ]] ||
   die "$BUNDLE: not a bundle from launch/gpu-bundle.sh (expected bin/supsnn and tests.tsv)"
 B=$(cd "$BUNDLE" && pwd)
@@ -92,10 +98,23 @@ verify() {
   done < <(find "$B/bin" "$B/lib" "$B/mpi" "$B/pmix" -type f)
   ((bad == 0)) || die "libraries missing from the bundle (above)"
   echo "gpu-check.sh: $n ELF files: every library resolves inside the bundle, to glibc or to CUDA (${CUBLAS_DIR:-no cuBLAS on this machine})"
-  local v
-  v=$("$B/bin/supsnn" --version) || die "$B/bin/supsnn --version failed"
+  # Kokkos links the CUDA driver; a machine without one (the build machine) loads the toolkit's
+  # stub instead, which is enough for commands that never touch the GPU.
+  local v libpath=$LD_LIBRARY_PATH stub=""
+  if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 ' && [[ ! -e ${CUBLAS_DIR:-/nonexistent}/libcuda.so.1 ]]; then
+    for d in "${CUDA_HOME:-/usr/local/cuda}"/lib64/stubs /usr/local/cuda/lib64/stubs; do
+      if [[ -e $d/libcuda.so ]]; then
+        stub=$(mktemp -d) && ln -s "$d/libcuda.so" "$stub/libcuda.so.1" && libpath=$libpath:$stub
+        echo "gpu-check.sh: no CUDA driver here: host-only tools run with the toolkit's stub ($d/libcuda.so)"
+        break
+      fi
+    done
+  fi
+  v=$(LD_LIBRARY_PATH=$libpath "$B/bin/supsnn" --version) || die "$B/bin/supsnn --version failed"
   echo "gpu-check.sh: $v; under the bundled mpirun:"
-  "${MPIRUN[@]}" -np 2 "$B/bin/supsnn" --version || die "the bundled mpirun failed (OPAL_PREFIX=$OPAL_PREFIX)"
+  LD_LIBRARY_PATH=$libpath "${MPIRUN[@]}" -np 2 -x LD_LIBRARY_PATH "$B/bin/supsnn" --version ||
+    die "the bundled mpirun failed (OPAL_PREFIX=$OPAL_PREFIX)"
+  [[ -z $stub ]] || rm -rf "$stub"
 }
 verify
 ((VERIFY_ONLY)) && exit 0
@@ -146,6 +165,8 @@ echo "gpu-check.sh: tests: $passed of $total passed in $(($(date +%s) - t0)) s" 
 grep -v ' PASS$' "$OUT/tests.txt" >>"$OUT/summary.txt" || true
 
 echo "gpu-check.sh: supsnn ${BENCH[*]} ($(date +%T))"
-(cd "$OUT" && timeout 240 "$B/bin/supsnn" "${BENCH[@]}") 2>&1 | tee "$OUT/bench.log" || true
-echo "gpu-check.sh: bench exit ${PIPESTATUS[0]}, logs in $OUT" | tee -a "$OUT/summary.txt"
+rc=0
+(cd "$OUT" && timeout 240 "$B/bin/supsnn" "${BENCH[@]}") >"$OUT/bench.log" 2>&1 || rc=$?
+cat "$OUT/bench.log"
+echo "gpu-check.sh: bench exit $rc, logs in $OUT" | tee -a "$OUT/summary.txt"
 ((passed == total)) || exit 1
