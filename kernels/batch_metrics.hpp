@@ -5,9 +5,10 @@
 // scores (B, n, K): the prediction of sample b is the first j with the largest mean over k of
 // scores(b, j, k) (K = 1 for potential sums; the layered readout's T steps otherwise), computed
 // in double in the order of the host's argmax_rows, so the two agree exactly.
-// sums (2 + C*C): [0] += sum_b loss(b), [1] += correct, [2 + truth*C + pred] += 1 (C = 0: no
-// confusion; predictions >= C count as wrong and in no cell). check (3): overwritten with the
-// number of non-finite losses, the first such b and its loss.
+// sums (2 + C*C): [0] += sum_b loss(b) (an empty loss view: no loss, nothing checked), [1] +=
+// correct, [2 + truth*C + pred] += 1 (C = 0: no confusion; predictions >= C count as wrong and in
+// no cell). check (3): overwritten with the number of non-finite losses, the first such b and its
+// loss.
 #pragma once
 #include <cmath>
 #include <vector>
@@ -24,13 +25,14 @@ void accumulate_batch_metrics(View1<const Real> loss, View3<const Real> scores,
   const int B = static_cast<int>(scores.extent(0));
   const int n = static_cast<int>(scores.extent(1));
   const int K = static_cast<int>(scores.extent(2));
+  const bool has_loss = loss.extent(0) > 0;
   // One thread walks the batch: B x n x K is a few thousand values, and the loss sum keeps the
   // host's order (resumed runs reproduce the logged sums bit for bit).
   Kokkos::parallel_for(
       "supsnn::batch_metrics", Kokkos::RangePolicy<ExecSpace>(0, 1), KOKKOS_LAMBDA(const int) {
         double bad = 0, first = -1, first_loss = 0;
         for (int b = 0; b < B; ++b) {
-          const double l = static_cast<double>(loss(b));
+          const double l = has_loss ? static_cast<double>(loss(b)) : 0.0;
           if (!kmath_finite::isfinite(l)) {
             if (bad == 0) {
               first = b;

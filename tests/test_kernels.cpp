@@ -342,6 +342,30 @@ TYPED_TEST(KernelTest, BatchMetricsMatchTheHostReference) {
   }
 }
 
+// Without a loss (supsnn evaluate): the counts alone, the loss sum stays 0.
+TYPED_TEST(KernelTest, BatchMetricsWithoutALoss) {
+  using Real = TypeParam;
+  const int B = 5, n = 3, C = 3;
+  View3<Real> scores("scores", B, n, 1);
+  View1<int> labels("labels", B);
+  auto hs = Kokkos::create_mirror_view(scores);
+  auto hy = Kokkos::create_mirror_view(labels);
+  std::vector<double> sc(B * n), zero(B, 0.0), ref(2 + C * C, 0.0), ref_check;
+  std::vector<int> y(B);
+  for (int b = 0; b < B; ++b) {
+    y[b] = hy(b) = (b + 1) % C;
+    for (int j = 0; j < n; ++j)
+      sc[b * n + j] = hs(b, j, 0) = static_cast<Real>((b * 7 + j * 5) % 4);
+  }
+  Kokkos::deep_copy(scores, hs);
+  Kokkos::deep_copy(labels, hy);
+  View1<double> sums("sums", 2 + C * C), check("check", 3);
+  accumulate_batch_metrics<Real>(View1<const Real>(), scores, labels, C, sums, check);
+  accumulate_batch_metrics_ref(zero, sc, n, 1, y, C, ref, ref_check);
+  EXPECT_EQ(test::to_host(sums), ref);
+  EXPECT_EQ(test::to_host(check)[0], 0);
+}
+
 // count_nonfinite_into leaves the count in the given slot and touches no other.
 TYPED_TEST(KernelTest, NonFiniteCountGoesToItsSlot) {
   using Real = TypeParam;

@@ -1,11 +1,14 @@
 #include "train/evaluate.hpp"
 
+#include <cmath>
+
 #include "common/error.hpp"
 #include "config/config.hpp"
 #include "config/layers.hpp"
 #include "data/data_options.hpp"
 #include "data/dataset.hpp"
 #include "io/h5.hpp"
+#include "kernels/batch_metrics.hpp"
 #include "model/layered_snn.hpp"
 #include "train/batch_source.hpp"
 
@@ -49,19 +52,20 @@ Evaluation run(const h5::Handle& f, const std::string& model_path, const Config&
   std::vector<int> all(count);
   for (int i = 0; i < count; ++i) all[i] = i;
   ev.confusion.assign(static_cast<std::size_t>(C) * C, 0);
+  // Correct counts and the confusion accumulate on the device, read once at the end.
+  View1<double> sums("supsnn::evaluate_sums", 2 + C * C), check("supsnn::evaluate_check", 3);
   src.start(all, batch, 0);
   for (int s = 0; s * batch < count; ++s) {
     auto& bb = src.take(s);
     model.forward(bb);
-    const auto pred = model.predictions();
-    for (int k = 0; k < bb.batch(); ++k) {
-      const int truth = src.reader().labels()[s * batch + k];
-      ev.correct += pred[k] == truth;
-      if (pred[k] < C) ++ev.confusion[static_cast<std::size_t>(truth) * C + pred[k]];
-    }
+    accumulate_batch_metrics<Real>(View1<const Real>(), model.scores(), bb.labels(), C, sums,
+                                   check);
     ev.samples += bb.batch();
   }
   src.finish();
+  const auto h = host_copy(sums);
+  ev.correct = std::lround(h[1]);
+  for (int q = 0; q < C * C; ++q) ev.confusion[q] = std::lround(h[2 + q]);
   return ev;
 }
 
