@@ -168,11 +168,18 @@ void event_conv_weight_grad(const ConvGeometry& g, int out, long images, const E
                                                  parts.data() + k * wsize);
                          });
   } else {
+    // GPUs: one team per block, its threads splitting the output channels, so each partial
+    // entry has one owner that adds the block's events in order (deterministic, no atomics);
+    // blocks x out threads instead of one thread per block.
+    using Policy = Kokkos::TeamPolicy<ExecSpace>;
     Kokkos::parallel_for(
-        "supsnn::event_conv_weight_grad", Kokkos::RangePolicy<ExecSpace>(0, blocks),
-        KOKKOS_LAMBDA(const int k) {
+        "supsnn::event_conv_weight_grad", Policy(blocks, Kokkos::AUTO),
+        KOKKOS_LAMBDA(const typename Policy::member_type& team) {
+          const int k = team.league_rank();
           Real* part = parts.data() + k * wsize;
-          for (long q = 0; q < wsize; ++q) part[q] = Real(0);
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, wsize),
+                               [&](const long q) { part[q] = Real(0); });
+          team.team_barrier();  // the zeros before any thread adds (threads own o, not rows)
           const long n0 = images * k / blocks, n1 = images * (k + 1) / blocks;
           for (long n = n0; n < n1; ++n) {
             const Real* dy = dY + n * per_image;
@@ -181,7 +188,8 @@ void event_conv_weight_grad(const ConvGeometry& g, int out, long images, const E
               for_each_reach(g, OH, OW, idx(e), [&](int pos, int row) {
                 Real* dst = part + static_cast<long>(row) * out;
                 const Real* src = dy + static_cast<long>(pos) * out;
-                for (int o = 0; o < out; ++o) dst[o] += v * src[o];
+                Kokkos::parallel_for(Kokkos::TeamThreadRange(team, out),
+                                     [&](const int o) { dst[o] += v * src[o]; });
               });
             }
           }
@@ -190,14 +198,12 @@ void event_conv_weight_grad(const ConvGeometry& g, int out, long images, const E
   // Fixed block order: the same sum on any thread count.
   const int fan_in = g.taps();
   Kokkos::parallel_for(
-      "supsnn::event_grad_sum", Kokkos::RangePolicy<ExecSpace>(0, fan_in),
-      KOKKOS_LAMBDA(const int j) {
-        for (int o = 0; o < out; ++o) {
-          Real s = 0;
-          for (int k = 0; k < blocks; ++k) s += parts(k * wsize + static_cast<long>(j) * out + o);
-          Real& d = dW[static_cast<long>(o) * fan_in + j];
-          d = accumulate ? d + s : s;
-        }
+      "supsnn::event_grad_sum", RowMajorRange<2>({0, 0}, {fan_in, out}),
+      KOKKOS_LAMBDA(const int j, const int o) {
+        Real s = 0;
+        for (int k = 0; k < blocks; ++k) s += parts(k * wsize + static_cast<long>(j) * out + o);
+        Real& d = dW[static_cast<long>(o) * fan_in + j];
+        d = accumulate ? d + s : s;
       });
 }
 

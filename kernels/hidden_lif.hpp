@@ -91,18 +91,24 @@ void spike_current_forward(View2<const Real> W, View3<const Real> S, View3<Real>
       });
 }
 
-// dW(j, i) = sum_{b, s} dI(b, j, s) S(b, i, s), overwritten. One work item per (j, i).
+// dW(j, i) = sum_{b, s} dI(b, j, s) S(b, i, s), overwritten. One team per (j, i) reducing over
+// (b, s): a 3- or 10-neuron output layer has few weights per input and long sums (issue #18); a
+// one-thread team (host backends) adds in (b, s) order, as before.
 template <class Real>
 void spike_current_backward_weights(View3<const Real> dI, View3<const Real> S, View2<Real> dW) {
   const int B = static_cast<int>(dI.extent(0)), S1 = static_cast<int>(dI.extent(2));
   const int n = static_cast<int>(dW.extent(0)), h = static_cast<int>(dW.extent(1));
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
   Kokkos::parallel_for(
-      "supsnn::spike_current_backward_weights", RowMajorRange<2>({0, 0}, {n, h}),
-      KOKKOS_LAMBDA(const int j, const int i) {
+      "supsnn::spike_current_backward_weights", Policy(n * h, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const typename Policy::member_type& team) {
+        const int j = team.league_rank() / h, i = team.league_rank() % h;
         Real acc = 0;
-        for (int b = 0; b < B; ++b)
-          for (int s = 0; s < S1; ++s) acc += dI(b, j, s) * S(b, i, s);
-        dW(j, i) = acc;
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, B * S1),
+            [&](const int q, Real& part) { part += dI(q / S1, j, q % S1) * S(q / S1, i, q % S1); },
+            acc);
+        Kokkos::single(Kokkos::PerTeam(team), [&] { dW(j, i) = acc; });
       });
 }
 
