@@ -249,16 +249,6 @@ std::vector<double> DeepSnn<Real>::spike_rates() const {
   return rates;
 }
 
-template <class Real>
-std::vector<double> DeepSnn<Real>::potential_sums_host() const {
-  return host_copy(first_samples(psum_, B_));
-}
-
-template <class Real>
-std::vector<int> DeepSnn<Real>::predictions() const {
-  return argmax_rows(potential_sums_host(), B_, outputs());
-}
-
 template class DeepSnn<double>;
 template class DeepSnn<float>;
 

@@ -83,9 +83,8 @@ class DeepSnn {
   void backward(const BatchBuilder<Real>& bb) { backward(bb.events()); }
 
   // Host copies of the last forward pass (first B samples), as SeedBilayer.
-  std::vector<double> potentials_host() const;      // output layer, B*n*(steps+1)
-  std::vector<double> potential_sums_host() const;  // B*n
-  std::vector<int> predictions() const;
+  std::vector<double> potentials_host() const;  // output layer, B*n*(steps+1)
+  // The output potential sums on the device, (B, n, 1): what training takes the argmax of.
   View3<const Real> scores() const { return View3<const Real>(psum_.data(), B_, outputs(), 1); }
   // Hidden spikes of the last forward pass: B*h_l*(steps+1) of hidden layer l (0-based).
   std::vector<double> spikes_host(int l) const;

@@ -612,11 +612,6 @@ std::vector<double> LayeredSnn<Real>::logits_host() const {
 }
 
 template <class Real>
-std::vector<int> LayeredSnn<Real>::predictions() const {
-  return argmax_rows(logits_host(), B_, outputs_);
-}
-
-template <class Real>
 std::vector<double> LayeredSnn<Real>::spike_rates() const {
   std::vector<double> rates;
   for (std::size_t l = 0; l < layers_.size(); ++l) {

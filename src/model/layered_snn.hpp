@@ -89,7 +89,6 @@ class LayeredSnn {
                                 const LossParams& lp, Real scale);  // the losses on the device
   void backward(const BatchBuilder<Real>& bb);
 
-  std::vector<int> predictions() const;
   std::vector<double> logits_host() const;  // B x outputs: mean readout over time
   View3<const Real> scores() const { return first_samples(P_, B_); }  // (B, outputs, T)
   // Mean spikes per neuron and sample of each spiking layer in the last forward pass.

@@ -576,12 +576,11 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
     // carries the earlier steps' sums.
     const int first = epoch == start_epoch ? static_cast<int>(start_step) : 0;
     {
-      const double start[2] = {epoch == start_epoch && comm.rank() == 0 ? carried[0] : 0,
-                               epoch == start_epoch && comm.rank() == 0 ? carried[1] : 0};
-      Kokkos::deep_copy(
-          epoch_sums,
-          Kokkos::View<const double*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-              start, 2));
+      const bool carry = epoch == start_epoch && comm.rank() == 0;
+      const auto h = Kokkos::create_mirror_view(epoch_sums);
+      h(0) = carry ? carried[0] : 0;
+      h(1) = carry ? carried[1] : 0;
+      Kokkos::deep_copy(epoch_sums, h);
     }
     int base = first;  // the step that the batch source's pass starts with
     auto start_pass = [&](int s) {
