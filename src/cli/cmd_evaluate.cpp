@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "common/error.hpp"
 #include "train/evaluate.hpp"
 
 namespace supsnn {
@@ -11,8 +12,9 @@ CommandRunner add_evaluate_command(CLI::App& app, const std::string&) {
                          "Accuracy, per-class accuracy and confusion matrix of a trained layered "
                          "network (model.h5) on a whole split");
   struct Options {
-    std::string model, data, split = "test";
+    std::string model, data, split = "test", outputs;
     int batch = 64;
+    bool inputs = false;
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("-m,--model", o->model, "model.h5 of a layered network (supsnn train)")
@@ -23,8 +25,14 @@ CommandRunner add_evaluate_command(CLI::App& app, const std::string&) {
   cmd->add_option("--batch", o->batch, "samples per forward pass")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--outputs", o->outputs,
+                  "also write each sample's label, prediction and readout over time (HDF5)");
+  cmd->add_flag("--inputs", o->inputs,
+                "with --outputs: also the encoded inputs the network read (N x H x W x C)");
   return [o]() {
-    const Evaluation ev = evaluate_model(o->model, o->data, o->split, o->batch);
+    if (o->inputs && o->outputs.empty()) throw Error("--inputs needs --outputs FILE");
+    const Evaluation ev =
+        evaluate_model(o->model, o->data, o->split, o->batch, o->outputs, o->inputs);
     const int C = static_cast<int>(ev.classes.size());
     std::printf("%s on split '%s': accuracy %.4f (%ld of %ld samples)\n", o->model.c_str(),
                 o->split.c_str(), ev.accuracy(), ev.correct, ev.samples);

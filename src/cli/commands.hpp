@@ -22,5 +22,7 @@ CommandRunner add_sweep_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_report_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_encode_command(CLI::App& app, const std::string& command_line);
 CommandRunner add_evaluate_command(CLI::App& app, const std::string& command_line);
+CommandRunner add_export_command(CLI::App& app, const std::string& command_line);
+CommandRunner add_import_command(CLI::App& app, const std::string& command_line);
 
 }  // namespace supsnn

@@ -85,6 +85,8 @@ int main(int argc, char** argv) {
   add(supsnn::add_report_command);
   add(supsnn::add_encode_command);
   add(supsnn::add_evaluate_command);
+  add(supsnn::add_export_command);
+  add(supsnn::add_import_command);
   try {
     app.parse(static_cast<int>(cli_args.size()), cli_args.data());
   } catch (const CLI::ParseError& e) {  // also --help and --version (exit code 0)

@@ -334,40 +334,54 @@ Handle vlen_string_type(const Handle& loc) {
 }  // namespace
 
 void write_strings(const Handle& loc, const std::string& name, const std::vector<std::string>& v) {
+  write_string_array(loc, name, v, {static_cast<hsize_t>(v.size())});
+}
+
+void write_string_array(const Handle& loc, const std::string& name,
+                        const std::vector<std::string>& v, const std::vector<hsize_t>& dims) {
+  if (element_count(dims) != v.size()) fail(loc, "string dataset " + name + ": shape mismatch");
   Handle type = vlen_string_type(loc);
-  hsize_t n = v.size();
-  Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose, loc.file());
+  Handle space(dims.empty() ? H5Screate(H5S_SCALAR)
+                            : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+               H5Sclose, loc.file());
   Handle ds(H5Dcreate2(loc.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT,
                        H5P_DEFAULT),
             H5Dclose, loc.file());
   std::vector<const char*> ptrs;
   for (const auto& s : v) ptrs.push_back(s.c_str());
-  if (ds.id() < 0 ||
-      (n > 0 && H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0))
+  if (ds.id() < 0 || (!v.empty() && H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                             ptrs.data()) < 0))
     fail(loc, "cannot write string dataset " + name);
 }
 
 std::vector<std::string> read_strings(const Handle& loc, const std::string& name) {
+  if (shape(loc, name).size() != 1) fail(loc, "dataset " + name + ": expected a 1-D list of strings");
+  return read_string_array(loc, name);
+}
+
+std::vector<std::string> read_string_array(const Handle& loc, const std::string& name,
+                                           std::vector<hsize_t>* dims) {
   const auto d = shape(loc, name);
-  if (d.size() != 1) fail(loc, "dataset " + name + ": expected a 1-D list of strings");
+  if (dims) *dims = d;
+  const hsize_t count = element_count(d);
   Handle ds(H5Dopen2(loc.id(), name.c_str(), H5P_DEFAULT), H5Dclose, loc.file());
   Handle ftype(H5Dget_type(ds.id()), H5Tclose, loc.file());
   if (H5Tget_class(ftype.id()) != H5T_STRING) fail(loc, "dataset " + name + ": expected strings");
   if (H5Tis_variable_str(ftype.id()) <= 0) {
     const std::size_t n = H5Tget_size(ftype.id());
-    std::string buf(d[0] * n, '\0');
-    if (d[0] > 0 && H5Dread(ds.id(), ftype.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
+    std::string buf(count * n, '\0');
+    if (count > 0 && H5Dread(ds.id(), ftype.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
       fail(loc, "cannot read string dataset " + name);
     std::vector<std::string> out;
-    for (hsize_t i = 0; i < d[0]; ++i) {
+    for (hsize_t i = 0; i < count; ++i) {
       const std::string s = buf.substr(i * n, n);
       out.push_back(s.substr(0, s.find('\0')));
     }
     return out;
   }
   Handle type = vlen_string_type(loc);
-  std::vector<char*> ptrs(d[0], nullptr);
-  if (d[0] > 0 && H5Dread(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
+  std::vector<char*> ptrs(count, nullptr);
+  if (count > 0 && H5Dread(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
     fail(loc, "cannot read string dataset " + name);
   std::vector<std::string> out;
   for (char* p : ptrs) {
@@ -375,6 +389,50 @@ std::vector<std::string> read_strings(const Handle& loc, const std::string& name
     H5free_memory(p);
   }
   return out;
+}
+
+bool is_group(const Handle& loc, const std::string& name) {
+  if (!exists(loc, name)) return false;
+  // H5Iget_type of the opened object: the same call in HDF5 1.10 and 1.12+ (H5O_info_t is not).
+  Handle obj(H5Oopen(loc.id(), name.c_str(), H5P_DEFAULT), H5Oclose, loc.file());
+  if (obj.id() < 0) fail(loc, "cannot open " + name);
+  return H5Iget_type(obj.id()) == H5I_GROUP;
+}
+
+namespace {
+H5T_class_t dataset_class(const Handle& loc, const std::string& name, std::size_t* size) {
+  Handle ds(H5Dopen2(loc.id(), name.c_str(), H5P_DEFAULT), H5Dclose, loc.file());
+  if (ds.id() < 0) fail(loc, "cannot open dataset " + name);
+  Handle t(H5Dget_type(ds.id()), H5Tclose, loc.file());
+  if (size) *size = H5Tget_size(t.id());
+  return H5Tget_class(t.id());
+}
+}  // namespace
+
+bool is_string_dataset(const Handle& loc, const std::string& name) {
+  return dataset_class(loc, name, nullptr) == H5T_STRING;
+}
+
+bool is_integer_dataset(const Handle& loc, const std::string& name) {
+  return dataset_class(loc, name, nullptr) == H5T_INTEGER;
+}
+
+std::size_t dataset_type_size(const Handle& loc, const std::string& name) {
+  std::size_t n = 0;
+  dataset_class(loc, name, &n);
+  return n;
+}
+
+std::vector<std::string> members(const Handle& group) {
+  std::vector<std::string> names;
+  auto add = [](hid_t, const char* n, const H5L_info_t*, void* data) -> herr_t {
+    static_cast<std::vector<std::string>*>(data)->emplace_back(n);
+    return 0;
+  };
+  hsize_t idx = 0;
+  if (H5Literate(group.id(), H5_INDEX_NAME, H5_ITER_INC, &idx, add, &names) < 0)
+    fail(group, "cannot list a group");
+  return names;
 }
 
 namespace {

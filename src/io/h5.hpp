@@ -86,6 +86,18 @@ std::vector<T> read_ranges(const Handle& loc, const std::string& name,
 void write_strings(const Handle& loc, const std::string& name, const std::vector<std::string>& v);
 // Reads variable- and fixed-length string datasets (fixed: trailing NULs dropped).
 std::vector<std::string> read_strings(const Handle& loc, const std::string& name);
+// Strings of any shape (dims empty: one scalar string), row-major; variable-length UTF-8.
+void write_string_array(const Handle& loc, const std::string& name,
+                        const std::vector<std::string>& v, const std::vector<hsize_t>& dims);
+std::vector<std::string> read_string_array(const Handle& loc, const std::string& name,
+                                           std::vector<hsize_t>* dims = nullptr);
+// What a member of a group is, and the names of a group's members (creation order unknown to
+// files written elsewhere, so alphabetical).
+bool is_group(const Handle& loc, const std::string& name);
+bool is_string_dataset(const Handle& loc, const std::string& name);
+bool is_integer_dataset(const Handle& loc, const std::string& name);
+std::size_t dataset_type_size(const Handle& loc, const std::string& name);
+std::vector<std::string> members(const Handle& group);
 
 void set_attr(const Handle& loc, const std::string& name, const std::string& value);
 void set_attr(const Handle& loc, const std::string& name, std::int64_t value);

@@ -18,7 +18,7 @@ namespace supsnn {
 namespace {
 
 // Batch normalisation: running statistics' momentum and the variance floor (PyTorch's defaults).
-constexpr double kNormMomentum = 0.1, kNormEps = 1e-5;
+constexpr double kNormMomentum = 0.1, kNormEps = kBatchNormEps;
 
 // Elements of one im2col chunk. CPUs: 2^18 floats (1 MB), so that the patch matrix a gemm
 // writes is still in cache when col2im reads it (2^24 made col2im a DRAM stream: 74 -> 85-92
@@ -353,6 +353,13 @@ bool LayeredSnn<Real>::choose_events(Layer& L, View1<const Real> X, long images)
   if (path_.path == InputPath::Auto && L.density >= threshold) return false;
   events_fill<Real>(images, L.in_size(), X, L.ev);
   return true;
+}
+
+template <class Real>
+std::vector<typename LayeredSnn<Real>::LayerShape> LayeredSnn<Real>::layer_shapes() const {
+  std::vector<LayerShape> s;
+  for (const Layer& L : layers_) s.push_back({L.inC, L.inH, L.inW, L.outC, L.outH, L.outW});
+  return s;
 }
 
 template <class Real>

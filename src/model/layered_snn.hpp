@@ -30,6 +30,9 @@ struct ParamBlock {
   std::size_t offset = 0;
 };
 
+// Batch normalisation's variance floor (PyTorch's default): scale = gamma / sqrt(var + eps).
+inline constexpr double kBatchNormEps = 1e-5;
+
 // Input density below which `auto` takes the event-driven products in a conv (or dense) layer
 // after the first (kernels/event_conv.hpp); 0 where the gemm path is always taken.
 double default_event_density(bool conv);
@@ -70,6 +73,11 @@ class LayeredSnn {
     bool events = false;
   };
   std::vector<HiddenLayer> hidden_layers() const;
+  // Each layer's input and output map (dense and readout: C = units, H = W = 1), for export.
+  struct LayerShape {
+    int inC = 0, inH = 0, inW = 0, outC = 0, outH = 0, outW = 0;
+  };
+  std::vector<LayerShape> layer_shapes() const;
 
   // Weights uniform in [-a, a], a = scale sqrt(3 / fan_in), a pure function of (seed, flat
   // index), as the deep SNN; biases 0; normalisation gamma 1, beta 0.

@@ -1,50 +1,49 @@
 #include "train/evaluate.hpp"
 
 #include <cmath>
+#include <cstdint>
 
 #include "common/error.hpp"
 #include "config/config.hpp"
 #include "config/layers.hpp"
 #include "data/data_options.hpp"
 #include "data/dataset.hpp"
+#include "common/atomic_file.hpp"
 #include "io/h5.hpp"
 #include "kernels/batch_metrics.hpp"
 #include "model/layered_snn.hpp"
 #include "train/batch_source.hpp"
+#include "train/model_file.hpp"
 
 namespace supsnn {
 
 namespace {
 
 template <class Real>
-Evaluation run(const h5::Handle& f, const std::string& model_path, const Config& cfg,
-               const std::string& data, const std::string& split, int batch) {
-  DataOptions opt = data_options(cfg);
+Evaluation run(const LayeredModelFile& m, const std::string& model_path, const std::string& data,
+               const std::string& split, int batch, const std::string& outputs, bool inputs) {
+  DataOptions opt = data_options(m.cfg);
   opt.template_guidance = true;  // labels only
   BatchSource<Real> src(data, split, opt, false);
   Evaluation ev;
   ev.classes = src.reader().class_names();
-  if (ev.classes != h5::read_strings(f, "class_names"))
+  if (ev.classes != m.classes)
     throw Error(data + ": its classes differ from those of " + model_path);
+  if (src.channels() != m.channels || src.height() != m.height || src.width() != m.width)
+    throw Error(data + ": samples of " + std::to_string(src.channels()) + " x " +
+                std::to_string(src.height()) + " x " + std::to_string(src.width()) + ", " +
+                model_path + " reads " + std::to_string(m.channels) + " x " +
+                std::to_string(m.height) + " x " + std::to_string(m.width) +
+                " (data.crop of its config?)");
   opt.outputs = static_cast<int>(ev.classes.size());
-  LayeredSnn<Real> model(layer_specs(cfg), src.channels(), src.height(), src.width(),
-                         static_cast<int>(cfg.get_int("model.steps")), opt.outputs);
+  LayeredSnn<Real> model(m.specs, m.channels, m.height, m.width, m.steps, opt.outputs);
   std::vector<double> w(model.params().extent(0)), b = model.buffers_host();
-  auto fill = [&](const std::vector<ParamBlock>& blocks, std::vector<double>& into) {
-    for (const ParamBlock& pb : blocks) {
-      if (!h5::exists(f, pb.name))
-        throw Error(model_path + ": dataset '" + pb.name + "' of the network is missing");
-      const auto v = h5::read<double>(f, pb.name);
-      std::size_t n = 1;
-      for (std::size_t d : pb.dims) n *= d;
-      if (v.size() != n)
-        throw Error(model_path + ": dataset '" + pb.name + "' has " + std::to_string(v.size()) +
-                    " values, expected " + std::to_string(n));
-      std::copy(v.begin(), v.end(), into.begin() + static_cast<long>(pb.offset));
+  for (const auto& [blocks, into] :
+       {std::make_pair(&model.param_blocks(), &w), std::make_pair(&model.buffer_blocks(), &b)})
+    for (const ParamBlock& pb : *blocks) {
+      const std::vector<double>& v = m.data.at(pb.name);
+      std::copy(v.begin(), v.end(), into->begin() + static_cast<long>(pb.offset));
     }
-  };
-  fill(model.param_blocks(), w);
-  fill(model.buffer_blocks(), b);
   model.set_weights_host(w);
   model.set_buffers_host(b);
   const int C = static_cast<int>(ev.classes.size());
@@ -52,6 +51,10 @@ Evaluation run(const h5::Handle& f, const std::string& model_path, const Config&
   std::vector<int> all(count);
   for (int i = 0; i < count; ++i) all[i] = i;
   ev.confusion.assign(static_cast<std::size_t>(C) * C, 0);
+  // Per-sample outputs (--outputs): the readout over time, and the encoded inputs if asked.
+  const int n_out = model.outputs(), T = model.steps();
+  std::vector<double> readout, encoded;
+  std::vector<std::int64_t> labels;
   // Correct counts and the confusion accumulate on the device, read once at the end.
   View1<double> sums("supsnn::evaluate_sums", 2 + C * C), check("supsnn::evaluate_check", 3);
   src.start(all, batch, 0);
@@ -60,33 +63,75 @@ Evaluation run(const h5::Handle& f, const std::string& model_path, const Config&
     model.forward(bb);
     accumulate_batch_metrics<Real>(View1<const Real>(), model.scores(), bb.labels(), C, sums,
                                    check);
+    if (!outputs.empty()) {  // the slow path of a user who asked for the traces
+      const auto sc = host_copy(model.scores());
+      readout.insert(readout.end(), sc.begin(), sc.end());
+      const auto lab = host_copy(bb.labels());
+      labels.insert(labels.end(), lab.begin(), lab.begin() + bb.batch());
+      if (inputs) {
+        const auto img = host_copy(bb.images());
+        encoded.insert(encoded.end(), img.begin(),
+                       img.begin() + static_cast<long>(bb.batch()) * model.inputs());
+      }
+    }
     ev.samples += bb.batch();
   }
   src.finish();
   const auto h = host_copy(sums);
   ev.correct = std::lround(h[1]);
   for (int q = 0; q < C * C; ++q) ev.confusion[q] = std::lround(h[2 + q]);
+  if (!outputs.empty()) {
+    std::vector<std::int64_t> pred;
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      // The readout's decision: the largest sum over time, first of equals (as argmax_rows).
+      int best = 0;
+      double top = 0;
+      for (int j = 0; j < n_out; ++j) {
+        double z = 0;
+        for (int t = 0; t < T; ++t) z += readout[(i * n_out + j) * T + t];
+        if (j == 0 || z > top) top = z, best = j;
+      }
+      pred.push_back(best);
+    }
+    AtomicFile out(outputs);
+    {
+      const h5::Handle f = h5::create_file(out.temp_path());
+      h5::set_attr(f, "model", model_path);
+      h5::set_attr(f, "data", data);
+      h5::set_attr(f, "split", split);
+      h5::write_strings(f, "class_names", ev.classes);
+      const auto N = static_cast<hsize_t>(labels.size());
+      h5::write(f, "labels", {N}, labels.data());
+      h5::write(f, "predictions", {N}, pred.data());
+      const std::vector<Real> r(readout.begin(), readout.end());
+      h5::write(f, "readout", {N, static_cast<hsize_t>(n_out), static_cast<hsize_t>(T)}, r.data(),
+                256);
+      if (inputs) {
+        const std::vector<float> x(encoded.begin(), encoded.end());
+        h5::write(f, "inputs",
+                  {N, static_cast<hsize_t>(m.height), static_cast<hsize_t>(m.width),
+                   static_cast<hsize_t>(m.channels)},
+                  x.data(), 256);
+      }
+    }
+    out.commit();
+  }
   return ev;
 }
 
 }  // namespace
 
 Evaluation evaluate_model(const std::string& model_path, const std::string& data_path,
-                          const std::string& split, int batch) {
-  const h5::Handle f = h5::open_file(model_path);
-  if (!h5::has_attr(f, "network") || h5::attr_string(f, "network") != "layered")
-    throw Error(model_path +
-                ": not the model.h5 of a layered network (model.layers); supsnn evaluate runs "
-                "those");
-  const Config cfg = Config::from_text(h5::attr_string(f, "config"), model_path + " (config)");
+                          const std::string& split, int batch, const std::string& outputs,
+                          bool inputs) {
+  const LayeredModelFile m = read_layered_model(model_path);
   std::string data = data_path;
   if (data.empty())
-    data = cfg.get_string("data.test").empty() ? cfg.get_string("data.train")
-                                               : cfg.get_string("data.test");
+    data = m.cfg.get_string("data.test").empty() ? m.cfg.get_string("data.train")
+                                                 : m.cfg.get_string("data.test");
   if (!has_split(data, split)) throw Error(data + ": no split '" + split + "'");
-  return cfg.get_string("model.precision") == "float"
-             ? run<float>(f, model_path, cfg, data, split, batch)
-             : run<double>(f, model_path, cfg, data, split, batch);
+  return m.single ? run<float>(m, model_path, data, split, batch, outputs, inputs)
+                  : run<double>(m, model_path, data, split, batch, outputs, inputs);
 }
 
 }  // namespace supsnn

@@ -16,7 +16,11 @@ struct Evaluation {
 
 // data_path empty: the config's data.test (or data.train when that is empty). Throws one line
 // naming the file for a model that is not a layered network, missing datasets or other classes.
+// outputs non-empty: also writes an HDF5 file of per-sample labels, predictions and the readout
+// over time (N x outputs x T); `inputs`: with the encoded inputs (N x H x W x C), for checking
+// the model elsewhere (docs/interop.md).
 Evaluation evaluate_model(const std::string& model_path, const std::string& data_path,
-                          const std::string& split, int batch);
+                          const std::string& split, int batch, const std::string& outputs = "",
+                          bool inputs = false);
 
 }  // namespace supsnn

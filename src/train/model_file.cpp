@@ -1,0 +1,91 @@
+#include "train/model_file.hpp"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "common/atomic_file.hpp"
+#include "common/error.hpp"
+#include "io/h5.hpp"
+#include "model/layered_snn.hpp"
+
+namespace supsnn {
+
+namespace {
+
+// The network the configuration describes, for its block names and sizes (double: the blocks
+// are the same in both precisions).
+LayeredSnn<double> network(const LayeredModelFile& m) {
+  return LayeredSnn<double>(m.specs, m.channels, m.height, m.width, m.steps,
+                            static_cast<int>(m.classes.size()));
+}
+
+std::size_t block_size(const ParamBlock& pb) {
+  std::size_t n = 1;
+  for (std::size_t d : pb.dims) n *= d;
+  return n;
+}
+
+}  // namespace
+
+LayeredModelFile read_layered_model(const std::string& path) {
+  const h5::Handle f = h5::open_file(path);
+  if (!h5::has_attr(f, "network") || h5::attr_string(f, "network") != "layered")
+    throw Error(path + ": not the model.h5 of a layered network (model.layers)");
+  LayeredModelFile m;
+  m.cfg = Config::from_text(h5::attr_string(f, "config"), path + " (config)");
+  m.specs = layer_specs(m.cfg);
+  m.classes = h5::read_strings(f, "class_names");
+  m.channels = static_cast<int>(h5::attr_int(f, "channels"));
+  m.height = static_cast<int>(h5::attr_int(f, "height"));
+  m.width = static_cast<int>(h5::attr_int(f, "width"));
+  m.steps = static_cast<int>(m.cfg.get_int("model.steps"));
+  m.single = m.cfg.get_string("model.precision") == "float";
+  const LayeredSnn<double> net = network(m);
+  for (const auto* blocks : {&net.param_blocks(), &net.buffer_blocks()})
+    for (const ParamBlock& pb : *blocks) {
+      if (!h5::exists(f, pb.name))
+        throw Error(path + ": dataset '" + pb.name + "' of the network is missing");
+      auto v = h5::read<double>(f, pb.name);
+      if (v.size() != block_size(pb))
+        throw Error(path + ": dataset '" + pb.name + "' has " + std::to_string(v.size()) +
+                    " values, expected " + std::to_string(block_size(pb)));
+      m.data[pb.name] = std::move(v);
+    }
+  return m;
+}
+
+void write_layered_model(const std::string& path, const LayeredModelFile& m,
+                         const std::map<std::string, std::string>& attrs) {
+  const LayeredSnn<double> net = network(m);
+  AtomicFile out(path);
+  {
+    const h5::Handle f = h5::create_file(out.temp_path());
+    h5::set_attr(f, "schema", std::string("supsnn-model"));
+    h5::set_attr(f, "schema_version", static_cast<std::int64_t>(1));
+    h5::set_attr(f, "height", static_cast<std::int64_t>(m.height));
+    h5::set_attr(f, "width", static_cast<std::int64_t>(m.width));
+    h5::set_attr(f, "channels", static_cast<std::int64_t>(m.channels));
+    h5::write_strings(f, "class_names", m.classes);
+    h5::set_attr(f, "network", std::string("layered"));
+    h5::set_attr(f, "config", m.cfg.to_toml());
+    for (const auto& [k, v] : attrs) h5::set_attr(f, k, v);
+    for (const auto* blocks : {&net.param_blocks(), &net.buffer_blocks()})
+      for (const ParamBlock& pb : *blocks) {
+        const auto it = m.data.find(pb.name);
+        if (it == m.data.end() || it->second.size() != block_size(pb))
+          throw Error(path + ": no values of the right size for block '" + pb.name + "'");
+        const std::vector<hsize_t> dims(pb.dims.begin(), pb.dims.end());
+        // Parameters in the model's precision, as train writes them; buffers (running
+        // statistics) are kept in double.
+        if (m.single && blocks == &net.param_blocks()) {
+          const std::vector<float> v(it->second.begin(), it->second.end());
+          h5::write(f, pb.name, dims, v.data());
+        } else {
+          h5::write(f, pb.name, dims, it->second.data());
+        }
+      }
+  }
+  out.commit();
+}
+
+}  // namespace supsnn
