@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Creates the virtual environment of the PyTorch SNN peers (tests/bench/snn_peers.py): Debian's
-# python3-torch (torch 1.13) seen through --system-site-packages, plus pinned snnTorch and SpikingJelly
-# from PyPI. Idempotent: a complete environment is left as it is (no network, no root needed).
+# Creates the virtual environment of the PyTorch SNN peers (tests/bench/snn_peers.py) and of the NIR
+# interoperability test (tests/nir, ctest nir_interop): Debian's python3-torch (torch 1.13) seen
+# through --system-site-packages, plus pinned snnTorch, SpikingJelly, nir and nirtorch from PyPI. Idempotent: a complete environment is left as it is (no network, no root needed).
 # Prints the path of the environment's python on its last line.
 #
 # Usage: launch/peers-venv.sh            # environment at ${SUPSNN_PEERS_VENV:-build/peers-venv}
@@ -12,7 +12,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 VENV=${SUPSNN_PEERS_VENV:-build/peers-venv}
 SNNTORCH_VERSION=1.0.0            # declares no dependencies; runs on torch 1.13
 SPIKINGJELLY_VERSION=0.0.0.0.14   # the last release for torch < 2 (SpikingJelly 2.x needs a newer torch)
-PACKAGES=(python3-torch python3-numpy python3-venv)
+NIR_VERSION=1.0.8                 # NIR's reference reader (numpy, h5py: Debian's)
+NIRTORCH_VERSION=2.6              # what snnTorch 1.0's NIR importer builds on (torch.fx; 1.x fails with nir >= 1.0.6)
+PACKAGES=(python3-torch python3-numpy python3-h5py python3-venv)
 # Debian's interpreter, the one python3-torch is installed for (a pyenv or other python3 may come
 # first in PATH and would not see it).
 SYSTEM_PYTHON=/usr/bin/python3
@@ -69,10 +71,13 @@ fi
 
 pin snntorch "$SNNTORCH_VERSION"
 pin spikingjelly "$SPIKINGJELLY_VERSION" --no-deps   # its declared torchvision/scipy/... are not used here
+pin nir "$NIR_VERSION" --no-deps                     # --no-deps: never replace Debian's numpy/h5py/torch
+pin nirtorch "$NIRTORCH_VERSION" --no-deps
 
 "$VENV/bin/python" -c '
-import torch, numpy, snntorch, snntorch.surrogate
+import torch, numpy, h5py, snntorch, snntorch.surrogate, nir, nirtorch
+from snntorch.import_nir import import_from_nir
 from spikingjelly.activation_based import functional, layer, neuron, surrogate
-print(f"peers-venv.sh: torch {torch.__version__}, snntorch {snntorch.__version__}, spikingjelly '"$SPIKINGJELLY_VERSION"'")
-' || die "the environment $VENV cannot import torch, numpy, snntorch and spikingjelly"
+print(f"peers-venv.sh: torch {torch.__version__}, snntorch {snntorch.__version__}, spikingjelly '"$SPIKINGJELLY_VERSION"', nir '"$NIR_VERSION"', nirtorch '"$NIRTORCH_VERSION"'")
+' || die "the environment $VENV cannot import torch, numpy, h5py, snntorch, spikingjelly, nir and nirtorch"
 echo "$(cd "$VENV" && pwd)/bin/python"
