@@ -420,14 +420,15 @@ LayeredModelFile from_graph(const Graph& g, const std::string& file, const Impor
     std::vector<long> d;
     for (double v : s.values) d.push_back(std::lround(v));
     if (d.size() == 4 && d[0] == 1) d.erase(d.begin());  // a batch dimension of 1
-    if (d.size() == 1) d = {1, 1, d[0]};
     if (d.size() == 2) d = {1, d[0], d[1]};
-    if (d.size() != 3 || std::any_of(d.begin(), d.end(), [](long x) { return x < 1; }))
+    if ((d.size() != 1 && d.size() != 3) ||
+        std::any_of(d.begin(), d.end(), [](long x) { return x < 1; }))
       throw Error(file + ": node '" + input->name + "' (Input): shape must be (C, H, W), (H, W) "
                                                      "or (N)");
-    r.shape = d;
+    r.shape = d;  // a vector (N) feeds an Affine directly; supsnn reads it as a 1 x 1 x N map
   }
-  const std::vector<long> in_shape = r.shape;
+  const std::vector<long> in_shape =
+      r.shape.size() == 3 ? r.shape : std::vector<long>{1, 1, r.shape[0]};
   for (std::size_t i = 0; i < chain.size(); ++i) {
     const Node& n = *chain[i];
     if (n.type == "Output") break;

@@ -20,8 +20,6 @@ and snnTorch from PyPI, Debian's torch). It
 Exits non-zero with a message on the first failure.
 """
 import argparse
-import contextlib
-import io
 import os
 import shutil
 import subprocess
@@ -32,10 +30,10 @@ import numpy as np
 import torch
 
 import nir
-from snntorch import utils as snn_utils
-from snntorch.import_nir import import_from_nir
 
-TRACE_TOL = 1e-4  # |supsnn - snnTorch| / (1 + |supsnn|) for one readout value (float32 models)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from nir_snntorch import TRACE_TOL, compare, snntorch_traces  # noqa: E402
+
 MIN_AGREE = 0.99
 MIN_TRACES = 0.95
 
@@ -104,35 +102,6 @@ def run(args, cwd):
     return r.stdout
 
 
-def snntorch_traces(nir_path, inputs, steps):
-    """Readout of snnTorch's import of nir_path over `steps` steps, input fed at every step.
-    inputs: (N, H, W, C) as supsnn encodes them. Returns (N, outputs, steps)."""
-    with contextlib.redirect_stdout(io.StringIO()):  # snnTorch prints every rescaled LIF's arrays
-        net = import_from_nir(nir.read(nir_path))
-    out = []
-    with torch.no_grad():
-        for x in inputs:
-            snn_utils.reset(net)  # a new sample: every neuron's membrane back to 0
-            xt = torch.tensor(np.ascontiguousarray(x.transpose(2, 0, 1))[None])  # (1, C, H, W)
-            ys = []
-            for _ in range(steps):
-                y = net(xt)
-                y = y[0] if isinstance(y, tuple) else y
-                ys.append(y.reshape(-1).numpy().astype(np.float64))
-            out.append(np.stack(ys, axis=1))
-    return np.array(out)
-
-
-def compare(ref, got, what):
-    """Fraction of samples whose predictions agree and whose traces are within TRACE_TOL."""
-    agree = np.mean(ref.sum(axis=2).argmax(axis=1) == got.sum(axis=2).argmax(axis=1))
-    err = np.abs(ref - got) / (1 + np.abs(ref))
-    within = np.mean(err.reshape(len(ref), -1).max(axis=1) <= TRACE_TOL)
-    print(f"nir_interop: {what}: {len(ref)} samples, predictions agree {agree:.4f}, traces "
-          f"within {TRACE_TOL:g}: {within:.4f} (largest error {err.max():.3g})", flush=True)
-    return agree, within
-
-
 def same_model(a_path, b_path, what):
     with h5py.File(a_path, "r") as a, h5py.File(b_path, "r") as b:
         if sorted(a.keys()) != sorted(b.keys()):
@@ -181,7 +150,7 @@ def main():
     print("nir_interop: nir.read: " + ", ".join(f"{k}:{type(v).__name__}" for k, v in g.nodes.items()),
           flush=True)
     got = snntorch_traces(os.path.join(w, "m.nir"), inputs, steps)
-    agree, within = compare(ref, got, "supsnn vs snnTorch")
+    agree, within = compare(ref, got, "nir_interop: supsnn vs snnTorch")
     if agree < MIN_AGREE or within < MIN_TRACES:
         fail(f"snnTorch's run of the exported graph disagrees with supsnn (needs predictions "
              f">= {MIN_AGREE}, traces >= {MIN_TRACES})")
@@ -192,7 +161,7 @@ def main():
         tau = f["node/nodes/layer4_lif/tau"]
         tau[...] = tau[()] * 2
     bad = snntorch_traces(os.path.join(w, "broken.nir"), inputs, steps)
-    _, bad_within = compare(ref, bad, "supsnn vs snnTorch, layer 4's tau doubled")
+    _, bad_within = compare(ref, bad, "nir_interop: supsnn vs snnTorch, layer 4's tau doubled")
     if bad_within > 0.5:
         fail("a wrong time constant went unnoticed: the trace comparison cannot fail")
 
@@ -236,7 +205,7 @@ def main():
     with h5py.File(os.path.join(w, "foreign_out.h5"), "r") as f:
         fref, finputs = f["readout"][()], f["inputs"][()]
     fgot = snntorch_traces(os.path.join(w, "foreign.nir"), finputs, steps)
-    fagree, fwithin = compare(fref, fgot, "foreign graph: supsnn import vs snnTorch")
+    fagree, fwithin = compare(fref, fgot, "nir_interop: foreign graph, supsnn import vs snnTorch")
     if fagree < MIN_AGREE or fwithin < MIN_TRACES:
         fail("supsnn's import of a graph in snnTorch's conventions computes something else")
     print("nir_interop: all checks passed", flush=True)
