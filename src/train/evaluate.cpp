@@ -37,15 +37,7 @@ Evaluation run(const LayeredModelFile& m, const std::string& model_path, const s
                 " (data.crop of its config?)");
   opt.outputs = static_cast<int>(ev.classes.size());
   LayeredSnn<Real> model(m.specs, m.channels, m.height, m.width, m.steps, opt.outputs);
-  std::vector<double> w(model.params().extent(0)), b = model.buffers_host();
-  for (const auto& [blocks, into] :
-       {std::make_pair(&model.param_blocks(), &w), std::make_pair(&model.buffer_blocks(), &b)})
-    for (const ParamBlock& pb : *blocks) {
-      const std::vector<double>& v = m.data.at(pb.name);
-      std::copy(v.begin(), v.end(), into->begin() + static_cast<long>(pb.offset));
-    }
-  model.set_weights_host(w);
-  model.set_buffers_host(b);
+  load_layered_into(model, m, model_path);
   const int C = static_cast<int>(ev.classes.size());
   const int count = src.reader().header().count;
   std::vector<int> all(count);

@@ -54,6 +54,28 @@ LayeredModelFile read_layered_model(const std::string& path) {
   return m;
 }
 
+template <class Real>
+void load_layered_into(LayeredSnn<Real>& net, const LayeredModelFile& m, const std::string& path) {
+  std::vector<double> w(net.params().extent(0)), b = net.buffers_host();
+  for (const auto& [blocks, into] :
+       {std::make_pair(&net.param_blocks(), &w), std::make_pair(&net.buffer_blocks(), &b)})
+    for (const ParamBlock& pb : *blocks) {
+      const auto it = m.data.find(pb.name);
+      if (it == m.data.end() || it->second.size() != block_size(pb))
+        throw Error(path + ": block '" + pb.name + "' " +
+                    (it == m.data.end() ? std::string("is missing")
+                                        : "has " + std::to_string(it->second.size()) + " values") +
+                    ", this network's has " + std::to_string(block_size(pb)) +
+                    " (model.layers or data.crop differ)");
+      std::copy(it->second.begin(), it->second.end(), into->begin() + static_cast<long>(pb.offset));
+    }
+  net.set_weights_host(w);
+  net.set_buffers_host(b);
+}
+
+template void load_layered_into(LayeredSnn<float>&, const LayeredModelFile&, const std::string&);
+template void load_layered_into(LayeredSnn<double>&, const LayeredModelFile&, const std::string&);
+
 void write_layered_model(const std::string& path, const LayeredModelFile& m,
                          const std::map<std::string, std::string>& attrs) {
   const LayeredSnn<double> net = network(m);

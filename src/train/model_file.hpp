@@ -27,6 +27,14 @@ struct LayeredModelFile {
 // missing or of the wrong size.
 LayeredModelFile read_layered_model(const std::string& path);
 
+template <class Real>
+class LayeredSnn;
+
+// Sets the network's parameters and batch-norm statistics from m (evaluate, train.init). Throws
+// one line naming `path` when a block of the network is missing from m or has another size.
+template <class Real>
+void load_layered_into(LayeredSnn<Real>& net, const LayeredModelFile& m, const std::string& path);
+
 // Writes m to `path` (through a temporary file: nothing is left at `path` on failure): the
 // attributes train writes (schema, input shape, network, config), class_names and every block the
 // configuration's network has, parameters in the model's precision. `attrs`: extra string

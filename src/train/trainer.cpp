@@ -34,6 +34,7 @@
 #include "train/batch_source.hpp"
 #include "train/checkpointing.hpp"
 #include "train/optimizer.hpp"
+#include "train/model_file.hpp"
 #include "train/run_dir.hpp"
 #include "train/selection.hpp"
 
@@ -315,8 +316,17 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   Model& model = *model_ptr;
   constexpr bool deep = std::is_same_v<Model, DeepSnn<Real>>;
   constexpr bool layered = std::is_same_v<Model, LayeredSnn<Real>>;
+  if (!layered && !cfg.get_string("train.init").empty())
+    throw Error("train.init: only a layered network (model.layers) starts from a model.h5");
   if constexpr (layered) {
     log.info("{}", model.summary());
+    if (const std::string& init = cfg.get_string("train.init"); !init.empty()) {
+      const LayeredModelFile from = read_layered_model(init);
+      if (from.classes != classes)
+        throw Error("train.init: " + init + ": its classes differ from those of the data");
+      load_layered_into(model, from, "train.init: " + init);
+      log.info("parameters and normalisation statistics from {} (train.init)", init);
+    }
     // Synchronised batch normalisation: statistics over the global batch, at any rank count.
     model.set_allreduce([&comm](double* v, int n) { comm.allreduce_sum(v, n); });
     const InputPathOptions io = input_path_options(cfg);

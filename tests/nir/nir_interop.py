@@ -208,6 +208,23 @@ def main():
     fagree, fwithin = compare(fref, fgot, "nir_interop: foreign graph, supsnn import vs snnTorch")
     if fagree < MIN_AGREE or fwithin < MIN_TRACES:
         fail("supsnn's import of a graph in snnTorch's conventions computes something else")
+
+    # 6. Fine-tuning the imported model: its configuration (supsnn config --model) with
+    # train.init; at a negligible learning rate the trained weights stay the imported ones.
+    cfg = run([S, "config", "--model", "foreign.h5", "--set", "data.train=data.h5", "--set",
+               "train.init=foreign.h5", "--set", "train.epochs=1", "--set", "optim.lr=1e-12",
+               "--set", "run.dir=ft"], w)
+    with open(os.path.join(w, "ft.toml"), "w") as f:
+        f.write(cfg)
+    log = run([S, "train", "--config", "ft.toml"], w)
+    if "from foreign.h5 (train.init)" not in log:
+        fail("supsnn train with train.init did not say it loaded the model:\n" + log)
+    with h5py.File(os.path.join(w, "foreign.h5"), "r") as a, \
+            h5py.File(os.path.join(w, "ft", "model.h5"), "r") as b:
+        for k in a.keys():
+            if k != "class_names" and not np.allclose(a[k][()], b[k][()], rtol=0, atol=1e-6):
+                fail(f"fine-tuning from foreign.h5 did not start from its {k}")
+    print("nir_interop: fine-tuning (train.init) starts from the imported weights", flush=True)
     print("nir_interop: all checks passed", flush=True)
 
 
