@@ -45,8 +45,8 @@ LayeredModelFile make_model(const std::string& layers, int C, int H, int W, bool
       std::size_t n = 1;
       for (std::size_t d : pb.dims) n *= d;
       std::vector<double> v(n);
-      const bool positive = pb.name.find("var") != std::string::npos ||
-                            pb.name.find("gamma") != std::string::npos;
+      const bool positive =
+          pb.name.find("var") != std::string::npos || pb.name.find("gamma") != std::string::npos;
       for (double& x : v) {
         x = positive ? 0.5 + std::abs(u(rng)) : u(rng);
         if (single && blocks == &net.param_blocks()) x = static_cast<float>(x);
@@ -169,16 +169,15 @@ TEST(Nir, ExportMapsEachLayer) {
 // A dense layer reading a 2 x 2 x 3 map directly: NIR flattens (c, y, x), supsnn (y, x, c).
 TEST(Nir, DenseColumnsFollowNirFlattenOrder) {
   const LayeredModelFile m = make_model(
-      "[[model.layers]]\nkind = \"dense\"\nunits = 4\n[[model.layers]]\nkind = \"readout\"\n", 3,
-      2, 2, true);
+      "[[model.layers]]\nkind = \"dense\"\nunits = 4\n[[model.layers]]\nkind = \"readout\"\n", 3, 2,
+      2, true);
   const nir::Graph g = nir::to_graph(m, "m.h5", nir::ExportOptions{});
   const auto& w = node(g, "layer1").at("weight", "").values;
   const auto& s = m.data.at("layer1.W");
   for (int o = 0; o < 4; ++o)
     for (int c = 0; c < 3; ++c)
       for (int p = 0; p < 4; ++p) EXPECT_EQ(w[o * 12 + c * 4 + p], s[o * 12 + p * 3 + c]);
-  EXPECT_EQ(node(g, "layer1_flatten").at("input_type", "").values,
-            (std::vector<double>{3, 2, 2}));
+  EXPECT_EQ(node(g, "layer1_flatten").at("input_type", "").values, (std::vector<double>{3, 2, 2}));
 }
 
 TEST(Nir, RoundTripIsExact) {
@@ -201,9 +200,8 @@ TEST(Nir, RoundTripIsExact) {
 
 TEST(Nir, ExportRefusesWhatNirCannotExpress) {
   auto refuse = [](const std::string& layers) {
-    return test::error_of([&] {
-      nir::to_graph(make_model(layers, 1, 8, 8, true), "m.h5", nir::ExportOptions{});
-    });
+    return test::error_of(
+        [&] { nir::to_graph(make_model(layers, 1, 8, 8, true), "m.h5", nir::ExportOptions{}); });
   };
   EXPECT_EQ(refuse("[[model.layers]]\nkind = \"conv\"\nchannels = 2\nreset = \"soft\"\n"
                    "[[model.layers]]\nkind = \"readout\"\n"),
@@ -331,18 +329,16 @@ TEST(Nir, ImportRefusesWithOneLineNamingTheNode) {
     EXPECT_EQ(import_error(g),
               "g.nir: the graph does not say how many time steps the network runs; pass --steps T");
   }
-  EXPECT_NE(import_error(chain(mlp(0.5e-4, 0.5))).find("tau / dt = 0.5 steps"),
-            std::string::npos);
+  EXPECT_NE(import_error(chain(mlp(0.5e-4, 0.5))).find("tau / dt = 0.5 steps"), std::string::npos);
 }
 
 // Files that are not NIR graphs: one line naming the file, and `supsnn import` writes nothing.
 TEST(Nir, BadFilesAndCommandLine) {
   test::ScratchDir dir("nir-files");
-  {
-    std::ofstream(dir.file("text.nir")) << "not hdf5\n";
-  }
-  EXPECT_NE(test::error_of([&] { nir::read_graph(dir.file("text.nir")); }).find(dir.file("text.nir")),
-            std::string::npos);
+  { std::ofstream(dir.file("text.nir")) << "not hdf5\n"; }
+  EXPECT_NE(
+      test::error_of([&] { nir::read_graph(dir.file("text.nir")); }).find(dir.file("text.nir")),
+      std::string::npos);
   const LayeredModelFile m = make_model(kConvNet, 1, 12, 12, true);
   write_layered_model(dir.file("model.h5"), m, {});
   EXPECT_EQ(test::error_of([&] { nir::read_graph(dir.file("model.h5")); }),

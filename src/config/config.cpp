@@ -269,8 +269,7 @@ const std::vector<ConfigKey>& config_schema() {
       {"train.batch_size", 1L, "global batch size (summed over all MPI ranks)", {}, 1, 1e9},
       {"train.seed", 1L, "seed of weight initialisation and shuffling", {}, 0, 9.2e18},
       {"train.shuffle", true, "reshuffle the training split every epoch"},
-      {"train.init",
-       std::string(""),
+      {"train.init", std::string(""),
        "model.h5 of a layered network whose parameters and batch-norm statistics start the "
        "training instead of random ones (fine-tuning; e.g. a supsnn import of a NIR graph); its "
        "layers and classes must be this run's; empty: random initialisation"},

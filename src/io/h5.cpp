@@ -349,13 +349,14 @@ void write_string_array(const Handle& loc, const std::string& name,
             H5Dclose, loc.file());
   std::vector<const char*> ptrs;
   for (const auto& s : v) ptrs.push_back(s.c_str());
-  if (ds.id() < 0 || (!v.empty() && H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                             ptrs.data()) < 0))
+  if (ds.id() < 0 ||
+      (!v.empty() && H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0))
     fail(loc, "cannot write string dataset " + name);
 }
 
 std::vector<std::string> read_strings(const Handle& loc, const std::string& name) {
-  if (shape(loc, name).size() != 1) fail(loc, "dataset " + name + ": expected a 1-D list of strings");
+  if (shape(loc, name).size() != 1)
+    fail(loc, "dataset " + name + ": expected a 1-D list of strings");
   return read_string_array(loc, name);
 }
 

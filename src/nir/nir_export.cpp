@@ -48,9 +48,10 @@ void add_neuron(Builder& b, const std::string& name, const LayerNeuron& n,
     return;
   }
   if (n.reset == ResetKind::Soft)
-    throw Error(where + ": reset = \"soft\" has no NIR form (NIR 1.0's LIF and IF set the "
-                        "potential to v_reset after a spike; subtracting the threshold is not "
-                        "expressible)");
+    throw Error(where +
+                ": reset = \"soft\" has no NIR form (NIR 1.0's LIF and IF set the "
+                "potential to v_reset after a spike; subtracting the threshold is not "
+                "expressible)");
   const double dt = b.g.meta.at("dt").values[0];
   // Neuron parameters in double: tau = tau_steps dt must divide back to tau_steps exactly.
   auto per_neuron = [&](double v) { return Array::filled(b.shape, v, Type::Float64); };
@@ -73,8 +74,9 @@ void flatten_if_map(Builder& b, std::size_t l) {
   Node& f = b.add("layer" + std::to_string(l + 1) + "_flatten", "Flatten");
   f.fields["start_dim"] = Array::scalar_int(0);
   f.fields["end_dim"] = Array::scalar_int(-1);
-  f.fields["input_type"] = Array::ints({static_cast<long>(b.shape[0]), static_cast<long>(b.shape[1]),
-                                        static_cast<long>(b.shape[2])});
+  f.fields["input_type"] =
+      Array::ints({static_cast<long>(b.shape[0]), static_cast<long>(b.shape[1]),
+                   static_cast<long>(b.shape[2])});
   b.shape = {b.shape[0] * b.shape[1] * b.shape[2]};
 }
 
@@ -149,7 +151,8 @@ Graph to_graph(const LayeredModelFile& m, const std::string& file, const ExportO
         for (int o2 = 0; o2 < O; ++o2)
           for (int p = 0; p < HW; ++p)
             for (int c = 0; c < C; ++c)
-              t[o2 * F + static_cast<std::size_t>(c) * HW + p] = w[o2 * F + static_cast<std::size_t>(p) * C + c];
+              t[o2 * F + static_cast<std::size_t>(c) * HW + p] =
+                  w[o2 * F + static_cast<std::size_t>(p) * C + c];
         Node& d = b.add(name, s.bias ? "Affine" : "Linear");
         d.fields["weight"] = values({hsize_t(O), hsize_t(F)}, t, b.real);
         if (s.bias) d.fields["bias"] = values({hsize_t(O)}, block("b"), b.real);
@@ -201,9 +204,10 @@ Graph to_graph(const LayeredModelFile& m, const std::string& file, const ExportO
         // exactly when its sum is at least 1: SumPool2d, then a LIF whose tau is one step
         // (no memory: v = r I) firing above 0.5.
         if (max && !b.spikes)
-          throw Error(at + ": max pooling has no NIR primitive, and its input is not spikes (the "
-                           "layer before passes currents); supsnn exports max pooling only over "
-                           "spikes, as SumPool2d then a threshold neuron");
+          throw Error(at +
+                      ": max pooling has no NIR primitive, and its input is not spikes (the "
+                      "layer before passes currents); supsnn exports max pooling only over "
+                      "spikes, as SumPool2d then a threshold neuron");
         Node& p = b.add(name, max ? "SumPool2d" : "AvgPool2d");
         p.fields["kernel_size"] = Array::ints({s.size, s.size});
         p.fields["stride"] = Array::ints({stride, stride});

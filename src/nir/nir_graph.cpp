@@ -77,9 +77,9 @@ void write_meta(const h5::Handle& loc, const std::map<std::string, Array>& array
 Array read_array(const h5::Handle& loc, const std::string& name) {
   Array a;
   a.values = h5::read<double>(loc, name, &a.dims);
-  a.type = h5::is_integer_dataset(loc, name)          ? Array::Type::Int64
+  a.type = h5::is_integer_dataset(loc, name)       ? Array::Type::Int64
            : h5::dataset_type_size(loc, name) <= 4 ? Array::Type::Float32
-                                                      : Array::Type::Float64;
+                                                   : Array::Type::Float64;
   return a;
 }
 
@@ -100,8 +100,9 @@ std::string read_text(const h5::Handle& loc, const std::string& name, const std:
   if (!h5::exists(loc, name) || h5::is_group(loc, name) || !h5::is_string_dataset(loc, name))
     throw Error(where + ": no string dataset '" + name + "'");
   const auto v = h5::read_string_array(loc, name);
-  if (v.size() != 1) throw Error(where + ": '" + name + "' holds " + std::to_string(v.size()) +
-                                 " strings, expected one");
+  if (v.size() != 1)
+    throw Error(where + ": '" + name + "' holds " + std::to_string(v.size()) +
+                " strings, expected one");
   return v[0];
 }
 

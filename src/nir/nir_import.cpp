@@ -15,7 +15,9 @@ namespace {
 
 constexpr double kSnnTorchDt = 1e-4;  // the step snnTorch's importer assumes
 
-bool close(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(std::abs(a), std::abs(b)); }
+bool close(double a, double b) {
+  return std::abs(a - b) <= 1e-9 * std::max(std::abs(a), std::abs(b));
+}
 
 // One supsnn layer read from the graph, before it gets its place in model.layers.
 struct Item {
@@ -60,7 +62,8 @@ struct Reader {
     const Array& a = field(n, f);
     if (a.values.empty() || a.values.size() > 2 ||
         (a.values.size() == 2 && a.values[0] != a.values[1]))
-      fail(n, "field '" + f + "' must be one value or two equal ones (supsnn's windows are square)");
+      fail(n,
+           "field '" + f + "' must be one value or two equal ones (supsnn's windows are square)");
     return std::lround(a.values[0]);
   }
   void need_map(const Node& n) const {
@@ -245,8 +248,10 @@ void Reader::neuron(const Node& n, const Node* sum_pool) {
   const double tau_steps = lif ? uniform(n, "tau") / dt : 0;
   if (sum_pool) {
     if (!lif || !close(tau_steps, 1) || !(th / r >= 0 && th / r < 1))
-      fail(*sum_pool, "supsnn reads SumPool2d only as max pooling over spikes: SumPool2d, then a "
-                      "LIF with tau = dt and a threshold below r (node '" + n.name + "' is not)");
+      fail(*sum_pool,
+           "supsnn reads SumPool2d only as max pooling over spikes: SumPool2d, then a "
+           "LIF with tau = dt and a threshold below r (node '" +
+               n.name + "' is not)");
     spikes = true;
     return;
   }
@@ -314,7 +319,7 @@ std::string toml_layer(const LayerSpec& s) {
   if (s.kind == LayerKind::Conv || s.kind == LayerKind::Dense || s.kind == LayerKind::Norm) {
     const LayerNeuron& n = s.neuron;
     t += fmt::format(", neuron = \"{}\"", n.kind == NeuronKind::None ? "none"
-                                         : n.kind == NeuronKind::If  ? "if"
+                                          : n.kind == NeuronKind::If ? "if"
                                                                      : "lif");
     if (n.kind != NeuronKind::None)
       t += ", tau = " + toml_float(n.tau) + ", threshold = " + toml_float(n.threshold);
@@ -380,8 +385,9 @@ LayeredModelFile from_graph(const Graph& g, const std::string& file, const Impor
   const Node *input = nullptr, *output = nullptr;
   for (const Node& n : g.nodes) {
     if (n.nested)
-      throw Error(file + ": node '" + n.name + "' is a nested NIRGraph (a recurrent or grouped "
-                         "subgraph); supsnn reads a chain of layers");
+      throw Error(file + ": node '" + n.name +
+                  "' is a nested NIRGraph (a recurrent or grouped "
+                  "subgraph); supsnn reads a chain of layers");
     const Node** slot = n.type == "Input" ? &input : n.type == "Output" ? &output : nullptr;
     if (!slot) continue;
     if (*slot)
@@ -412,9 +418,9 @@ LayeredModelFile from_graph(const Graph& g, const std::string& file, const Impor
 
   Reader r(g, file);
   const auto meta_dt = g.meta.find("dt");
-  r.dt = o.dt > 0 ? o.dt : meta_dt != g.meta.end() && !meta_dt->second.values.empty()
-                               ? meta_dt->second.values[0]
-                               : kSnnTorchDt;
+  r.dt = o.dt > 0                                                     ? o.dt
+         : meta_dt != g.meta.end() && !meta_dt->second.values.empty() ? meta_dt->second.values[0]
+                                                                      : kSnnTorchDt;
   {
     const Array& s = input->at("shape", file);
     std::vector<long> d;
@@ -423,8 +429,9 @@ LayeredModelFile from_graph(const Graph& g, const std::string& file, const Impor
     if (d.size() == 2) d = {1, d[0], d[1]};
     if ((d.size() != 1 && d.size() != 3) ||
         std::any_of(d.begin(), d.end(), [](long x) { return x < 1; }))
-      throw Error(file + ": node '" + input->name + "' (Input): shape must be (C, H, W), (H, W) "
-                                                     "or (N)");
+      throw Error(file + ": node '" + input->name +
+                  "' (Input): shape must be (C, H, W), (H, W) "
+                  "or (N)");
     r.shape = d;  // a vector (N) feeds an Affine directly; supsnn reads it as a 1 x 1 x N map
   }
   const std::vector<long> in_shape =
@@ -443,28 +450,31 @@ LayeredModelFile from_graph(const Graph& g, const std::string& file, const Impor
     else if (n.type == "SumPool2d") {
       r.pool(n, false);
       if (i + 1 >= chain.size() || chain[i + 1]->type != "LIF")
-        r.fail(n, "supsnn reads SumPool2d only as max pooling over spikes, followed by a LIF with "
-                  "tau = dt and a threshold below r");
+        r.fail(n,
+               "supsnn reads SumPool2d only as max pooling over spikes, followed by a LIF with "
+               "tau = dt and a threshold below r");
       r.neuron(*chain[++i], &n);
     } else if (n.type == "LIF" || n.type == "IF") {
       r.neuron(n, nullptr);
     } else if (n.type == "I") {
       if (i + 1 >= chain.size() || chain[i + 1]->type != "Output" || !r.open_layer() ||
           r.items.back().spec.kind != LayerKind::Dense)
-        r.fail(n, "supsnn reads an integrator only as the sum of the readout (Affine or Linear, "
-                  "then I, then Output)");
+        r.fail(n,
+               "supsnn reads an integrator only as the sum of the readout (Affine or Linear, "
+               "then I, then Output)");
       if (!close(r.uniform(n, "r") * r.dt, 1))
         r.fail(n, fmt::format("r = {:g}, expected 1 / dt = {:g} (a plain sum over steps)",
                               r.uniform(n, "r"), 1 / r.dt));
       r.readout_sum = true;
     } else {
-      r.fail(n, "not a primitive supsnn reads (it reads Input, Conv2d, Affine, Linear, Flatten, "
-                "AvgPool2d, SumPool2d as max pooling over spikes, LIF, IF, I before the Output, "
-                "Output)");
+      r.fail(n,
+             "not a primitive supsnn reads (it reads Input, Conv2d, Affine, Linear, Flatten, "
+             "AvgPool2d, SumPool2d as max pooling over spikes, LIF, IF, I before the Output, "
+             "Output)");
     }
   }
-  if (r.items.empty() || !(r.items[0].spec.kind == LayerKind::Conv ||
-                           r.items[0].spec.kind == LayerKind::Dense))
+  if (r.items.empty() ||
+      !(r.items[0].spec.kind == LayerKind::Conv || r.items[0].spec.kind == LayerKind::Dense))
     throw Error(file + ": the first layer must be a Conv2d, Affine or Linear (it reads the input)");
   Item& last = r.items.back();
   if (last.spec.kind != LayerKind::Dense || last.neuron_set)
@@ -479,20 +489,22 @@ LayeredModelFile from_graph(const Graph& g, const std::string& file, const Impor
   m.height = static_cast<int>(in_shape[1]);
   m.width = static_cast<int>(in_shape[2]);
   const auto meta_steps = g.meta.find("steps");
-  m.steps = o.steps > 0                                                          ? o.steps
-            : meta_steps != g.meta.end() && !meta_steps->second.values.empty() ? static_cast<int>(
-                                                                                   meta_steps->second.values[0])
-                                                                               : 0;
+  m.steps = o.steps > 0 ? o.steps
+            : meta_steps != g.meta.end() && !meta_steps->second.values.empty()
+                ? static_cast<int>(meta_steps->second.values[0])
+                : 0;
   if (m.steps < 1)
-    throw Error(file + ": the graph does not say how many time steps the network runs; pass "
-                       "--steps T");
+    throw Error(file +
+                ": the graph does not say how many time steps the network runs; pass "
+                "--steps T");
   const auto meta_classes = g.meta_texts.find("class_names");
-  m.classes = !o.classes.empty()                 ? o.classes
+  m.classes = !o.classes.empty()                   ? o.classes
               : meta_classes != g.meta_texts.end() ? meta_classes->second
                                                    : std::vector<std::string>{};
   if (m.classes.empty())
-    throw Error(file + ": the graph does not name its classes; pass --classes A,B,C (in the order "
-                       "of the readout's outputs)");
+    throw Error(file +
+                ": the graph does not name its classes; pass --classes A,B,C (in the order "
+                "of the readout's outputs)");
   if (static_cast<int>(m.classes.size()) > last.spec.units)
     throw Error(file + ": " + std::to_string(m.classes.size()) + " classes, but the readout '" +
                 last.node + "' has " + std::to_string(last.spec.units) + " outputs");

@@ -3,12 +3,12 @@
 #include <cmath>
 #include <cstdint>
 
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "config/config.hpp"
 #include "config/layers.hpp"
 #include "data/data_options.hpp"
 #include "data/dataset.hpp"
-#include "common/atomic_file.hpp"
 #include "io/h5.hpp"
 #include "kernels/batch_metrics.hpp"
 #include "model/layered_snn.hpp"

@@ -33,8 +33,8 @@
 #include "tb/train_logging.hpp"
 #include "train/batch_source.hpp"
 #include "train/checkpointing.hpp"
-#include "train/optimizer.hpp"
 #include "train/model_file.hpp"
+#include "train/optimizer.hpp"
 #include "train/run_dir.hpp"
 #include "train/selection.hpp"
 
