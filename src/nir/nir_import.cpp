@@ -81,6 +81,20 @@ struct Reader {
     typed = true;
   }
 
+  // A Conv2d or Affine/Linear node: a batch-norm layer (nullptr; when `may_be_norm`) or a new
+  // conv or dense layer without a neuron yet.
+  Item* weighted(const Node& n, const Array& w, const std::vector<double>& b, bool may_be_norm,
+                 LayerKind kind) {
+    spikes = false;
+    if (may_be_norm && norm(n, w.values, b)) return nullptr;
+    weights_type(w);
+    items.emplace_back();
+    Item& it = items.back();
+    it.node = n.name;
+    it.spec.kind = kind;
+    it.spec.neuron.kind = NeuronKind::None;
+    return &it;
+  }
   void conv(const Node& n);
   void affine(const Node& n);
   bool norm(const Node& n, const std::vector<double>& w, const std::vector<double>& b);
@@ -159,34 +173,25 @@ void Reader::conv(const Node& n) {
   }
   std::vector<double> b = n.has("bias") ? field(n, "bias").values : std::vector<double>(O, 0.0);
   if (static_cast<long>(b.size()) != O) fail(n, "bias must have C_out values");
-  if (K == 1 && O == I && norm(n, w.values, b)) {
-    spikes = false;
-    return;
-  }
-  weights_type(w);
-  Item it;
-  it.node = n.name;
-  it.spec.kind = LayerKind::Conv;
-  it.spec.channels = static_cast<int>(O);
-  it.spec.kernel = static_cast<int>(K);
-  it.spec.stride = static_cast<int>(stride);
-  it.spec.padding = static_cast<int>(pad);
-  it.spec.neuron.kind = NeuronKind::None;
+  Item* it = weighted(n, w, b, K == 1 && O == I, LayerKind::Conv);
+  if (!it) return;
+  it->spec.channels = static_cast<int>(O);
+  it->spec.kernel = static_cast<int>(K);
+  it->spec.stride = static_cast<int>(stride);
+  it->spec.padding = static_cast<int>(pad);
   // NIR (out, in, k, k) -> supsnn (out, k, k, in).
-  it.W.resize(w.values.size());
+  it->W.resize(w.values.size());
   for (long o = 0; o < O; ++o)
     for (long i = 0; i < I; ++i)
       for (long y = 0; y < K; ++y)
         for (long x = 0; x < K; ++x)
-          it.W[((o * K + y) * K + x) * I + i] = w.values[((o * I + i) * K + y) * K + x];
+          it->W[((o * K + y) * K + x) * I + i] = w.values[((o * I + i) * K + y) * K + x];
   const auto hint = n.meta.find("supsnn_bias");
-  it.spec.bias = !(all_zero(b) && hint != n.meta.end() && hint->second.values == std::vector{0.0});
-  if (it.spec.bias) it.b = b;
-  items.push_back(it);
+  it->spec.bias = !(all_zero(b) && hint != n.meta.end() && hint->second.values == std::vector{0.0});
+  if (it->spec.bias) it->b = b;
   const long H = (shape[1] + 2 * pad - K) / stride + 1, Wd = (shape[2] + 2 * pad - K) / stride + 1;
   if (H < 1 || Wd < 1) fail(n, "its kernel is larger than its input map");
   shape = {O, H, Wd};
-  spikes = false;
 }
 
 void Reader::affine(const Node& n) {
@@ -200,29 +205,20 @@ void Reader::affine(const Node& n) {
   std::vector<double> b =
       n.type == "Affine" ? field(n, "bias").values : std::vector<double>(O, 0.0);
   if (static_cast<long>(b.size()) != O) fail(n, "bias must have one value per output");
-  if (O == F && flat_from.empty() && norm(n, w.values, b)) {
-    spikes = false;
-    return;
-  }
-  weights_type(w);
-  Item it;
-  it.node = n.name;
-  it.spec.kind = LayerKind::Dense;
-  it.spec.units = static_cast<int>(O);
-  it.spec.neuron.kind = NeuronKind::None;
-  it.W = w.values;
+  Item* it = weighted(n, w, b, O == F && flat_from.empty(), LayerKind::Dense);
+  if (!it) return;
+  it->spec.units = static_cast<int>(O);
+  it->W = w.values;
   if (!flat_from.empty()) {  // NIR flattened (c, y, x); supsnn reads (y, x, c)
     const long C = flat_from[0], HW = flat_from[1] * flat_from[2];
     for (long o = 0; o < O; ++o)
       for (long p = 0; p < HW; ++p)
-        for (long c = 0; c < C; ++c) it.W[o * F + p * C + c] = w.values[o * F + c * HW + p];
+        for (long c = 0; c < C; ++c) it->W[o * F + p * C + c] = w.values[o * F + c * HW + p];
   }
-  it.spec.bias = n.type == "Affine";
-  if (it.spec.bias) it.b = b;
-  items.push_back(it);
+  it->spec.bias = n.type == "Affine";
+  if (it->spec.bias) it->b = b;
   shape = {O};
   flat_from.clear();
-  spikes = false;
 }
 
 void Reader::flatten(const Node& n) {
