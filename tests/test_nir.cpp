@@ -285,6 +285,11 @@ TEST(Nir, ImportsSnnTorchStyleLif) {
   EXPECT_EQ(m.steps, 4);
   EXPECT_EQ(m.classes, (std::vector<std::string>{"x", "y"}));
   EXPECT_TRUE(m.single);
+  // snnTorch's exporter writes the Input with a batch dimension: (1, 3).
+  auto nodes = mlp(tau, tau / dt);
+  nodes[0].fields["shape"] = nir::Array::ints({1, 3});
+  const LayeredModelFile b = nir::from_graph(chain(nodes), "g.nir", nir::ImportOptions{});
+  EXPECT_EQ(b.data, m.data);
 }
 
 TEST(Nir, ImportRefusesWithOneLineNamingTheNode) {

@@ -195,6 +195,9 @@ void Reader::conv(const Node& n) {
 }
 
 void Reader::affine(const Node& n) {
+  // A 1 x 1 x N "map" is a vector: an Input of shape (1, N) (a batch dimension, as snnTorch's
+  // exporter writes it) feeding an Affine.
+  if (shape.size() == 3 && shape[0] == 1 && shape[1] == 1 && flat_from.empty()) shape = {shape[2]};
   if (shape.size() != 1) fail(n, "its input is a map; a Flatten must come first");
   const Array& w = field(n, "weight");
   if (w.dims.size() != 2) fail(n, "weight must be (out, in)");
