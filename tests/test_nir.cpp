@@ -335,6 +335,47 @@ TEST(Nir, ImportRefusesWithOneLineNamingTheNode) {
               "g.nir: the graph does not say how many time steps the network runs; pass --steps T");
   }
   EXPECT_NE(import_error(chain(mlp(0.5e-4, 0.5))).find("tau / dt = 0.5 steps"), std::string::npos);
+  {
+    auto n = mlp(4e-4, 4);
+    n[1].fields["weight"].values[4] = std::nan("");
+    EXPECT_EQ(import_error(chain(n)),
+              "g.nir: node 'fc1' (Affine): field 'weight' is not finite at index 4 (nan)");
+  }
+  {
+    nir::Graph g = chain(mlp(4e-4, 4));
+    g.connect("out", "in");  // recurrence through the ends
+    EXPECT_NE(import_error(g).find("g.nir: an edge leads into the Input or out of the Output"),
+              std::string::npos);
+  }
+  {
+    nir::Graph g = chain(mlp(4e-4, 4));
+    g.meta["dt"] = nir::Array::filled({}, 0.0, nir::Array::Type::Float64);
+    EXPECT_EQ(import_error(g), "g.nir: metadata 'dt' is 0, expected a positive number of seconds");
+  }
+  {  // a readout wider than supsnn's cross-entropy readout takes (16)
+    auto n = mlp(4e-4, 4);
+    n[3].fields["weight"] = mat(20, 2, 1.0);
+    n[3].fields["bias"] = vec(std::vector<double>(20, 0.0));
+    nir::Graph g = chain(n);
+    EXPECT_NE(import_error(g).find("g.nir: the graph's layers are outside what supsnn takes"),
+              std::string::npos)
+        << import_error(g);
+  }
+  {  // a conv whose stride is 0 (would divide by zero)
+    nir::Node conv =
+        make("c", "Conv2d",
+             {{"weight", nir::Array::filled({2, 1, 3, 3}, 0.1, nir::Array::Type::Float32)},
+              {"bias", vec({0, 0})},
+              {"stride", nir::Array::ints({0, 0})},
+              {"padding", nir::Array::ints({1, 1})}});
+    nir::Graph g =
+        chain({make("in", "Input", {{"shape", nir::Array::ints({1, 6, 6})}}), conv,
+               make("f", "Flatten", {}),
+               make("fc", "Affine", {{"weight", mat(2, 72, 0.1)}, {"bias", vec({0, 0})}}),
+               make("out", "Output", {{"shape", nir::Array::ints({2})}})});
+    EXPECT_EQ(import_error(g),
+              "g.nir: node 'c' (Conv2d): field 'stride' is 0, expected an integer from 1 to 65536");
+  }
 }
 
 // Files that are not NIR graphs: one line naming the file, and `supsnn import` writes nothing.

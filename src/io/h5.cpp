@@ -366,6 +366,7 @@ std::vector<std::string> read_string_array(const Handle& loc, const std::string&
   if (dims) *dims = d;
   const hsize_t count = element_count(d);
   Handle ds(H5Dopen2(loc.id(), name.c_str(), H5P_DEFAULT), H5Dclose, loc.file());
+  if (ds.id() < 0) fail(loc, "cannot open dataset " + name);
   Handle ftype(H5Dget_type(ds.id()), H5Tclose, loc.file());
   if (H5Tget_class(ftype.id()) != H5T_STRING) fail(loc, "dataset " + name + ": expected strings");
   if (H5Tis_variable_str(ftype.id()) <= 0) {
@@ -394,6 +395,10 @@ std::vector<std::string> read_string_array(const Handle& loc, const std::string&
 
 bool is_group(const Handle& loc, const std::string& name) {
   if (!exists(loc, name)) return false;
+  // Hard links only: an external link would make a crafted file open other files.
+  H5L_info_t link;
+  if (H5Lget_info(loc.id(), name.c_str(), &link, H5P_DEFAULT) < 0 || link.type != H5L_TYPE_HARD)
+    fail(loc, "'" + name + "' is not a plain object (external or soft link)");
   // H5Iget_type of the opened object: the same call in HDF5 1.10 and 1.12+ (H5O_info_t is not).
   Handle obj(H5Oopen(loc.id(), name.c_str(), H5P_DEFAULT), H5Oclose, loc.file());
   if (obj.id() < 0) fail(loc, "cannot open " + name);
@@ -416,6 +421,11 @@ bool is_string_dataset(const Handle& loc, const std::string& name) {
 
 bool is_integer_dataset(const Handle& loc, const std::string& name) {
   return dataset_class(loc, name, nullptr) == H5T_INTEGER;
+}
+
+bool is_numeric_dataset(const Handle& loc, const std::string& name) {
+  const H5T_class_t c = dataset_class(loc, name, nullptr);
+  return c == H5T_INTEGER || c == H5T_FLOAT;
 }
 
 std::size_t dataset_type_size(const Handle& loc, const std::string& name) {

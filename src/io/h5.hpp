@@ -96,6 +96,7 @@ std::vector<std::string> read_string_array(const Handle& loc, const std::string&
 bool is_group(const Handle& loc, const std::string& name);
 bool is_string_dataset(const Handle& loc, const std::string& name);
 bool is_integer_dataset(const Handle& loc, const std::string& name);
+bool is_numeric_dataset(const Handle& loc, const std::string& name);  // integers or floats
 std::size_t dataset_type_size(const Handle& loc, const std::string& name);
 std::vector<std::string> members(const Handle& group);
 

@@ -74,7 +74,15 @@ void write_meta(const h5::Handle& loc, const std::map<std::string, Array>& array
                            t.size() == 1 ? std::vector<hsize_t>{} : std::vector<hsize_t>{t.size()});
 }
 
+// Arrays beyond this many values are refused before reading (a small chunked file can declare
+// any shape).
+constexpr hsize_t kMaxValues = hsize_t(1) << 28;
+
 Array read_array(const h5::Handle& loc, const std::string& name) {
+  hsize_t n = 1;
+  for (hsize_t d : h5::shape(loc, name)) n = d > 0 && n > kMaxValues / d ? kMaxValues + 1 : n * d;
+  if (n > kMaxValues)
+    throw Error(loc.file() + ": dataset '" + name + "' is larger than 2^28 values");
   Array a;
   a.values = h5::read<double>(loc, name, &a.dims);
   a.type = h5::is_integer_dataset(loc, name)       ? Array::Type::Int64
@@ -89,9 +97,11 @@ void read_meta(const h5::Handle& loc, std::map<std::string, Array>& arrays,
   const h5::Handle m = h5::open_group(loc, "metadata");
   for (const std::string& k : h5::members(m)) {
     if (h5::is_group(m, k)) continue;  // nested metadata dictionaries: nothing supsnn reads
+    // Metadata supsnn does not read may be of any type (booleans, compounds): skipped when it
+    // is neither strings nor numbers.
     if (h5::is_string_dataset(m, k))
       texts[k] = h5::read_string_array(m, k);
-    else
+    else if (h5::is_numeric_dataset(m, k))
       arrays[k] = read_array(m, k);
   }
 }
@@ -154,8 +164,11 @@ Graph read_graph(const std::string& path) {
       if (k == "type" || h5::is_group(ng, k)) continue;
       if (h5::is_string_dataset(ng, k))
         n.texts[k] = read_text(ng, k, path + ": node '" + name + "'");
-      else
+      else if (h5::is_numeric_dataset(ng, k))
         n.fields[k] = read_array(ng, k);
+      else
+        throw Error(path + ": node '" + name + "': field '" + k +
+                    "' is neither numbers nor a string");
     }
     read_meta(ng, n.meta, n.meta_texts);
   }

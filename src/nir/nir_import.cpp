@@ -38,7 +38,6 @@ struct Reader {
   bool spikes = false;
   bool single = true;
   bool readout_sum = false;
-  bool typed = false;  // single was set by the first weighted layer
 
   [[noreturn]] void fail(const Node& n, const std::string& why) const {
     throw Error(file + ": node '" + n.name + "' (" + n.type + "): " + why);
@@ -57,14 +56,24 @@ struct Reader {
   double uniform_or(const Node& n, const std::string& f, double def) const {
     return n.has(f) ? uniform(n, f) : def;
   }
-  // A pair (stride, padding, kernel) that supsnn needs square: "int or (a, a)".
-  long square(const Node& n, const std::string& f) const {
+  // A pair (stride, padding, kernel) that supsnn needs square: "int or (a, a)", an integer in
+  // [lo, 65536].
+  long square(const Node& n, const std::string& f, long lo) const {
     const Array& a = field(n, f);
     if (a.values.empty() || a.values.size() > 2 ||
         (a.values.size() == 2 && a.values[0] != a.values[1]))
       fail(n,
            "field '" + f + "' must be one value or two equal ones (supsnn's windows are square)");
-    return std::lround(a.values[0]);
+    const double v = a.values[0];
+    if (!(v >= static_cast<double>(lo) && v <= 65536) || v != std::floor(v))
+      fail(n, fmt::format("field '{}' is {:g}, expected an integer from {} to 65536", f, v, lo));
+    return static_cast<long>(v);
+  }
+  // Weights, biases and normalisation statistics: every value finite.
+  void finite(const Node& n, const std::string& what, const std::vector<double>& v) const {
+    for (std::size_t i = 0; i < v.size(); ++i)
+      if (!std::isfinite(v[i]))
+        fail(n, fmt::format("{} is not finite at index {} ({:g})", what, i, v[i]));
   }
   void need_map(const Node& n) const {
     if (shape.size() != 3) fail(n, "expected a (C, H, W) map as its input");
@@ -75,10 +84,10 @@ struct Reader {
     return k == LayerKind::Conv || k == LayerKind::Dense || k == LayerKind::Norm ? &items.back()
                                                                                  : nullptr;
   }
-  // The model's precision: that of the first weights (float32 -> "float", else "double").
+  // The model's precision: "float" when every weight array is float32, else "double" (nothing
+  // is rounded).
   void weights_type(const Array& w) {
-    if (!typed) single = w.type == Array::Type::Float32;
-    typed = true;
+    if (w.type != Array::Type::Float32) single = false;
   }
 
   // A Conv2d or Affine/Linear node: a batch-norm layer (nullptr; when `may_be_norm`) or a new
@@ -86,6 +95,8 @@ struct Reader {
   Item* weighted(const Node& n, const Array& w, const std::vector<double>& b, bool may_be_norm,
                  LayerKind kind) {
     spikes = false;
+    finite(n, "field 'weight'", w.values);
+    finite(n, "field 'bias'", b);
     if (may_be_norm && norm(n, w.values, b)) return nullptr;
     weights_type(w);
     items.emplace_back();
@@ -119,8 +130,11 @@ bool Reader::norm(const Node& n, const std::vector<double>& w, const std::vector
   for (const char* k : {"gamma", "beta", "running_mean", "running_var"}) {
     const auto it = n.meta.find(k);
     if (it == n.meta.end() || static_cast<long>(it->second.size()) != C) return false;
+    finite(n, std::string("metadata '") + k + "'", it->second.values);
     v.push_back(it->second.values);
   }
+  for (long c = 0; c < C; ++c)
+    if (v[3][c] < 0) fail(n, "metadata 'running_var' is negative at index " + std::to_string(c));
   for (long r = 0; r < C; ++r)
     for (long c = 0; c < C; ++c) {
       const double sc = v[0][r] / std::sqrt(v[3][r] + kBatchNormEps);
@@ -160,7 +174,7 @@ void Reader::conv(const Node& n) {
   if (n.has("dilation"))
     for (double d : field(n, "dilation").values)
       if (d != 1) fail(n, "dilation other than 1 is not read");
-  const long stride = n.has("stride") ? square(n, "stride") : 1;
+  const long stride = n.has("stride") ? square(n, "stride", 1) : 1;
   long pad = 0;
   if (n.texts.count("padding")) {
     const std::string& p = n.texts.at("padding");
@@ -169,11 +183,11 @@ void Reader::conv(const Node& n) {
     else if (p != "valid")
       fail(n, "padding \"" + p + "\" is read only as \"valid\" or \"same\" (stride 1, odd kernel)");
   } else if (n.has("padding")) {
-    pad = square(n, "padding");
+    pad = square(n, "padding", 0);
   }
   std::vector<double> b = n.has("bias") ? field(n, "bias").values : std::vector<double>(O, 0.0);
   if (static_cast<long>(b.size()) != O) fail(n, "bias must have C_out values");
-  Item* it = weighted(n, w, b, K == 1 && O == I, LayerKind::Conv);
+  Item* it = weighted(n, w, b, K == 1 && O == I && stride == 1 && pad == 0, LayerKind::Conv);
   if (!it) return;
   it->spec.channels = static_cast<int>(O);
   it->spec.kernel = static_cast<int>(K);
@@ -271,8 +285,8 @@ void Reader::neuron(const Node& n, const Node* sum_pool) {
 
 void Reader::pool(const Node& n, bool avg) {
   need_map(n);
-  const long k = square(n, "kernel_size"), s = n.has("stride") ? square(n, "stride") : k;
-  if (n.has("padding") && square(n, "padding") != 0) fail(n, "padding other than 0 is not read");
+  const long k = square(n, "kernel_size", 1), s = n.has("stride") ? square(n, "stride", 1) : k;
+  if (n.has("padding") && square(n, "padding", 0) != 0) fail(n, "padding other than 0 is not read");
   if (avg == false && !spikes)
     fail(n, "supsnn reads SumPool2d only as max pooling over spikes, and its input is not spikes");
   if (k > shape[1] || k > shape[2]) fail(n, "its window is larger than its input map");
@@ -395,6 +409,10 @@ LayeredModelFile from_graph(const Graph& g, const std::string& file, const Impor
     *slot = &n;
   }
   if (!input || !output) throw Error(file + ": the graph needs one Input and one Output node");
+  if (!pred[input->name].empty() || !succ[output->name].empty())
+    throw Error(file +
+                ": an edge leads into the Input or out of the Output (recurrence); supsnn "
+                "reads a chain of nodes from the Input to the Output");
   std::vector<const Node*> chain;
   for (const Node* n = input; n != output;) {
     const auto& next = succ[n->name];
@@ -417,13 +435,23 @@ LayeredModelFile from_graph(const Graph& g, const std::string& file, const Impor
 
   Reader r(g, file);
   const auto meta_dt = g.meta.find("dt");
-  r.dt = o.dt > 0                                                     ? o.dt
-         : meta_dt != g.meta.end() && !meta_dt->second.values.empty() ? meta_dt->second.values[0]
-                                                                      : kSnnTorchDt;
+  if (g.meta_texts.count("dt") || (meta_dt != g.meta.end() && meta_dt->second.size() != 1))
+    throw Error(file + ": metadata 'dt' must be one number (seconds per step)");
+  r.dt = o.dt > 0 ? o.dt : meta_dt != g.meta.end() ? meta_dt->second.values[0] : kSnnTorchDt;
+  if (!(r.dt > 0) || !std::isfinite(r.dt))
+    throw Error(fmt::format("{}: metadata 'dt' is {:g}, expected a positive number of seconds",
+                            file, r.dt));
   {
     const Array& s = input->at("shape", file);
     std::vector<long> d;
-    for (double v : s.values) d.push_back(std::lround(v));
+    for (double v : s.values) {
+      if (!(v >= 1 && v <= 65536) || v != std::floor(v))
+        throw Error(
+            fmt::format("{}: node '{}' (Input): shape value {:g}, expected an integer "
+                        "from 1 to 65536",
+                        file, input->name, v));
+      d.push_back(static_cast<long>(v));
+    }
     if (d.size() == 4 && d[0] == 1) d.erase(d.begin());  // a batch dimension of 1
     if (d.size() == 2) d = {1, d[0], d[1]};
     if ((d.size() != 1 && d.size() != 3) ||
@@ -488,10 +516,13 @@ LayeredModelFile from_graph(const Graph& g, const std::string& file, const Impor
   m.height = static_cast<int>(in_shape[1]);
   m.width = static_cast<int>(in_shape[2]);
   const auto meta_steps = g.meta.find("steps");
-  m.steps = o.steps > 0 ? o.steps
-            : meta_steps != g.meta.end() && !meta_steps->second.values.empty()
-                ? static_cast<int>(meta_steps->second.values[0])
-                : 0;
+  double steps = o.steps;
+  if (steps <= 0 && meta_steps != g.meta.end() && meta_steps->second.size() == 1)
+    steps = meta_steps->second.values[0];
+  if (steps != std::floor(steps) || steps > 1e6)
+    throw Error(
+        fmt::format("{}: metadata 'steps' is {:g}, expected a whole number of steps", file, steps));
+  m.steps = static_cast<int>(steps);
   if (m.steps < 1)
     throw Error(file +
                 ": the graph does not say how many time steps the network runs; pass "
@@ -516,7 +547,13 @@ LayeredModelFile from_graph(const Graph& g, const std::string& file, const Impor
   if (!same_network(got, layer_specs(m.cfg), static_cast<int>(m.classes.size()))) {
     std::string layers = "model.layers=[";
     for (std::size_t i = 0; i < got.size(); ++i) layers += (i ? ", " : "") + toml_layer(got[i]);
-    m.cfg.set_override(layers + "]");
+    try {
+      m.cfg.set_override(layers + "]");
+    } catch (const Error& e) {  // a size or value supsnn's layer schema does not allow
+      std::string why = e.what();
+      if (why.rfind("--set: ", 0) == 0) why = why.substr(7);
+      throw Error(file + ": the graph's layers are outside what supsnn takes: " + why);
+    }
   }
   m.cfg.set_override("model.steps=" + std::to_string(m.steps));
   m.cfg.set_override(std::string("model.precision=") + (m.single ? "float" : "double"));
@@ -526,6 +563,12 @@ LayeredModelFile from_graph(const Graph& g, const std::string& file, const Impor
   m.specs = layer_specs(m.cfg);
   if (!same_network(got, m.specs, static_cast<int>(m.classes.size())))
     throw Error("--set: the overrides change the network the graph describes");
+  try {  // the network supsnn builds from it (sizes it takes, e.g. at most 16 readout outputs)
+    const LayeredSnn<double> net(m.specs, m.channels, m.height, m.width, m.steps,
+                                 static_cast<int>(m.classes.size()));
+  } catch (const Error& e) {
+    throw Error(file + ": the graph's layers are outside what supsnn takes: " + e.what());
+  }
   // Blocks by their place in model.layers (dropout layers of a kept configuration count).
   std::size_t k = 0;
   for (std::size_t l = 0; l < m.specs.size(); ++l) {

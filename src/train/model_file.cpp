@@ -1,6 +1,7 @@
 #include "train/model_file.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #include "common/atomic_file.hpp"
@@ -49,6 +50,10 @@ LayeredModelFile read_layered_model(const std::string& path) {
       if (v.size() != block_size(pb))
         throw Error(path + ": dataset '" + pb.name + "' has " + std::to_string(v.size()) +
                     " values, expected " + std::to_string(block_size(pb)));
+      for (std::size_t i = 0; i < v.size(); ++i)
+        if (!std::isfinite(v[i]))
+          throw Error(path + ": dataset '" + pb.name +
+                      "' holds a value that is not finite (index " + std::to_string(i) + ")");
       m.data[pb.name] = std::move(v);
     }
   return m;

@@ -324,6 +324,24 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       const LayeredModelFile from = read_layered_model(init);
       if (from.classes != classes)
         throw Error("train.init: " + init + ": its classes differ from those of the data");
+      // The same network: input map and every parameter block's shape.
+      const LayeredSnn<double> theirs(from.specs, from.channels, from.height, from.width,
+                                      from.steps, static_cast<int>(from.classes.size()));
+      auto shapes = [](const std::vector<ParamBlock>& blocks) {
+        std::string t;
+        for (const ParamBlock& pb : blocks) {
+          t += " " + pb.name;
+          for (std::size_t d : pb.dims) t += ":" + std::to_string(d);
+        }
+        return t;
+      };
+      if (from.channels != train.channels() || from.height != train.height() ||
+          from.width != train.width() ||
+          shapes(theirs.param_blocks()) != shapes(model.param_blocks()))
+        throw Error("train.init: " + init + ": its network (" + std::to_string(from.channels) +
+                    " x " + std::to_string(from.height) + " x " + std::to_string(from.width) +
+                    " input," + shapes(theirs.param_blocks()) +
+                    ") is not this config's (model.layers, data.crop)");
       load_layered_into(model, from, "train.init: " + init);
       log.info("parameters and normalisation statistics from {} (train.init)", init);
     }

@@ -225,6 +225,12 @@ def main():
             if k != "class_names" and not np.allclose(a[k][()], b[k][()], rtol=0, atol=1e-6):
                 fail(f"fine-tuning from foreign.h5 did not start from its {k}")
     print("nir_interop: fine-tuning (train.init) starts from the imported weights", flush=True)
+    # ... and a model of another network is refused before training.
+    bad = subprocess.run([S, "train", "--config", "net.toml", "--set", "train.init=foreign.h5",
+                          "--set", "run.dir=bad"], cwd=w, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    if bad.returncode == 0 or "train.init: foreign.h5: its network" not in bad.stdout:
+        fail("train.init with another network was not refused:\n" + bad.stdout)
     print("nir_interop: all checks passed", flush=True)
 
 
