@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <typeinfo>
 
 #include "common/error.hpp"
 #include "io/h5.hpp"
@@ -420,4 +421,115 @@ TEST(Nir, BadFilesAndCommandLine) {
             std::string::npos)
       << r.output;
   EXPECT_FALSE(fs::exists(dir.file("soft.nir")));
+}
+
+// Random graphs (node types, field shapes and values, metadata): the importer either reads a
+// graph or refuses it with supsnn::Error, never another exception or a crash (under the
+// sanitizer build: no undefined behaviour either). The structural counterpart of a fuzzer: the
+// HDF5 bytes are libhdf5's to parse.
+TEST(Nir, RandomGraphsAreReadOrRefused) {
+  std::mt19937 rng(19);
+  const std::vector<std::string> types = {"Conv2d", "Affine",    "Linear",    "Flatten", "LIF",
+                                          "IF",     "AvgPool2d", "SumPool2d", "I",       "CubaLIF"};
+  const std::map<std::string, std::vector<std::string>> fields = {
+      {"Conv2d", {"weight", "bias", "stride", "padding", "dilation", "groups", "input_shape"}},
+      {"Affine", {"weight", "bias"}},
+      {"Linear", {"weight"}},
+      {"Flatten", {"start_dim", "end_dim", "input_type"}},
+      {"LIF", {"tau", "r", "v_leak", "v_threshold", "v_reset"}},
+      {"IF", {"r", "v_threshold", "v_reset"}},
+      {"AvgPool2d", {"kernel_size", "stride", "padding"}},
+      {"SumPool2d", {"kernel_size", "stride", "padding"}},
+      {"I", {"r"}},
+      {"CubaLIF", {"tau_mem"}}};
+  const std::vector<double> pool = {0,    1,    2,   3,     -1,           0.5,
+                                    1e-4, 2e-4, 1e4, 1e300, std::nan(""), INFINITY};
+  auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  auto array = [&]() {
+    nir::Array a;
+    const std::size_t rank = pick(5);
+    for (std::size_t d = 0; d < rank; ++d) a.dims.push_back(pick(4) + (pick(3) ? 1 : 0));
+    std::size_t n = 1;
+    for (hsize_t d : a.dims) n *= d;
+    const double same = pool[pick(pool.size())];
+    for (std::size_t i = 0; i < n; ++i)
+      a.values.push_back(pick(4) ? same : pool[pick(pool.size())]);
+    a.type = pick(2) ? nir::Array::Type::Float32 : nir::Array::Type::Float64;
+    return a;
+  };
+  // Half the trials: random chains; half: an exported graph with one to three mutations (a value,
+  // a field's shape, a field removed, a node's type, an edge, the metadata), which reaches the
+  // checks deep in the importer.
+  const std::vector<nir::Graph> bases = {
+      nir::to_graph(make_model(kConvNet, 2, 10, 10, true), "m.h5", nir::ExportOptions{}),
+      nir::to_graph(make_model("[[model.layers]]\nkind = \"dense\"\nunits = 6\nneuron = \"if\"\n"
+                               "[[model.layers]]\nkind = \"dense\"\nunits = 5\nneuron = "
+                               "\"none\"\nbias = false\n[[model.layers]]\nkind = \"norm\"\n"
+                               "[[model.layers]]\nkind = \"readout\"\n",
+                               1, 3, 4, false),
+                    "m.h5", nir::ExportOptions{})};
+  int read = 0, refused = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    nir::Graph g;
+    if (trial % 2) {
+      g = bases[pick(bases.size())];
+      for (std::size_t m = 0, count = 1 + pick(3); m < count; ++m) {
+        nir::Node& n = g.nodes[pick(g.nodes.size())];
+        std::vector<std::string> keys;
+        for (const auto& [k, v] : n.fields) keys.push_back(k);
+        switch (pick(6)) {
+          case 0:
+            if (!keys.empty()) {
+              nir::Array& a = n.fields[keys[pick(keys.size())]];
+              if (!a.values.empty()) a.values[pick(a.values.size())] = pool[pick(pool.size())];
+            }
+            break;
+          case 1:
+            if (!keys.empty()) n.fields[keys[pick(keys.size())]] = array();
+            break;
+          case 2:
+            if (!keys.empty()) n.fields.erase(keys[pick(keys.size())]);
+            break;
+          case 3:
+            n.type = types[pick(types.size())];
+            break;
+          case 4:
+            g.connect(g.nodes[pick(g.nodes.size())].name, g.nodes[pick(g.nodes.size())].name);
+            break;
+          default:
+            g.meta[pick(2) ? "dt" : "steps"] = array();
+        }
+      }
+    } else {
+      std::vector<nir::Node> nodes;
+      nir::Array shape = nir::Array::ints({1 + static_cast<long>(pick(2)), 4, 4});
+      if (pick(4) == 0) shape = array();
+      nodes.push_back(make("in", "Input", {{"shape", shape}}));
+      const std::size_t len = 1 + pick(7);
+      for (std::size_t i = 0; i < len; ++i) {
+        const std::string& t = types[pick(types.size())];
+        std::map<std::string, nir::Array> f;
+        for (const std::string& k : fields.at(t))
+          if (pick(6)) f[k] = array();
+        nodes.push_back(make("n" + std::to_string(i), t, f));
+        if (pick(8) == 0) nodes.back().meta_texts["supsnn_layer"] = {"norm"};
+      }
+      nodes.push_back(make("out", "Output", {{"shape", nir::Array::ints({2})}}));
+      g = chain(nodes);
+      if (pick(3) == 0) g.meta["dt"] = array();
+      if (pick(3) == 0) g.meta["steps"] = array();
+      if (pick(5) == 0) g.connect(nodes[pick(nodes.size())].name, nodes[pick(nodes.size())].name);
+    }
+    try {
+      nir::from_graph(g, "g.nir", nir::ImportOptions{});
+      ++read;
+    } catch (const Error&) {
+      ++refused;
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "trial " << trial << ": " << typeid(e).name() << ": " << e.what();
+    }
+  }
+  EXPECT_EQ(read + refused, 3000);
+  EXPECT_GT(read, 60);  // the mutations left many graphs readable: the deep checks ran
+  std::printf("random graphs: %d read, %d refused\n", read, refused);
 }
