@@ -43,9 +43,7 @@ LayeredModelFile make_model(const std::string& layers, int C, int H, int W, bool
   std::uniform_real_distribution<double> u(-1, 1);
   for (const auto* blocks : {&net.param_blocks(), &net.buffer_blocks()})
     for (const ParamBlock& pb : *blocks) {
-      std::size_t n = 1;
-      for (std::size_t d : pb.dims) n *= d;
-      std::vector<double> v(n);
+      std::vector<double> v(pb.size());
       const bool positive =
           pb.name.find("var") != std::string::npos || pb.name.find("gamma") != std::string::npos;
       for (double& x : v) {
@@ -156,7 +154,7 @@ TEST(Nir, ExportMapsEachLayer) {
   ASSERT_EQ(iff.at("r", "").dims, (std::vector<hsize_t>{4, 3, 3}));  // (5 + 2 - 3) / 2 + 1
   EXPECT_EQ(node(g, "layer5").type, "AvgPool2d");
 
-  // Dense after the 4 x 1 x 1 map... of layer 5: (4, 1, 1); take layer 6's columns.
+  // The dense layer after layer 5's 4 x 1 x 1 map: a Flatten, then an Affine.
   const nir::Node& d = node(g, "layer6");
   EXPECT_EQ(d.type, "Affine");
   EXPECT_EQ(node(g, "layer6_flatten").type, "Flatten");
@@ -534,7 +532,6 @@ TEST(Nir, RandomGraphsAreReadOrRefused) {
       ADD_FAILURE() << "trial " << trial << ": " << typeid(e).name() << ": " << e.what();
     }
   }
-  EXPECT_EQ(read + refused, kTrials);
   EXPECT_GT(read, 200);  // the mutations left many graphs readable: the deep checks ran
   std::printf("random graphs: %d read, %d refused\n", read, refused);
 }

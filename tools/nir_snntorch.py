@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import io
 import sys
+import time
 
 import h5py
 import numpy as np
@@ -66,10 +67,13 @@ def main():
             sys.exit(f"{a.outputs}: no 'inputs'; write it with supsnn evaluate --outputs ... --inputs")
         n = a.limit if a.limit > 0 else len(f["labels"])
         ref, inputs, labels = f["readout"][:n], f["inputs"][:n], f["labels"][:n]
+    start = time.perf_counter()
     got = snntorch_traces(a.graph, inputs, ref.shape[2])
+    seconds = time.perf_counter() - start
     compare(ref, got, "supsnn vs snnTorch")
     acc = np.mean(got.sum(axis=2).argmax(axis=1) == labels)
-    print(f"snnTorch accuracy {acc:.4f}, supsnn {np.mean(ref.sum(axis=2).argmax(axis=1) == labels):.4f}")
+    print(f"snnTorch accuracy {acc:.4f}, supsnn {np.mean(ref.sum(axis=2).argmax(axis=1) == labels):.4f}; "
+          f"snnTorch ran {len(ref)} samples at batch 1 in {seconds:.1f} s")
 
 
 if __name__ == "__main__":

@@ -86,7 +86,8 @@ CommandRunner add_import_command(CLI::App& app, const std::string&) {
     opt.classes = o->classes;
     opt.sets = o->sets;
     const LayeredModelFile m = nir::from_graph(nir::read_graph(o->input), o->input, opt);
-    write_layered_model(o->output, m, {{"imported_from", o->input}});
+    write_layered_model(o->output, m,
+                        [&](const h5::Handle& f) { h5::set_attr(f, "imported_from", o->input); });
     std::printf("%s: %zu layers, %d steps, %zu classes (from %s)\n", o->output.c_str(),
                 m.specs.size(), m.steps, m.classes.size(), o->input.c_str());
     return 0;

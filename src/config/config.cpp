@@ -1041,4 +1041,8 @@ std::string layer_reference_markdown() {
   return out;
 }
 
+std::string config_value_text(const ConfigValue& v) {
+  return value_text(v);
+}
+
 }  // namespace supsnn

@@ -74,6 +74,8 @@ class Config {
 
 // Markdown tables of every key and of the layer keys per kind (docs/config.md).
 std::string config_reference_markdown();
+// A value as TOML text that reads back exactly (floats: shortest round-trip form, "2.0").
+std::string config_value_text(const ConfigValue& v);
 // The second of those tables alone: layer keys, the kinds that take them, defaults, ranges.
 std::string layer_reference_markdown();
 

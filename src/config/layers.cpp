@@ -23,10 +23,14 @@ ConfigKey open_max(ConfigKey k) {
 }
 
 std::string layer_label(const std::vector<ConfigLayer>& layers, std::size_t i) {
-  return "model.layers[" + std::to_string(i + 1) + "] (" + layers[i].kind() + ")";
+  return supsnn::layer_label(i, layers[i].kind());
 }
 
 }  // namespace
+
+std::string layer_label(std::size_t index, const std::string& kind) {
+  return "model.layers[" + std::to_string(index + 1) + "] (" + kind + ")";
+}
 
 const char* layer_kind_name(LayerKind k) {
   switch (k) {

@@ -42,6 +42,8 @@ struct LayerSpec {
 };
 
 const char* layer_kind_name(LayerKind k);  // the `kind` value: conv, dense, pool, ...
+// "model.layers[N] (kind)" for messages, N = index + 1.
+std::string layer_label(std::size_t index, const std::string& kind);
 
 // One key of a [[model.layers]] table. spec.key is the name inside the table ("channels");
 // spec.def gives the type and, unless required, the default.

@@ -405,33 +405,11 @@ bool is_group(const Handle& loc, const std::string& name) {
   return H5Iget_type(obj.id()) == H5I_GROUP;
 }
 
-namespace {
-H5T_class_t dataset_class(const Handle& loc, const std::string& name, std::size_t* size) {
+DatasetType dataset_type(const Handle& loc, const std::string& name) {
   Handle ds(H5Dopen2(loc.id(), name.c_str(), H5P_DEFAULT), H5Dclose, loc.file());
   if (ds.id() < 0) fail(loc, "cannot open dataset " + name);
   Handle t(H5Dget_type(ds.id()), H5Tclose, loc.file());
-  if (size) *size = H5Tget_size(t.id());
-  return H5Tget_class(t.id());
-}
-}  // namespace
-
-bool is_string_dataset(const Handle& loc, const std::string& name) {
-  return dataset_class(loc, name, nullptr) == H5T_STRING;
-}
-
-bool is_integer_dataset(const Handle& loc, const std::string& name) {
-  return dataset_class(loc, name, nullptr) == H5T_INTEGER;
-}
-
-bool is_numeric_dataset(const Handle& loc, const std::string& name) {
-  const H5T_class_t c = dataset_class(loc, name, nullptr);
-  return c == H5T_INTEGER || c == H5T_FLOAT;
-}
-
-std::size_t dataset_type_size(const Handle& loc, const std::string& name) {
-  std::size_t n = 0;
-  dataset_class(loc, name, &n);
-  return n;
+  return {H5Tget_class(t.id()), H5Tget_size(t.id())};
 }
 
 std::vector<std::string> members(const Handle& group) {

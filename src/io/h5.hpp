@@ -94,10 +94,11 @@ std::vector<std::string> read_string_array(const Handle& loc, const std::string&
 // What a member of a group is, and the names of a group's members (creation order unknown to
 // files written elsewhere, so alphabetical).
 bool is_group(const Handle& loc, const std::string& name);
-bool is_string_dataset(const Handle& loc, const std::string& name);
-bool is_integer_dataset(const Handle& loc, const std::string& name);
-bool is_numeric_dataset(const Handle& loc, const std::string& name);  // integers or floats
-std::size_t dataset_type_size(const Handle& loc, const std::string& name);
+struct DatasetType {
+  H5T_class_t type_class;  // H5T_STRING, H5T_INTEGER, H5T_FLOAT, ...
+  std::size_t size;        // bytes per element
+};
+DatasetType dataset_type(const Handle& loc, const std::string& name);
 std::vector<std::string> members(const Handle& group);
 
 void set_attr(const Handle& loc, const std::string& name, const std::string& value);

@@ -27,7 +27,7 @@ constexpr double kNormMomentum = 0.1, kNormEps = kBatchNormEps;
 constexpr long kColBudget = kHostExec ? 1L << 18 : 1L << 24;
 
 std::string where(std::size_t l, LayerKind k) {
-  return "model.layers[" + std::to_string(l + 1) + "] (" + layer_kind_name(k) + "): ";
+  return layer_label(l, layer_kind_name(k)) + ": ";
 }
 
 LifLayerParams lif_params(const LayerNeuron& n) {

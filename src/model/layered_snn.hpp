@@ -28,6 +28,11 @@ struct ParamBlock {
   std::string name;  // "layer3.W", "layer3.b"
   std::vector<std::size_t> dims;
   std::size_t offset = 0;
+  std::size_t size() const {
+    std::size_t n = 1;
+    for (std::size_t d : dims) n *= d;
+    return n;
+  }
 };
 
 // Batch normalisation's variance floor (PyTorch's default): scale = gamma / sqrt(var + eps).

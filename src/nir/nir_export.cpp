@@ -12,10 +12,6 @@ namespace {
 
 using Type = Array::Type;
 
-std::string layer_at(std::size_t l, const LayerSpec& s) {
-  return "model.layers[" + std::to_string(l + 1) + "] (" + layer_kind_name(s.kind) + ")";
-}
-
 // The exporter's state: the graph so far, the node the next one reads from and what it carries.
 struct Builder {
   Graph g;
@@ -110,7 +106,8 @@ Graph to_graph(const LayeredModelFile& m, const std::string& file, const ExportO
   for (std::size_t l = 0; l < m.specs.size(); ++l) {
     const LayerSpec& s = m.specs[l];
     const auto& sh = shapes[l];
-    const std::string name = "layer" + std::to_string(l + 1), at = file + ": " + layer_at(l, s);
+    const std::string name = "layer" + std::to_string(l + 1),
+                      at = file + ": " + layer_label(l, layer_kind_name(s.kind));
     const auto block = [&](const std::string& suffix) -> const std::vector<double>& {
       return m.data.at(name + "." + suffix);
     };

@@ -74,6 +74,10 @@ void write_meta(const h5::Handle& loc, const std::map<std::string, Array>& array
                            t.size() == 1 ? std::vector<hsize_t>{} : std::vector<hsize_t>{t.size()});
 }
 
+bool numeric(H5T_class_t c) {
+  return c == H5T_INTEGER || c == H5T_FLOAT;
+}
+
 // Arrays beyond this many values are refused before reading (a small chunked file can declare
 // any shape).
 constexpr hsize_t kMaxValues = hsize_t(1) << 28;
@@ -85,9 +89,10 @@ Array read_array(const h5::Handle& loc, const std::string& name) {
     throw Error(loc.file() + ": dataset '" + name + "' is larger than 2^28 values");
   Array a;
   a.values = h5::read<double>(loc, name, &a.dims);
-  a.type = h5::is_integer_dataset(loc, name)       ? Array::Type::Int64
-           : h5::dataset_type_size(loc, name) <= 4 ? Array::Type::Float32
-                                                   : Array::Type::Float64;
+  const h5::DatasetType t = h5::dataset_type(loc, name);
+  a.type = t.type_class == H5T_INTEGER ? Array::Type::Int64
+           : t.size <= 4               ? Array::Type::Float32
+                                       : Array::Type::Float64;
   return a;
 }
 
@@ -99,15 +104,17 @@ void read_meta(const h5::Handle& loc, std::map<std::string, Array>& arrays,
     if (h5::is_group(m, k)) continue;  // nested metadata dictionaries: nothing supsnn reads
     // Metadata supsnn does not read may be of any type (booleans, compounds): skipped when it
     // is neither strings nor numbers.
-    if (h5::is_string_dataset(m, k))
+    const H5T_class_t c = h5::dataset_type(m, k).type_class;
+    if (c == H5T_STRING)
       texts[k] = h5::read_string_array(m, k);
-    else if (h5::is_numeric_dataset(m, k))
+    else if (numeric(c))
       arrays[k] = read_array(m, k);
   }
 }
 
 std::string read_text(const h5::Handle& loc, const std::string& name, const std::string& where) {
-  if (!h5::exists(loc, name) || h5::is_group(loc, name) || !h5::is_string_dataset(loc, name))
+  if (!h5::exists(loc, name) || h5::is_group(loc, name) ||
+      h5::dataset_type(loc, name).type_class != H5T_STRING)
     throw Error(where + ": no string dataset '" + name + "'");
   const auto v = h5::read_string_array(loc, name);
   if (v.size() != 1)
@@ -156,15 +163,13 @@ Graph read_graph(const std::string& path) {
     if (!h5::is_group(nodes, name)) continue;
     const h5::Handle ng = h5::open_group(nodes, name);
     Node& n = g.add(name, read_text(ng, "type", path + ": node '" + name + "'"));
-    if (n.type == "NIRGraph") {
-      n.nested = true;
-      continue;
-    }
+    if (n.type == "NIRGraph") continue;  // a nested graph: its type is all the importer needs
     for (const std::string& k : h5::members(ng)) {
       if (k == "type" || h5::is_group(ng, k)) continue;
-      if (h5::is_string_dataset(ng, k))
+      const H5T_class_t c = h5::dataset_type(ng, k).type_class;
+      if (c == H5T_STRING)
         n.texts[k] = read_text(ng, k, path + ": node '" + name + "'");
-      else if (h5::is_numeric_dataset(ng, k))
+      else if (numeric(c))
         n.fields[k] = read_array(ng, k);
       else
         throw Error(path + ": node '" + name + "': field '" + k +

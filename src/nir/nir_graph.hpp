@@ -34,7 +34,6 @@ struct Node {
   std::map<std::string, std::string> texts;  // string fields (Conv2d padding "same")
   std::map<std::string, Array> meta;
   std::map<std::string, std::vector<std::string>> meta_texts;
-  bool nested = false;  // a NIRGraph node inside the graph (read only to refuse it)
 
   bool has(const std::string& f) const { return fields.count(f) > 0; }
   // The field, or throws "<file>: node 'name' (type): field 'f' is missing".

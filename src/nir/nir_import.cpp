@@ -37,7 +37,6 @@ struct Reader {
   std::vector<long> flat_from;  // the map a Flatten just turned into a vector
   bool spikes = false;
   bool single = true;
-  bool readout_sum = false;
 
   [[noreturn]] void fail(const Node& n, const std::string& why) const {
     throw Error(file + ": node '" + n.name + "' (" + n.type + "): " + why);
@@ -302,13 +301,6 @@ void Reader::pool(const Node& n, bool avg) {
   if (avg) spikes = false;
 }
 
-// "2.0", "1e-30": TOML floats (a bare "2" would be an integer).
-std::string toml_float(double v) {
-  std::string s = fmt::format("{:.17g}", v);
-  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
-  return s;
-}
-
 std::string toml_layer(const LayerSpec& s) {
   std::string t = fmt::format("{{kind = \"{}\"", layer_kind_name(s.kind));
   switch (s.kind) {
@@ -335,7 +327,8 @@ std::string toml_layer(const LayerSpec& s) {
                                           : n.kind == NeuronKind::If ? "if"
                                                                      : "lif");
     if (n.kind != NeuronKind::None)
-      t += ", tau = " + toml_float(n.tau) + ", threshold = " + toml_float(n.threshold);
+      t +=
+          ", tau = " + config_value_text(n.tau) + ", threshold = " + config_value_text(n.threshold);
   }
   return t + "}";
 }
@@ -397,7 +390,7 @@ LayeredModelFile from_graph(const Graph& g, const std::string& file, const Impor
   }
   const Node *input = nullptr, *output = nullptr;
   for (const Node& n : g.nodes) {
-    if (n.nested)
+    if (n.type == "NIRGraph")
       throw Error(file + ": node '" + n.name +
                   "' is a nested NIRGraph (a recurrent or grouped "
                   "subgraph); supsnn reads a chain of layers");
@@ -492,7 +485,6 @@ LayeredModelFile from_graph(const Graph& g, const std::string& file, const Impor
       if (!close(r.uniform(n, "r") * r.dt, 1))
         r.fail(n, fmt::format("r = {:g}, expected 1 / dt = {:g} (a plain sum over steps)",
                               r.uniform(n, "r"), 1 / r.dt));
-      r.readout_sum = true;
     } else {
       r.fail(n,
              "not a primitive supsnn reads (it reads Input, Conv2d, Affine, Linear, Flatten, "

@@ -11,6 +11,7 @@
 #include "data/dataset.hpp"
 #include "io/h5.hpp"
 #include "kernels/batch_metrics.hpp"
+#include "model/host_views.hpp"
 #include "model/layered_snn.hpp"
 #include "train/batch_source.hpp"
 #include "train/model_file.hpp"
@@ -73,18 +74,13 @@ Evaluation run(const LayeredModelFile& m, const std::string& model_path, const s
   ev.correct = std::lround(h[1]);
   for (int q = 0; q < C * C; ++q) ev.confusion[q] = std::lround(h[2 + q]);
   if (!outputs.empty()) {
-    std::vector<std::int64_t> pred;
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-      // The readout's decision: the largest sum over time, first of equals (as argmax_rows).
-      int best = 0;
-      double top = 0;
-      for (int j = 0; j < n_out; ++j) {
-        double z = 0;
-        for (int t = 0; t < T; ++t) z += readout[(i * n_out + j) * T + t];
-        if (j == 0 || z > top) top = z, best = j;
-      }
-      pred.push_back(best);
-    }
+    // The readout's decision: the largest sum over time, first of equals.
+    const int N = static_cast<int>(labels.size());
+    std::vector<double> sum(static_cast<std::size_t>(N) * n_out, 0.0);
+    for (std::size_t q = 0; q < sum.size(); ++q)
+      for (int t = 0; t < T; ++t) sum[q] += readout[q * T + t];
+    const std::vector<int> best = argmax_rows(sum, N, n_out);
+    const std::vector<std::int64_t> pred(best.begin(), best.end());
     AtomicFile out(outputs);
     {
       const h5::Handle f = h5::create_file(out.temp_path());
@@ -92,16 +88,16 @@ Evaluation run(const LayeredModelFile& m, const std::string& model_path, const s
       h5::set_attr(f, "data", data);
       h5::set_attr(f, "split", split);
       h5::write_strings(f, "class_names", ev.classes);
-      const auto N = static_cast<hsize_t>(labels.size());
-      h5::write(f, "labels", {N}, labels.data());
-      h5::write(f, "predictions", {N}, pred.data());
+      const auto rows = static_cast<hsize_t>(N);
+      h5::write(f, "labels", {rows}, labels.data());
+      h5::write(f, "predictions", {rows}, pred.data());
       const std::vector<Real> r(readout.begin(), readout.end());
-      h5::write(f, "readout", {N, static_cast<hsize_t>(n_out), static_cast<hsize_t>(T)}, r.data(),
-                256);
+      h5::write(f, "readout", {rows, static_cast<hsize_t>(n_out), static_cast<hsize_t>(T)},
+                r.data(), 256);
       if (inputs) {
         const std::vector<float> x(encoded.begin(), encoded.end());
         h5::write(f, "inputs",
-                  {N, static_cast<hsize_t>(m.height), static_cast<hsize_t>(m.width),
+                  {rows, static_cast<hsize_t>(m.height), static_cast<hsize_t>(m.width),
                    static_cast<hsize_t>(m.channels)},
                   x.data(), 256);
       }

@@ -20,12 +20,6 @@ LayeredSnn<double> network(const LayeredModelFile& m) {
                             static_cast<int>(m.classes.size()));
 }
 
-std::size_t block_size(const ParamBlock& pb) {
-  std::size_t n = 1;
-  for (std::size_t d : pb.dims) n *= d;
-  return n;
-}
-
 }  // namespace
 
 LayeredModelFile read_layered_model(const std::string& path) {
@@ -47,9 +41,9 @@ LayeredModelFile read_layered_model(const std::string& path) {
       if (!h5::exists(f, pb.name))
         throw Error(path + ": dataset '" + pb.name + "' of the network is missing");
       auto v = h5::read<double>(f, pb.name);
-      if (v.size() != block_size(pb))
+      if (v.size() != pb.size())
         throw Error(path + ": dataset '" + pb.name + "' has " + std::to_string(v.size()) +
-                    " values, expected " + std::to_string(block_size(pb)));
+                    " values, expected " + std::to_string(pb.size()));
       for (std::size_t i = 0; i < v.size(); ++i)
         if (!std::isfinite(v[i]))
           throw Error(path + ": dataset '" + pb.name +
@@ -59,20 +53,30 @@ LayeredModelFile read_layered_model(const std::string& path) {
   return m;
 }
 
+// "layer1.W:16:5:5:1 layer1.b:16 ...": a network's blocks, to compare and to name in messages.
+std::string block_shapes(const std::vector<ParamBlock>& blocks) {
+  std::string t;
+  for (const ParamBlock& pb : blocks) {
+    t += (t.empty() ? "" : " ") + pb.name;
+    for (std::size_t d : pb.dims) t += ":" + std::to_string(d);
+  }
+  return t;
+}
+
 template <class Real>
 void load_layered_into(LayeredSnn<Real>& net, const LayeredModelFile& m, const std::string& path) {
+  const std::string theirs = block_shapes(network(m).param_blocks()),
+                    ours = block_shapes(net.param_blocks());
+  if (m.channels * m.height * m.width != net.inputs() || theirs != ours)
+    throw Error(path + ": its network (" + std::to_string(m.channels) + " x " +
+                std::to_string(m.height) + " x " + std::to_string(m.width) + " input; " + theirs +
+                ") is not this one (" + ours + "; model.layers or data.crop differ)");
   std::vector<double> w(net.params().extent(0)), b = net.buffers_host();
   for (const auto& [blocks, into] :
        {std::make_pair(&net.param_blocks(), &w), std::make_pair(&net.buffer_blocks(), &b)})
     for (const ParamBlock& pb : *blocks) {
-      const auto it = m.data.find(pb.name);
-      if (it == m.data.end() || it->second.size() != block_size(pb))
-        throw Error(path + ": block '" + pb.name + "' " +
-                    (it == m.data.end() ? std::string("is missing")
-                                        : "has " + std::to_string(it->second.size()) + " values") +
-                    ", this network's has " + std::to_string(block_size(pb)) +
-                    " (model.layers or data.crop differ)");
-      std::copy(it->second.begin(), it->second.end(), into->begin() + static_cast<long>(pb.offset));
+      const std::vector<double>& v = m.data.at(pb.name);  // read_layered_model read them all
+      std::copy(v.begin(), v.end(), into->begin() + static_cast<long>(pb.offset));
     }
   net.set_weights_host(w);
   net.set_buffers_host(b);
@@ -81,29 +85,37 @@ void load_layered_into(LayeredSnn<Real>& net, const LayeredModelFile& m, const s
 template void load_layered_into(LayeredSnn<float>&, const LayeredModelFile&, const std::string&);
 template void load_layered_into(LayeredSnn<double>&, const LayeredModelFile&, const std::string&);
 
+void write_model_header(const h5::Handle& f, int channels, int height, int width,
+                        const std::vector<std::string>& classes) {
+  h5::set_attr(f, "schema", std::string("supsnn-model"));
+  h5::set_attr(f, "schema_version", static_cast<std::int64_t>(1));
+  h5::set_attr(f, "height", static_cast<std::int64_t>(height));
+  h5::set_attr(f, "width", static_cast<std::int64_t>(width));
+  h5::set_attr(f, "channels", static_cast<std::int64_t>(channels));  // inputs per pixel
+  h5::write_strings(f, "class_names", classes);
+}
+
 void write_layered_model(const std::string& path, const LayeredModelFile& m,
-                         const std::map<std::string, std::string>& attrs) {
+                         const std::function<void(const h5::Handle&)>& extra) {
   const LayeredSnn<double> net = network(m);
   AtomicFile out(path);
   {
     const h5::Handle f = h5::create_file(out.temp_path());
-    h5::set_attr(f, "schema", std::string("supsnn-model"));
-    h5::set_attr(f, "schema_version", static_cast<std::int64_t>(1));
-    h5::set_attr(f, "height", static_cast<std::int64_t>(m.height));
-    h5::set_attr(f, "width", static_cast<std::int64_t>(m.width));
-    h5::set_attr(f, "channels", static_cast<std::int64_t>(m.channels));
-    h5::write_strings(f, "class_names", m.classes);
+    write_model_header(f, m.channels, m.height, m.width, m.classes);
+    // One dataset per block and the resolved config that describes the network.
     h5::set_attr(f, "network", std::string("layered"));
     h5::set_attr(f, "config", m.cfg.to_toml());
-    for (const auto& [k, v] : attrs) h5::set_attr(f, k, v);
+    if (extra) extra(f);
     for (const auto* blocks : {&net.param_blocks(), &net.buffer_blocks()})
       for (const ParamBlock& pb : *blocks) {
         const auto it = m.data.find(pb.name);
-        if (it == m.data.end() || it->second.size() != block_size(pb))
+        if (it == m.data.end() || it->second.size() != pb.size())
           throw Error(path + ": no values of the right size for block '" + pb.name + "'");
         const std::vector<hsize_t> dims(pb.dims.begin(), pb.dims.end());
-        // Parameters in the model's precision, as train writes them; buffers (running
-        // statistics) are kept in double.
+        // Parameters in the model's precision: a float network's weights are floats (an average
+        // kept in double is rounded as the network rounds it when it loads them), so a float
+        // model.h5 is half the size and evaluates the same. Buffers (running statistics) stay
+        // double, as the network keeps them.
         if (m.single && blocks == &net.param_blocks()) {
           const std::vector<float> v(it->second.begin(), it->second.end());
           h5::write(f, pb.name, dims, v.data());

@@ -4,12 +4,14 @@
 #pragma once
 #include <hdf5.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
 #include "config/layers.hpp"
+#include "io/h5.hpp"
 
 namespace supsnn {
 
@@ -31,15 +33,18 @@ template <class Real>
 class LayeredSnn;
 
 // Sets the network's parameters and batch-norm statistics from m (evaluate, train.init). Throws
-// one line naming `path` when a block of the network is missing from m or has another size.
+// one line naming `path` when m describes another network (input map, a block's name or shape).
 template <class Real>
 void load_layered_into(LayeredSnn<Real>& net, const LayeredModelFile& m, const std::string& path);
 
+// What every model.h5 starts with (bilayer, deep SNN, layered): schema, input shape, classes.
+void write_model_header(const h5::Handle& f, int channels, int height, int width,
+                        const std::vector<std::string>& classes);
+
 // Writes m to `path` (through a temporary file: nothing is left at `path` on failure): the
-// attributes train writes (schema, input shape, network, config), class_names and every block the
-// configuration's network has, parameters in the model's precision. `attrs`: extra string
-// attributes (provenance).
+// header, the network kind and configuration, and every block the configuration's network has,
+// parameters in the model's precision. `extra` adds attributes (provenance).
 void write_layered_model(const std::string& path, const LayeredModelFile& m,
-                         const std::map<std::string, std::string>& attrs);
+                         const std::function<void(const h5::Handle&)>& extra = {});
 
 }  // namespace supsnn

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include "ckpt/checkpoint.hpp"
 #include "common/atomic_file.hpp"
@@ -324,24 +325,6 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
       const LayeredModelFile from = read_layered_model(init);
       if (from.classes != classes)
         throw Error("train.init: " + init + ": its classes differ from those of the data");
-      // The same network: input map and every parameter block's shape.
-      const LayeredSnn<double> theirs(from.specs, from.channels, from.height, from.width,
-                                      from.steps, static_cast<int>(from.classes.size()));
-      auto shapes = [](const std::vector<ParamBlock>& blocks) {
-        std::string t;
-        for (const ParamBlock& pb : blocks) {
-          t += " " + pb.name;
-          for (std::size_t d : pb.dims) t += ":" + std::to_string(d);
-        }
-        return t;
-      };
-      if (from.channels != train.channels() || from.height != train.height() ||
-          from.width != train.width() ||
-          shapes(theirs.param_blocks()) != shapes(model.param_blocks()))
-        throw Error("train.init: " + init + ": its network (" + std::to_string(from.channels) +
-                    " x " + std::to_string(from.height) + " x " + std::to_string(from.width) +
-                    " input," + shapes(theirs.param_blocks()) +
-                    ") is not this config's (model.layers, data.crop)");
       load_layered_into(model, from, "train.init: " + init);
       log.info("parameters and normalisation statistics from {} (train.init)", init);
     }
@@ -759,56 +742,56 @@ TrainSummary train_typed(const Config& cfg, const Comm& comm, spdlog::logger& lo
   summary.outputs = n;
   summary.inputs = m;
   if (comm.rank() == 0) {
-    AtomicFile out(cfg.get_string("run.dir") + "/model.h5");
-    {
-      auto f = h5::create_file(out.temp_path());
-      h5::set_attr(f, "schema", std::string("supsnn-model"));
-      h5::set_attr(f, "schema_version", static_cast<std::int64_t>(1));
-      h5::set_attr(f, "height", static_cast<std::int64_t>(train.height()));
-      h5::set_attr(f, "width", static_cast<std::int64_t>(train.width()));
-      h5::set_attr(f, "channels", static_cast<std::int64_t>(train.channels()));  // inputs per pixel
-      h5::write_strings(f, "class_names", classes);
-      if constexpr (layered) {
-        // One dataset per parameter block ("layer3.W", conv weights out x K x K x in), and the
-        // resolved config that describes the network.
-        h5::set_attr(f, "network", std::string("layered"));
-        h5::set_attr(f, "config", cfg.to_toml());
-        // Provenance of the saved weights: the epoch train.select chose and its figures, so that
-        // `supsnn evaluate` of a shipped model can be checked against what its run reported.
-        if (!summary.epochs.empty()) {
-          const EpochMetrics& c = selector.chosen();
-          h5::set_attr(f, "epoch", static_cast<std::int64_t>(c.epoch));
-          h5::set_attr(f, "select", std::string(selector.best_val() ? "best-val" : "last"));
-          if (val) h5::set_attr(f, "validation_accuracy", c.val_accuracy);
-          if (test) h5::set_attr(f, "test_accuracy", c.test_accuracy);
+    const std::string path = cfg.get_string("run.dir") + "/model.h5";
+    if constexpr (layered) {
+      LayeredModelFile file;
+      file.cfg = cfg;
+      file.specs = layer_specs(cfg);
+      file.classes = classes;
+      file.channels = train.channels();
+      file.height = train.height();
+      file.width = train.width();
+      file.steps = model.steps();
+      file.single = std::is_same_v<Real, float>;
+      const std::vector<double> buffers =
+          !chosen_weights.empty() ? chosen_buffers : model.buffers_host();
+      for (const auto& [blocks, values] :
+           {std::make_pair(&model.param_blocks(), &std::as_const(summary.weights)),
+            std::make_pair(&model.buffer_blocks(), &buffers)})
+        for (const ParamBlock& pb : *blocks)
+          file.data[pb.name].assign(values->begin() + static_cast<long>(pb.offset),
+                                    values->begin() + static_cast<long>(pb.offset + pb.size()));
+      // Provenance of the saved weights: the epoch train.select chose and its figures, so that
+      // `supsnn evaluate` of a shipped model can be checked against what its run reported.
+      write_layered_model(path, file, [&](const h5::Handle& f) {
+        if (summary.epochs.empty()) return;
+        const EpochMetrics& c = selector.chosen();
+        h5::set_attr(f, "epoch", static_cast<std::int64_t>(c.epoch));
+        h5::set_attr(f, "select", std::string(selector.best_val() ? "best-val" : "last"));
+        if (val) h5::set_attr(f, "validation_accuracy", c.val_accuracy);
+        if (test) h5::set_attr(f, "test_accuracy", c.test_accuracy);
+      });
+    } else {
+      AtomicFile out(path);
+      {
+        auto f = h5::create_file(out.temp_path());
+        write_model_header(f, train.channels(), train.height(), train.width(), classes);
+        if constexpr (deep) {
+          // W1 .. W{L+1}: each layer's (out x in) weights, W{L+1} the output layer.
+          h5::set_attr(f, "layers", static_cast<std::int64_t>(model.layers()));
+          for (int l = 0; l < model.layers(); ++l) {
+            const auto [rows, cols] = model.shape(l);
+            h5::write(f, "W" + std::to_string(l + 1),
+                      {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)},
+                      summary.weights.data() + model.offset(l));
+          }
+        } else {
+          h5::write(f, "W", {static_cast<hsize_t>(n), static_cast<hsize_t>(m)},
+                    summary.weights.data());
         }
-        // Parameters in the model's precision: a float network's weights are floats (an
-        // average kept in double is rounded as the network rounds it when it loads them), so
-        // a float model.h5 is half the size and evaluates the same.
-        const std::vector<Real> stored(summary.weights.begin(), summary.weights.end());
-        for (const ParamBlock& pb : model.param_blocks())
-          h5::write(f, pb.name, std::vector<hsize_t>(pb.dims.begin(), pb.dims.end()),
-                    stored.data() + pb.offset);
-        const std::vector<double> buffers =
-            !chosen_weights.empty() ? chosen_buffers : model.buffers_host();
-        for (const ParamBlock& pb : model.buffer_blocks())
-          h5::write(f, pb.name, std::vector<hsize_t>(pb.dims.begin(), pb.dims.end()),
-                    buffers.data() + pb.offset);
-      } else if constexpr (deep) {
-        // W1 .. W{L+1}: each layer's (out x in) weights, W{L+1} the output layer.
-        h5::set_attr(f, "layers", static_cast<std::int64_t>(model.layers()));
-        for (int l = 0; l < model.layers(); ++l) {
-          const auto [rows, cols] = model.shape(l);
-          h5::write(f, "W" + std::to_string(l + 1),
-                    {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)},
-                    summary.weights.data() + model.offset(l));
-        }
-      } else {
-        h5::write(f, "W", {static_cast<hsize_t>(n), static_cast<hsize_t>(m)},
-                  summary.weights.data());
       }
+      out.commit();
     }
-    out.commit();
   }
   if (comm.rank() == 0 && !summary.epochs.empty())
     write_text_atomic(cfg.get_string("run.dir") + "/selection.csv", selector.csv());
